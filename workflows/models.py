@@ -1,0 +1,203 @@
+"""The plan's inputs and messages as case systems send them (shared/contract.md).
+
+Shape checks live here (types, enums, lengths); checks that need the plan (a date before the
+plan, an unknown member, a date past a statutory limit) live in `workflows.engine`. Both end in
+`Refusal`, which names each bad field and the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+# Opaque references from the case system: no spaces, no '@' (an e-mail address is not a
+# reference), short enough to sit in a workflow id.
+Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$", max_length=254)]
+Text = Annotated[str, StringConstraints(max_length=200)]
+
+ROLES = ("lead-social-worker", "team-manager", "service-manager", "senior-manager", "parent", "child", "professional", "carer", "partnership", "chair")
+
+
+class Refusal(ValueError):
+    """Bad input: a message naming each field and why. Nothing was changed."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems))
+
+    @classmethod
+    def one(cls, field: str, reason: str) -> Refusal:
+        return cls([(field, reason)])
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Person(_Message):
+    id: Ref
+    role: Literal[ROLES] = "professional"  # type: ignore[valid-type]
+    email: Email | None = None
+
+
+class PlanStart(_Message):
+    plan_id: Ref
+    child_ref: Ref
+    policy: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")]
+    icpc_date: date
+    conference_kind: Literal["initial", "transfer-in", "pre-birth"] = "initial"
+    category: Literal["physical", "emotional", "sexual", "neglect"]
+    lead_social_worker: Person
+    team_manager: Person
+    service_manager: Person | None = None
+    senior_manager: Person | None = None
+    core_group: list[Person] = Field(default_factory=list, max_length=50)
+    first_core_group_date: date | None = None
+    first_review_date: date | None = None
+    visit_interval_working_days: int | None = Field(default=None, ge=1, le=60)
+    core_group_interval_weeks: int | None = Field(default=None, ge=1, le=26)
+    expected_birth_date: date | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> PlanStart:
+        problems: list[tuple[str, str]] = []
+        ids = [p.id for p in self.core_group]
+        if len(ids) != len(set(ids)):
+            problems.append(("core_group", "member ids must be unique"))
+        if self.conference_kind == "pre-birth" and self.expected_birth_date is None:
+            problems.append(("expected_birth_date", "required for a pre-birth plan"))
+        if self.first_core_group_date and self.first_core_group_date < self.icpc_date:
+            problems.append(("first_core_group_date", "is before the conference"))
+        if self.first_review_date and self.first_review_date <= self.icpc_date:
+            problems.append(("first_review_date", "must be after the conference"))
+        if problems:
+            raise ValueError("; ".join(f"{f}: {r}" for f, r in problems))
+        return self
+
+    def people(self) -> list[Person]:
+        found = [self.lead_social_worker, self.team_manager, *self.core_group]
+        found += [p for p in (self.service_manager, self.senior_manager) if p]
+        return found
+
+    def managers(self) -> list[Person]:
+        return [p for p in (self.team_manager, self.service_manager, self.senior_manager) if p]
+
+
+class RecordVisit(_Message):
+    date: date
+    seen: bool
+    seen_alone: bool = False
+    bedroom_seen: bool = False
+    location: Literal["home", "parent-home", "other"] = "home"
+    parents_refused_seen_alone: bool = False
+    by: Ref | None = None
+
+
+class SetVisitFrequency(_Message):
+    interval_working_days: int = Field(ge=1, le=60)
+    by: Ref
+    reason_ref: Ref | None = None
+
+
+class RecordCoreGroup(_Message):
+    date: date
+    next_date: date | None = None
+
+
+class RecordNotesCirculated(_Message):
+    date: date
+
+
+class RecordSignature(_Message):
+    member_id: Ref
+    date: date
+
+
+class ScheduleMeeting(_Message):
+    kind: Literal["core_group", "review_conference"]
+    date: date
+    by: Ref | None = None
+
+
+class RecordReviewConference(_Message):
+    date: date
+    outcome: Literal["continue", "end", "transfer-out", "inquorate"]
+    exceptional_reason: Literal["perpetrator-custody", "perpetrator-deceased"] | None = None
+    next_review_date: date | None = None
+    scores: list[Annotated[int, Field(ge=0, le=10)]] | None = Field(default=None, max_length=60)
+    step_down_not_needed: Literal["looked-after", "moved-authority"] | None = None
+
+
+class ReportIncident(_Message):
+    kind: Literal[
+        "new-incident",
+        "change-of-circumstances",
+        "implementation-difficulty",
+        "birth-in-household",
+        "risk-person-joins",
+        "returning-home",
+        "plan-not-needed",
+    ]
+    date: date
+    summary_ref: Ref | None = None
+
+
+class AuthoriseEarlyReview(_Message):
+    by: Ref
+    review_date: date
+
+
+class DeclineEarlyReview(_Message):
+    by: Ref
+    reason_ref: Ref | None = None
+
+
+class Escalate(_Message):
+    by: Ref
+    to: Ref
+    reason_ref: Ref | None = None
+
+
+class ReportMissing(_Message):
+    date: date
+
+
+class ReportFound(_Message):
+    date: date
+
+
+class ReportDeath(_Message):
+    date: date
+
+
+class ChangeLeadSocialWorker(_Message):
+    person: Person
+    cover_until: date | None = None
+
+
+class RecordMeeting(_Message):
+    """A meeting or task that meets a one-off obligation (child-in-need meeting, police action,
+    conference administration)."""
+
+    obligation_id: Annotated[str, StringConstraints(max_length=80)]
+    date: date
+
+
+def parse(model: type[_Message], raw: Any) -> Any:
+    """Validate a raw message; a `Refusal` names each bad field."""
+    if isinstance(raw, model):
+        return raw
+    if not isinstance(raw, dict):
+        raise Refusal.one("(payload)", f"expected a JSON object, got {type(raw).__name__}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        problems = []
+        for item in err.errors():
+            field = ".".join(str(p) for p in item["loc"]) or "(payload)"
+            reason = item["msg"].removeprefix("Value error, ")
+            problems.append((field, reason))
+        raise Refusal(problems) from None

@@ -1,0 +1,303 @@
+"""Policy profiles: each authority's timescales as validated data.
+
+Every rule carries `source`: the seed file and section it comes from, or the words
+"default (seed silent)" and why the default is what a practitioner would expect. The five
+built-in profiles live in `workflows/policies/`; an authority adds its own by dropping a
+`<id>.toml` file in `CPPLAN_POLICY_DIR` (same schema, no code change). A file with an error is
+refused at load with the file, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date, time, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from workflows.calendar import REGIONS, WorkingCalendar, add_months
+
+BUILT_IN_DIR = Path(__file__).parent / "policies"
+DEFAULT_SOURCE = "default (seed silent): procedures.md default column"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Period(_Strict):
+    """A span of time in exactly one unit, counted the way the seed words it."""
+
+    working_days: int | None = Field(default=None, ge=0, le=400)
+    days: int | None = Field(default=None, ge=0, le=1000)
+    weeks: int | None = Field(default=None, ge=0, le=200)
+    months: int | None = Field(default=None, ge=0, le=60)
+    hours: int | None = Field(default=None, ge=0, le=24 * 60)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Period:
+        units = [name for name in ("working_days", "days", "weeks", "months", "hours") if getattr(self, name) is not None]
+        if len(units) != 1:
+            raise ValueError("give exactly one of working_days, days, weeks, months, hours")
+        return self
+
+    def after(self, day: date, cal: WorkingCalendar) -> date:
+        """The last date still 'within' this period after `day` (day itself not counted)."""
+        if self.working_days is not None:
+            return cal.add_working_days(day, self.working_days)
+        if self.days is not None:
+            return day + timedelta(days=self.days)
+        if self.weeks is not None:
+            return day + timedelta(weeks=self.weeks)
+        if self.months is not None:
+            return add_months(day, self.months)
+        return day + timedelta(days=-(-(self.hours or 0) // 24))
+
+    def before(self, day: date, cal: WorkingCalendar) -> date:
+        """The latest date that is at least this period before `day`."""
+        if self.working_days is not None:
+            return cal.add_working_days(day, -self.working_days)
+        if self.days is not None:
+            return day - timedelta(days=self.days)
+        if self.weeks is not None:
+            return day - timedelta(weeks=self.weeks)
+        if self.months is not None:
+            return add_months(day, -self.months)
+        return day - timedelta(days=-(-(self.hours or 0) // 24))
+
+    def as_timedelta(self) -> timedelta:
+        """For clocks that run on the hour (a missing child), not on dates."""
+        if self.hours is not None:
+            return timedelta(hours=self.hours)
+        if self.days is not None:
+            return timedelta(days=self.days)
+        if self.weeks is not None:
+            return timedelta(weeks=self.weeks)
+        raise ValueError("this period is counted in dates, not hours")
+
+    def describe(self) -> str:
+        for name in ("working_days", "days", "weeks", "months", "hours"):
+            value = getattr(self, name)
+            if value is not None:
+                return f"{value} {name.replace('_', ' ')}"
+        return ""
+
+
+def _wd(n: int) -> Period:
+    return Period(working_days=n)
+
+
+class Rule(_Strict):
+    source: str = Field(min_length=3, description="seed file and section, or 'default (seed silent): ...'")
+
+
+class WithinRule(Rule):
+    within: Period
+
+
+class ReminderRule(Rule):
+    before: Period = _wd(2)
+    source: str = DEFAULT_SOURCE
+
+
+class EscalationRule(Rule):
+    """Overdue: team manager on the first working day after the due date; service manager later."""
+
+    second_level_after: Period = _wd(5)
+    source: str = DEFAULT_SOURCE
+
+
+class FirstCoreGroupRule(WithinRule):
+    within: Period = _wd(10)
+    not_on_conference_day: bool = False
+
+
+class CoreGroupRule(Rule):
+    interval: Period = Period(weeks=6)
+    interval_after_first_review: Period | None = None
+
+
+class NotesRule(Rule):
+    """Notes and written agreement circulated: within a period of the meeting, or a period
+    before the next core group (tees, 003 §2)."""
+
+    within: Period | None = None
+    before_next_core_group: Period | None = None
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> NotesRule:
+        if (self.within is None) == (self.before_next_core_group is None):
+            raise ValueError("give exactly one of within, before_next_core_group")
+        return self
+
+
+class VisitRule(Rule):
+    interval: Period = _wd(10)
+    statutory_locations: list[Literal["home", "parent-home", "other"]] = ["home", "parent-home"]
+
+
+class IntervalRule(Rule):
+    interval: Period
+
+
+class BedroomRule(Rule):
+    interval: Period | None = None
+    once_between_conferences: bool = False
+
+    @model_validator(mode="after")
+    def _one_way(self) -> BedroomRule:
+        if (self.interval is None) == (not self.once_between_conferences):
+            raise ValueError("give interval, or once_between_conferences = true, not both")
+        return self
+
+
+class ConferenceAdminRule(Rule):
+    report_to_parents_before: Period
+    report_to_chair_before: Period
+    decisions_circulated_within: Period
+    record_circulated_within: Period
+
+
+class StepDownRule(Rule):
+    """Child-in-need step-down after a plan ends."""
+
+    meeting_within: Period = _wd(10)
+    plan_at_least: Period = Period(months=3)
+    not_needed_when: list[str] = []
+
+
+class MissingRule(Rule):
+    senior_manager_after: Period = Period(hours=24)
+    source: str = "default (seed silent on timing): not traced within a day goes to the senior child protection manager"
+
+
+class NoAccessRule(Rule):
+    consecutive_visits: int = Field(default=2, ge=1, le=10)
+    police_action_within: Period = _wd(1)
+
+
+class EndingRule(Rule):
+    first_review_exceptional_reasons: list[str] = ["perpetrator-custody", "perpetrator-deceased"]
+
+
+class PreBirthRule(Rule):
+    conference_before_birth: Period = Period(months=3)
+
+
+class InquorateRule(Rule):
+    new_date_within: Period = Period(months=1)
+
+
+class TransferInRule(Rule):
+    conference_within: Period = _wd(15)
+    report_before: Period = _wd(5)
+
+
+class ComplaintRule(Rule):
+    """Complaints about a conference (002, 'Child Protection Conference Complaints')."""
+
+    service_manager_response_within: Period = _wd(10)
+    acknowledge_within: Period = _wd(5)
+    consider_within: Period = _wd(15)
+    written_response_within: Period = _wd(30)
+    appeal_meets_within: Period = _wd(20)
+    appeal_outcome_within: Period = _wd(5)
+
+
+class ScalingRule(Rule):
+    """Strengthening Families scaling (004): most score 0 → management oversight; majority > 5 →
+    consider whether a child-in-need plan would suffice."""
+
+
+class Profile(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")
+    name: str
+    seed: str
+    region: str
+    closure_days: list[date] = []
+    notify_at: time = time(9, 0)
+
+    reminder: ReminderRule = ReminderRule()
+    escalation: EscalationRule = EscalationRule()
+    first_core_group: FirstCoreGroupRule
+    core_group: CoreGroupRule
+    notes_circulated: NotesRule
+    signature: WithinRule
+    visit: VisitRule
+    seen_alone: IntervalRule | None = None
+    bedroom_seen: BedroomRule | None = None
+    core_assessment: WithinRule | None = None
+    first_review: WithinRule
+    later_review: WithinRule
+    conference_admin: ConferenceAdminRule | None = None
+    step_down: StepDownRule | None = None
+    missing: MissingRule = MissingRule()
+    no_access: NoAccessRule = NoAccessRule(source="000 9.4.8, 9.5.3; 002 'Seeing the Child'")
+    ending: EndingRule = EndingRule(source="002 'Child Protection Review Conference': exceptional circumstances")
+    pre_birth: PreBirthRule = PreBirthRule(source="002 'Unborn Child Protection Conference'")
+    inquorate: InquorateRule = InquorateRule(source="002: another conference date, usually within a month")
+    transfer_in: TransferInRule = TransferInRule(source="002 'Transfer Child Protection Conference'")
+    complaints: ComplaintRule | None = None
+    scaling: ScalingRule | None = None
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        if value not in REGIONS:
+            raise ValueError(f"unknown region; expected one of {', '.join(REGIONS)}")
+        return value
+
+
+class PolicyError(ValueError):
+    """A profile file that cannot be used, with the file, field and reason."""
+
+
+def _describe(err: ValidationError, path: Path) -> str:
+    parts = []
+    for item in err.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "(file)"
+        parts.append(f"{path}: {where}: {item['msg']}")
+    return "; ".join(parts)
+
+
+def load_profile_file(path: Path) -> Profile:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise PolicyError(f"{path}: (file): {err}") from err
+    try:
+        profile = Profile.model_validate(raw)
+    except ValidationError as err:
+        raise PolicyError(_describe(err, path)) from err
+    if profile.id != path.stem:
+        raise PolicyError(f"{path}: id: must match the file name ({path.stem!r}), found {profile.id!r}")
+    return profile
+
+
+def policy_dirs() -> list[Path]:
+    dirs = [BUILT_IN_DIR]
+    extra = os.environ.get("CPPLAN_POLICY_DIR")
+    if extra:
+        dirs.extend(Path(p) for p in extra.split(os.pathsep) if p)
+    return dirs
+
+
+def load_profiles() -> dict[str, Profile]:
+    """All profiles; an authority's own file overrides a built-in one with the same id."""
+    profiles: dict[str, Profile] = {}
+    for folder in policy_dirs():
+        if not folder.is_dir():
+            raise PolicyError(f"{folder}: (folder): CPPLAN_POLICY_DIR is not a folder")
+        for path in sorted(folder.glob("*.toml")):
+            profile = load_profile_file(path)
+            profiles[profile.id] = profile
+    return profiles
+
+
+def get_profile(policy_id: str) -> Profile:
+    profiles = load_profiles()
+    if policy_id not in profiles:
+        raise PolicyError(f"policy: unknown profile {policy_id!r}; known: {', '.join(sorted(profiles))}")
+    return profiles[policy_id]
