@@ -151,7 +151,11 @@ class PlanEngine:
                 limit, due = due, start.first_review_date or due
                 self._open(kind, due, icpc, source, limit=limit, number=1)
                 continue
-            self._open(kind, due, icpc, sources[kind], limit=limit)
+            hangs_on_review = kind.startswith("conference-report") or (kind == "bedroom-seen" and due == self._first_review_limit())
+            self._open(kind, due, icpc, sources[kind], limit=limit, group="review-conference-1" if hangs_on_review else None)
+        review = self._find_open("review-conference")
+        if review and start.first_review_date:
+            self._review_date_changed(review)
         if start.conference_kind == "pre-birth" and start.expected_birth_date:
             ideal = self.profile.pre_birth.conference_before_birth.before(start.expected_birth_date, self.cal)
             if icpc > ideal:
@@ -162,6 +166,9 @@ class PlanEngine:
             self._log(now, icpc, "transfer-in", note=f"treated as an initial conference ({self.profile.transfer_in.source})")
 
     # ------------------------------------------------------------------ helpers
+
+    def _first_review_limit(self) -> date:
+        return self.profile.first_review.within.after(self.state.start.icpc_date, self.cal)
 
     def _next_number(self, kind: str) -> int:
         self.state.counters[kind] = self.state.counters.get(kind, 0) + 1
@@ -309,6 +316,15 @@ class PlanEngine:
         self.state.escalations.append(Escalation(kind="overdue", level=level, to=to.id, at=now, obligation_id=ob.id))
         self._log(now, today, "escalation", obligation_id=ob.id, level=level, to=to.id)
         return 1
+
+    def delivery_failed(self, key: str, to_id: str, reason: str, now: datetime) -> None:
+        """A notification that retrying cannot deliver (an address refused): a person is told."""
+        self._log(now, local_date(now), "notification-failed", key=key, to=to_id, reason=reason[:200])
+        if ":notification-failed-" in key:
+            return  # the warning itself could not be delivered: recorded, not chased in a loop
+        to = self._team_manager() if to_id != self._team_manager().id else self._second_level()
+        self._alert(now, "notification-failed", [to], f"a notification to {to_id} could not be delivered",
+                    f"Notification {key} to {to_id} could not be delivered: {reason[:200]}. Please contact them another way.")
 
     # ------------------------------------------------------------------ visits
 
@@ -561,12 +577,8 @@ class PlanEngine:
             self._conference_admin_before(nxt)
             bedroom = self.profile.bedroom_seen
             if bedroom and bedroom.once_between_conferences:
-                for old in self.open_obligations("bedroom-seen"):
-                    old.met_on = None  # still outstanding: it rolls into the next period
-                    old.group = nxt.id
-                    old.reschedule(old.due if old.due > msg.date else nxt.due)
-                if not self.open_obligations("bedroom-seen"):
-                    self._open("bedroom-seen", nxt.due, msg.date, bedroom.source, group=nxt.id)
+                # 000 9.4.6: seen once between each conference; one still outstanding stays open.
+                self._open("bedroom-seen", nxt.due, msg.date, bedroom.source, group=nxt.id)
             return {"outcome": "continue", "next_due": nxt.due.isoformat()}
         step_down = None
         if msg.outcome == "end":
@@ -583,9 +595,6 @@ class PlanEngine:
     def _conference_admin_before(self, review: Obligation) -> None:
         admin = self.profile.conference_admin
         if admin:
-            for ob in self.state.obligations:
-                if ob.open and ob.kind in ("conference-report-parents", "conference-report-chair"):
-                    ob.met_on = ob.met_on or review.opened_on  # the conference they were for was held
             self._open("conference-report-parents", admin.report_to_parents_before.before(review.due, self.cal), review.opened_on, admin.source, group=review.id)
             self._open("conference-report-chair", admin.report_to_chair_before.before(review.due, self.cal), review.opened_on, admin.source, group=review.id)
 

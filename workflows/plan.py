@@ -1,0 +1,311 @@
+"""`ChildProtectionPlan`: one long-running workflow per child protection plan.
+
+The workflow is a thin loop around `PlanEngine` (the procedures' rules, pure code):
+- at the start of each run it loads the authority's profile and non-working days through an
+  activity, so a `holidays` or profile release never changes what an old history replays;
+- it waits for the earliest reminder or escalation, or for a message, in one timer;
+- handlers change the plan's state synchronously and leave notifications in its outbox, which
+  the loop delivers through the `notify` activity (each under an idempotency key);
+- it continues as new after each review conference (and when the server suggests it),
+  carrying the whole state, so a plan that runs for years keeps short histories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import WORKFLOW_TYPE
+    from workflows import models as m
+    from workflows.activity_io import (
+        LOAD_PLAN_CONTEXT,
+        NOTIFY,
+        SAVE_PLAN,
+        NotifyBatch,
+        NotifyResult,
+        PlanContext,
+        PlanContextRequest,
+        PlanSnapshot,
+    )
+    from workflows.calendar import WorkingCalendar, local_date
+    from workflows.engine import PlanEngine, PlanState
+
+# Years of bank holidays loaded with each run: a run ends at the next review conference
+# (at most 6 months away), so this leaves years of margin for a review that is overdue.
+CALENDAR_YEARS_AHEAD = 4
+NOTIFY_BATCH = 50
+
+ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=["UnknownPolicy", "InvalidPolicy", "InvalidPayload"],
+)
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class ChildProtectionPlan:
+    @workflow.init
+    def __init__(self, start: Any, carried: PlanState | None = None) -> None:
+        self.engine: PlanEngine | None = None
+        self._wake = False
+        self._continue_as_new = False
+        self._published: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ the loop
+
+    @workflow.run
+    async def run(self, start: Any, carried: PlanState | None = None) -> dict[str, Any]:
+        try:
+            plan_start: m.PlanStart = carried.start if carried else m.parse(m.PlanStart, start)
+        except m.Refusal as err:
+            raise ApplicationError(f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True) from None
+        now = workflow.now()
+        context = await workflow.execute_activity(
+            LOAD_PLAN_CONTEXT,
+            PlanContextRequest(policy=plan_start.policy, first_year=plan_start.icpc_date.year - 1,
+                               last_year=local_date(now).year + CALENDAR_YEARS_AHEAD),
+            result_type=PlanContext,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=ACTIVITY_RETRY,
+            summary=f"load the {plan_start.policy} profile and working-day calendar",
+        )
+        calendar = WorkingCalendar(context.non_working_days)
+        if carried:
+            self.engine = PlanEngine(carried, context.profile, calendar)
+        else:
+            try:
+                self.engine = PlanEngine.begin(plan_start, context.profile, calendar, now)
+            except m.Refusal as err:
+                raise ApplicationError(f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True) from None
+        workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
+        engine = self.engine
+
+        while True:
+            engine.fire(workflow.now())
+            await self._deliver()
+            await self._publish()
+            if engine.finished:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not engine.state.outbox:
+                    return engine.status(workflow.now())
+                continue
+            if self._continue_as_new or workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if engine.state.outbox:
+                    continue  # a handler that just finished left letters to send first
+                engine.state.runs += 1
+                workflow.continue_as_new(args=[None, engine.state])
+            await self._sleep_until_next()
+
+    async def _sleep_until_next(self) -> None:
+        engine = self.engine
+        assert engine is not None
+        now = workflow.now()
+        wake = engine.next_wakeup()
+        timeout = max(wake - now, timedelta(seconds=1)) if wake else None
+        workflow.set_current_details(f"Waiting for: {engine.waiting_for(now)}")
+        self._wake = False
+        try:
+            await workflow.wait_condition(
+                lambda: self._wake,
+                timeout=timeout,
+                timeout_summary=f"next reminder or escalation: {engine.waiting_for(now)}" if timeout else None,
+            )
+        except asyncio.TimeoutError:
+            pass
+
+    async def _deliver(self) -> None:
+        """Send what the handlers and clocks left in the outbox; keys make retries harmless."""
+        engine = self.engine
+        assert engine is not None
+        while engine.state.outbox:
+            batch = list(engine.state.outbox[:NOTIFY_BATCH])
+            kinds = sorted({n.kind for n in batch})
+            try:
+                result = await workflow.execute_activity(
+                    NOTIFY,
+                    NotifyBatch(plan_id=engine.state.start.plan_id, notifications=batch),
+                    result_type=NotifyResult,
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=ACTIVITY_RETRY,
+                    summary=f"send {len(batch)} notification(s): {', '.join(kinds)}",
+                )
+            except ActivityError as err:
+                # Only a non-retryable failure gets here: keep the plan running, tell a person.
+                result = NotifyResult(failed=[{"key": n.key, "to_id": n.to_id, "reason": str(err.cause or err)} for n in batch])  # type: ignore[list-item]
+            sent = {n.key for n in batch}
+            engine.state.outbox = [n for n in engine.state.outbox if n.key not in sent]
+            for failure in result.failed:
+                engine.delivery_failed(failure.key, failure.to_id, failure.reason, workflow.now())
+
+    async def _publish(self) -> None:
+        """Keep the read model (plans, obligations) in step; only when something changed."""
+        engine = self.engine
+        assert engine is not None
+        status = engine.status(workflow.now())
+        if status == self._published:
+            return
+        await workflow.execute_activity(
+            SAVE_PLAN,
+            PlanSnapshot(plan_id=status["plan_id"], status=status, updated_at=workflow.now()),
+            start_to_close_timeout=timedelta(minutes=1),
+            retry_policy=ACTIVITY_RETRY,
+            summary="save the plan to the read model",
+        )
+        self._published = status
+
+    # ------------------------------------------------------------------ messages
+
+    async def _ready(self) -> PlanEngine:
+        await workflow.wait_condition(lambda: self.engine is not None)
+        assert self.engine is not None
+        return self.engine
+
+    def _check(self, name: str, payload: Any) -> None:
+        """Update validators: refuse bad input before it is written to history."""
+        if self.engine is None:
+            return  # still loading its profile: the handler checks once it has it
+        try:
+            getattr(self.engine, name)(payload, workflow.now(), apply=False)
+        except m.Refusal as err:
+            raise ApplicationError(str(err), type="Refused", non_retryable=True) from None
+
+    async def _apply(self, name: str, payload: Any) -> dict[str, Any]:
+        engine = await self._ready()
+        try:
+            result = getattr(engine, name)(payload, workflow.now(), apply=True)
+        except m.Refusal as err:
+            raise ApplicationError(str(err), type="Refused", non_retryable=True) from None
+        if name == "record_review_conference" and result.get("outcome") == "continue":
+            # A review conference is the natural boundary of a run: continue as new.
+            self._continue_as_new = True
+        self._wake = True
+        return result
+
+    async def _signal(self, name: str, payload: Any) -> None:
+        engine = await self._ready()
+        getattr(engine, name)(payload, workflow.now())
+        self._wake = True
+
+    @workflow.update
+    async def record_visit(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_visit", payload)
+
+    @record_visit.validator
+    def _check_record_visit(self, payload: dict[str, Any]) -> None:
+        self._check("record_visit", payload)
+
+    @workflow.update
+    async def set_visit_frequency(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("set_visit_frequency", payload)
+
+    @set_visit_frequency.validator
+    def _check_set_visit_frequency(self, payload: dict[str, Any]) -> None:
+        self._check("set_visit_frequency", payload)
+
+    @workflow.update
+    async def record_core_group(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_core_group", payload)
+
+    @record_core_group.validator
+    def _check_record_core_group(self, payload: dict[str, Any]) -> None:
+        self._check("record_core_group", payload)
+
+    @workflow.update
+    async def record_notes_circulated(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_notes_circulated", payload)
+
+    @record_notes_circulated.validator
+    def _check_record_notes_circulated(self, payload: dict[str, Any]) -> None:
+        self._check("record_notes_circulated", payload)
+
+    @workflow.update
+    async def record_signature(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_signature", payload)
+
+    @record_signature.validator
+    def _check_record_signature(self, payload: dict[str, Any]) -> None:
+        self._check("record_signature", payload)
+
+    @workflow.update
+    async def schedule_meeting(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("schedule_meeting", payload)
+
+    @schedule_meeting.validator
+    def _check_schedule_meeting(self, payload: dict[str, Any]) -> None:
+        self._check("schedule_meeting", payload)
+
+    @workflow.update
+    async def record_review_conference(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_review_conference", payload)
+
+    @record_review_conference.validator
+    def _check_record_review_conference(self, payload: dict[str, Any]) -> None:
+        self._check("record_review_conference", payload)
+
+    @workflow.update
+    async def authorise_early_review(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("authorise_early_review", payload)
+
+    @authorise_early_review.validator
+    def _check_authorise_early_review(self, payload: dict[str, Any]) -> None:
+        self._check("authorise_early_review", payload)
+
+    @workflow.update
+    async def decline_early_review(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("decline_early_review", payload)
+
+    @decline_early_review.validator
+    def _check_decline_early_review(self, payload: dict[str, Any]) -> None:
+        self._check("decline_early_review", payload)
+
+    @workflow.update
+    async def change_lead_social_worker(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("change_lead_social_worker", payload)
+
+    @change_lead_social_worker.validator
+    def _check_change_lead_social_worker(self, payload: dict[str, Any]) -> None:
+        self._check("change_lead_social_worker", payload)
+
+    @workflow.update
+    async def record_completion(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_completion", payload)
+
+    @record_completion.validator
+    def _check_record_completion(self, payload: dict[str, Any]) -> None:
+        self._check("record_completion", payload)
+
+    # Signals: reports that must never be lost, recorded even when they cannot be checked.
+
+    @workflow.signal
+    async def report_incident(self, payload: Any) -> None:
+        await self._signal("report_incident", payload)
+
+    @workflow.signal
+    async def escalate(self, payload: Any) -> None:
+        await self._signal("escalate", payload)
+
+    @workflow.signal
+    async def report_missing(self, payload: Any) -> None:
+        await self._signal("report_missing", payload)
+
+    @workflow.signal
+    async def report_found(self, payload: Any) -> None:
+        await self._signal("report_found", payload)
+
+    @workflow.signal
+    async def report_death(self, payload: Any) -> None:
+        await self._signal("report_death", payload)
+
+    @workflow.query
+    def status(self) -> dict[str, Any]:
+        if self.engine is None:
+            return {"state": "starting", "obligations": [], "escalations": [], "history": [], "next_due": None}
+        return self.engine.status(workflow.now())
