@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.calendar import WorkingCalendar, local_date
     from workflows.engine import PlanEngine, PlanState
+    from workflows import search_attributes as sa
 
 # Years of bank holidays loaded with each run: a run ends at the next review conference
 # (at most 6 months away), so this leaves years of margin for a review that is overdue.
@@ -57,6 +58,7 @@ class ChildProtectionPlan:
         self._wake = False
         self._continue_as_new = False
         self._published: dict[str, Any] | None = None
+        self._indexed: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ the loop
 
@@ -160,6 +162,17 @@ class ChildProtectionPlan:
             summary="save the plan to the read model",
         )
         self._published = status
+        self._index(status)
+
+    def _index(self, status: dict[str, Any]) -> None:
+        """Search attributes for the ops view, where the plan was started with them (the
+        starter sets them when the server has them registered)."""
+        if sa.PLAN_STATE not in workflow.info().typed_search_attributes:
+            return
+        values = sa.values_from_status(status)
+        if values != self._indexed:
+            workflow.upsert_search_attributes(sa.updates(values))
+            self._indexed = values
 
     # ------------------------------------------------------------------ messages
 
