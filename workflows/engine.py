@@ -308,6 +308,9 @@ class PlanEngine:
                          f"Reminder: {ob.describe()}.\n{rule}", ob.id)
             self._log(now, today, "reminder", obligation_id=ob.id, to=to.id)
             return 1
+        if action == "overdue":
+            ob.overdue_noted = True
+            return 0
         level = 1 if action == "escalation-1" else 2
         to = self._team_manager() if level == 1 else self._second_level()
         ob.escalation_level, ob.escalated_on = level, today

@@ -8,7 +8,7 @@ profile's `notify_at` local time on a working day.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from pydantic import BaseModel
@@ -17,7 +17,7 @@ from workflows.calendar import WorkingCalendar, local_instant
 from workflows.policy import Profile
 
 Status = Literal["pending", "met", "met-late", "overdue", "escalated"]
-Action = Literal["reminder", "escalation-1", "escalation-2"]
+Action = Literal["reminder", "overdue", "escalation-1", "escalation-2"]
 
 # Obligations met through `record_completion` (one-off tasks); the recurring clocks each have
 # their own message.
@@ -65,6 +65,7 @@ class Obligation(BaseModel):
     group: str | None = None  # the meeting that opened it (notes and signatures)
     source: str = ""  # the profile rule's seed reference
     reminded: bool = False
+    overdue_noted: bool = False  # the plan woke at midnight after the due date: status shows it
     escalation_level: int = 0
     escalated_on: date | None = None
 
@@ -89,6 +90,7 @@ class Obligation(BaseModel):
         """A new due date: its reminder and escalations start again from it."""
         self.due = due
         self.reminded = False
+        self.overdue_noted = False
         self.escalation_level = 0
         self.escalated_on = None
 
@@ -102,6 +104,10 @@ class Obligation(BaseModel):
                 day = cal.add_working_days(day, -1)
             day = max(day, self.opened_on)
             return local_instant(day, at), "reminder"
+        if self.escalation_level == 0 and not self.overdue_noted:
+            # Wake as the due date passes, so the status and the read model show "overdue"
+            # before the team manager is told at the next working day's notify time.
+            return local_instant(self.due + timedelta(days=1), time(0)), "overdue"
         if self.escalation_level == 0:
             return local_instant(cal.add_working_days(self.due, 1), at), "escalation-1"
         if self.escalation_level == 1 and self.escalated_on is not None:
