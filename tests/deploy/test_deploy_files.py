@@ -1,0 +1,180 @@
+"""The deployment files parse and say what they must: the compose stack's services and the
+worker's settings, Kubernetes objects that name themselves, resource limits, pinned images."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+COMPOSE = DEPLOY / "compose.yaml"
+K8S = DEPLOY / "k8s"
+YAML_FILES = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
+
+
+def _docs(path: Path) -> list[Any]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc is not None]
+
+
+def _k8s_docs() -> list[tuple[Path, dict[str, Any]]]:
+    return [(path, doc) for path in sorted(K8S.glob("*.yaml")) for doc in _docs(path)]
+
+
+def _images(node: Any) -> list[str]:
+    """Every `image:` value anywhere in a parsed document."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "image" and isinstance(value, str):
+                found.append(value)
+            else:
+                found += _images(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _images(item)
+    return found
+
+
+def _compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_every_yaml_file_parses():
+    assert YAML_FILES, f"no YAML under {DEPLOY}"
+    for path in YAML_FILES:
+        assert _docs(path), f"{path} is empty"
+
+
+def test_compose_has_the_stack():
+    services = _compose()["services"]
+    for name in ("temporal-postgresql", "temporal", "temporal-ui", "cpplan-postgresql", "worker", "codec-server"):
+        assert name in services, f"compose.yaml lacks the {name} service"
+    assert services["temporal"]["image"].startswith("temporalio/")
+    assert services["temporal-ui"]["image"].startswith("temporalio/ui:")
+
+
+def test_compose_worker_settings():
+    services = _compose()["services"]
+    worker = services["worker"]
+    env = worker["environment"]
+    assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert env["CPPLAN_DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert "@cpplan-postgresql:5432/" in env["CPPLAN_DATABASE_URL"]
+    assert "CPPLAN_SMTP_URL" in env
+    assert worker["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert worker.get("command", ["cpplan", "worker"]) == ["cpplan", "worker"]
+    # The read model has its own database server, not Temporal's.
+    assert services["cpplan-postgresql"]["environment"]["POSTGRES_DB"] == "cpplan"
+
+
+def test_compose_ui_decodes_through_the_codec_server():
+    services = _compose()["services"]
+    assert services["codec-server"]["command"][:2] == ["cpplan", "codec-server"]
+    assert "--port" in services["codec-server"]["command"]
+    assert "CPPLAN_CODEC_KEYS" in services["codec-server"]["environment"]
+    assert services["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"].startswith("http://localhost:8081")
+
+
+def test_k8s_objects_name_themselves():
+    docs = _k8s_docs()
+    assert {doc["kind"] for _, doc in docs} >= {"Deployment", "HorizontalPodAutoscaler", "ConfigMap", "Secret"}
+    for path, doc in docs:
+        for field in ("apiVersion", "kind"):
+            assert doc.get(field), f"{path.name}: a document without {field}"
+        assert doc.get("metadata", {}).get("name"), f"{path.name}: {doc['kind']} without metadata.name"
+
+
+def _deployment() -> dict[str, Any]:
+    return next(doc for _, doc in _k8s_docs() if doc["kind"] == "Deployment")
+
+
+def test_k8s_worker_deployment():
+    deployment = _deployment()
+    assert deployment["spec"]["replicas"] >= 1
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["cpplan", "worker"]
+    resources = container["resources"]
+    assert resources["limits"]["memory"] == "1Gi"
+    assert resources["limits"]["cpu"] and resources["requests"]["cpu"] and resources["requests"]["memory"]
+
+    env = {item["name"]: item for item in container.get("env", [])}
+    assert env["TEMPORAL_API_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "cpplan-secrets"
+    assert env["CPPLAN_DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "cpplan-secrets"
+    assert env["CPPLAN_SMTP_URL"]["valueFrom"]["secretKeyRef"]["name"] == "cpplan-secrets"
+    (config_ref,) = [ref["configMapRef"]["name"] for ref in container["envFrom"] if "configMapRef" in ref]
+    config = next(doc for _, doc in _k8s_docs() if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == config_ref)
+    assert {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"} <= set(config["data"])
+
+    # The mTLS client certificate is mounted from a Secret where the documented paths point.
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    tls = volumes["temporal-tls"]["secret"]["secretName"]
+    assert any(doc["kind"] == "Secret" and doc["metadata"]["name"] == tls for _, doc in _k8s_docs())
+    configmap_text = (K8S / "configmap.yaml").read_text()
+    for var in ("TEMPORAL_TLS_CLIENT_CERT_PATH", "TEMPORAL_TLS_CLIENT_KEY_PATH"):
+        match = re.search(rf"{var}: \"([^\"]+)\"", configmap_text)
+        assert match and match.group(1).startswith(mounts["temporal-tls"] + "/"), var
+
+
+def test_k8s_autoscaler_targets_the_worker_on_cpu():
+    hpa = next(doc for _, doc in _k8s_docs() if doc["kind"] == "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == _deployment()["metadata"]["name"]
+    assert any(m["resource"]["name"] == "cpu" for m in hpa["spec"]["metrics"] if m["type"] == "Resource")
+
+
+def test_images_are_pinned():
+    images = [image for path in YAML_FILES for doc in _docs(path) for image in _images(doc)]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    images += re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE)
+    assert images
+    for image in images:
+        name = image.rsplit("/", 1)[-1]
+        assert ":" in name or "@sha256:" in image, f"{image} has no tag"
+        assert not image.endswith(":latest"), f"{image} is not pinned"
+
+
+def test_dockerfile_runs_the_worker_as_non_root():
+    text = (DEPLOY / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11[\w.-]*-slim", text, flags=re.MULTILINE)
+    assert re.search(r"^CMD \[\"cpplan\", \"worker\"\]\s*$", text, flags=re.MULTILINE)
+    users = re.findall(r"^USER\s+(\S+)", text, flags=re.MULTILINE)
+    assert users and not users[-1].startswith(("root", "0")), "the image must not run as root"
+
+
+def _docker_compose_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        probe = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+def test_docker_compose_accepts_the_file():
+    """Validation needs only the client (no engine); skipped where it lacks the compose plugin."""
+    if not _docker_compose_available():
+        pytest.skip("the docker client with the compose plugin is not installed here")
+    env = {**os.environ, "CPPLAN_CODEC_KEYS": "k1:" + "A" * 43 + "=", "CPPLAN_CODEC_TOKEN": "test-token"}
+    result = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "-q"],
+                            capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_compose_registers_the_plans_search_attributes():
+    from temporalio.common import SearchAttributeIndexedValueType as T  # noqa: PLC0415
+
+    from workflows.search_attributes import ALL  # noqa: PLC0415
+
+    script = (DEPLOY / "scripts" / "temporal-namespace.sh").read_text()
+    registered = dict(re.findall(r"\b(\w+):(Keyword|Datetime|Int|Text|Bool|Double|KeywordList)\b", script))
+    names = {T.KEYWORD: "Keyword", T.DATETIME: "Datetime", T.INT: "Int", T.TEXT: "Text", T.BOOL: "Bool",
+             T.DOUBLE: "Double", T.KEYWORD_LIST: "KeywordList"}
+    assert registered == {key.name: names[key.indexed_value_type] for key in ALL}
