@@ -51,3 +51,14 @@ async def env(db_url: str) -> AsyncIterator[WorkflowEnvironment]:
         yield environment
     finally:
         await environment.shutdown()
+
+
+# A fixed test-only payload key (never used outside tests): saved histories in tests/replay/
+# were encrypted with it, so the replay tests can open them on any machine.
+TEST_CODEC_KEYS = "ktest0001:dGVzdC1vbmx5LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24="
+
+
+@pytest.fixture(autouse=True)
+def _test_codec_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CPPLAN_CODEC_KEYS", TEST_CODEC_KEYS)
+    monkeypatch.setenv("CPPLAN_CODEC_TOKEN", "test-codec-token")

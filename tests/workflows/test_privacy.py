@@ -1,0 +1,72 @@
+"""What the Temporal server stores is ciphertext: read without the codec, a plan's history holds
+no e-mail address, no child reference and no refusal text (issue: private histories)."""
+
+from __future__ import annotations
+
+import base64
+
+from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
+
+from temporalio.client import WorkflowUpdateFailedError
+
+from tests.helpers import london, plan_doc, running_worker, skip_to, start_plan_workflow
+from tests.workflows.scenario import Plan
+from worker.codec import ENCODING
+
+
+def payloads(message: Message, found: list[Payload]) -> None:
+    """Every Payload anywhere in a protobuf message."""
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            items = list(value.values())
+        elif isinstance(value, Message):
+            items = [value]
+        else:
+            items = list(value)
+        for item in items:
+            if isinstance(item, Payload):
+                found.append(item)
+            elif isinstance(item, Message):
+                payloads(item, found)
+
+
+async def test_history_read_without_the_codec_shows_ciphertext_only(env, db_url):
+    secret_child = "c-SECRETCHILD42"
+    email = "jane.private@example.org"
+    await skip_to(env, london("2027-01-11", 11))
+    async with running_worker(env) as tq:
+        doc = plan_doc(icpc_date="2027-01-11", child_ref=secret_child,
+                       lead_social_worker={"id": "sw-1", "role": "lead-social-worker", "email": email})
+        plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
+        await plan.started()
+        await plan.at(london("2027-01-12", 12))
+        await plan.update("record_visit", {"date": "2027-01-12", "seen": True, "by": "sw-1"})
+        await plan.signal("report_incident", {"kind": "new-incident", "date": "2027-01-12", "summary_ref": "s47-secret"})
+        try:
+            await plan.update("record_signature", {"member_id": "gp-SECRET", "date": "2027-01-12"})
+        except WorkflowUpdateFailedError:
+            pass
+        await plan.at(london("2027-01-26", 10))
+        await plan.told("escalation", "tm-1", "first-core-group")
+
+        history = await plan.handle.fetch_history()
+        text = history.to_json()
+        for needle in (secret_child, email, "s47-secret", "gp-SECRET", "not a member"):
+            assert needle not in text, f"{needle!r} is readable in the server's history"
+        found: list[Payload] = []
+        for event in history.events:
+            payloads(event, found)
+        assert found, "the history has payloads"
+        for payload in found:
+            assert payload.metadata["encoding"] == ENCODING, payload.metadata
+            for needle in (secret_child, email):
+                assert needle.encode() not in payload.data
+                assert base64.b64encode(needle.encode()) not in payload.data
+        # Only opaque references are visible to ops: the workflow id and memo carry the plan id.
+        description = await plan.handle.describe()
+        assert description.id == f"cp-plan-{doc['plan_id']}"
+        memo_text = str(await description.memo())
+        assert secret_child not in memo_text and email not in memo_text
