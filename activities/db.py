@@ -1,0 +1,211 @@
+"""The database the activities write: the read model (`plans`, `obligations`) and the `outbox`.
+
+The workflow's own state lives in Temporal; these tables are a copy for people and scripts
+(`cpplan overdue`, reports) and the record of every notification, keyed by its idempotency key.
+Any SQLAlchemy URL works (`CPPLAN_DATABASE_URL`); the default is a SQLite file under `.data/`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Instants stored in UTC and read back timezone-aware, whatever the backend.
+
+    SQLite keeps no offset, so every value is converted to UTC on the way in; a naive value is
+    taken to be UTC already (Temporal's clock is UTC).
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+metadata = sa.MetaData()
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("plan_id", sa.String(200), primary_key=True),
+    sa.Column("policy", sa.String(100), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("icpc_date", sa.Date, nullable=False),
+    sa.Column("team_ref", sa.String(200)),
+    sa.Column("lead_ref", sa.String(200)),
+    sa.Column("next_due_date", sa.Date),
+    sa.Column("next_due_kind", sa.String(50)),
+    sa.Column("overdue_count", sa.Integer, nullable=False, default=0),
+    sa.Column("status_json", sa.Text, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index("ix_plans_overdue", "state", "overdue_count"),
+)
+
+obligations = sa.Table(
+    "obligations",
+    metadata,
+    sa.Column("plan_id", sa.String(200), primary_key=True),
+    sa.Column("obligation_id", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("due", sa.Date, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("met_on", sa.Date),
+    sa.Column("member_id", sa.String(200)),
+    sa.Index("ix_obligations_status_due", "status", "due"),
+)
+
+OUTBOX_STATES = ("pending", "sent", "recorded", "failed")
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("key", sa.String(500), primary_key=True),
+    sa.Column("plan_id", sa.String(200), nullable=False, index=True),
+    sa.Column("kind", sa.String(30), nullable=False),
+    sa.Column("to_id", sa.String(200), nullable=False),
+    sa.Column("to_role", sa.String(100), nullable=False),
+    sa.Column("to_email", sa.String(320)),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("obligation_id", sa.String(200)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("state", sa.String(20), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("sent_at", UtcDateTime),
+    sa.Column("last_error", sa.Text),
+    # Set while one activity attempt is mailing the row, so an overlapping attempt (Temporal
+    # retries a timed-out activity while the first may still be running) does not mail it too.
+    sa.Column("claimed_until", UtcDateTime),
+)
+
+
+def default_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / '.data' / 'cpplan.db'}"
+
+
+def database_url(url: str | None = None) -> str:
+    return url or os.environ.get("CPPLAN_DATABASE_URL") or default_url()
+
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """One engine (and pool) per URL for the whole process; tables created on first use."""
+    resolved = database_url(url)
+    with _engines_lock:
+        engine = _engines.get(resolved)
+        if engine is None:
+            engine = _create_engine(resolved)
+            _create_tables(engine)
+            _engines[resolved] = engine
+        return engine
+
+
+def reset_engine_cache() -> None:
+    """Forget (and close) every engine: tests point the URL somewhere new between cases."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _create_engine(url: str) -> Engine:
+    # hide_parameters: a database error must not copy an e-mail address or a letter's text
+    # into an exception, which Temporal would store in the workflow history and log.
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+    in_memory = parsed.database in (None, "", ":memory:")
+    if in_memory:
+        # Activities run the database work in worker threads; every thread must see the same
+        # in-memory database, so one shared connection.
+        engine = sa.create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False},
+                                  hide_parameters=True)
+    else:
+        Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True)
+
+    @sa.event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets the CLI read while the worker writes; the busy timeout makes concurrent
+        # writers (several workers on one host) wait instead of failing with "database is locked".
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    return engine
+
+
+def _create_tables(engine: Engine) -> None:
+    try:
+        metadata.create_all(engine)
+    except sa.exc.DatabaseError:
+        # Another process may have created them between our check and our CREATE.
+        metadata.create_all(engine)
+
+
+def insert_ignore(conn: Connection, table: sa.Table, values: Mapping[str, Any]) -> bool:
+    """INSERT unless the primary key is already there; True when a row was inserted."""
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        result = conn.execute(insert(table).values(**values).on_conflict_do_nothing())
+        return result.rowcount == 1
+    try:
+        with conn.begin_nested():
+            conn.execute(table.insert().values(**values))
+        return True
+    except sa.exc.IntegrityError:
+        return False
+
+
+def upsert(conn: Connection, table: sa.Table, values: Mapping[str, Any], keys: Iterable[str]) -> None:
+    """INSERT, or UPDATE every non-key column when the primary key is already there."""
+    keys = list(keys)
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        stmt = insert(table).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: stmt.excluded[name] for name in values if name not in keys},
+        )
+        conn.execute(stmt)
+        return
+    where = sa.and_(*(table.c[k] == values[k] for k in keys))
+    changed = conn.execute(table.update().where(where).values(**{k: v for k, v in values.items() if k not in keys}))
+    if changed.rowcount == 0:
+        conn.execute(table.insert().values(**values))

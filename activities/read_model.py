@@ -1,0 +1,168 @@
+"""The read model: each plan's latest status as rows people and scripts can query.
+
+`save_plan` is the only writer (the workflow calls it whenever the status changes); the query
+helpers below serve the command line (`cpplan overdue`) and reports. The workflow remains the
+truth: a lost or stale row is repaired by the next save.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date, datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.db import get_engine, obligations, outbox, plans, upsert
+from workflows.activity_io import SAVE_PLAN, PlanSnapshot
+
+log = structlog.get_logger("cpplan.read_model")
+
+OVERDUE_STATUSES = ("overdue", "escalated")
+
+
+def _day(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _ref(value: Any) -> str | None:
+    """A person in the status is their id; accept `{id, ...}` too."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return None if value is None else str(value)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _rows(snap: PlanSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    s = snap.status
+    try:
+        if s.get("plan_id", snap.plan_id) != snap.plan_id:
+            raise ValueError(f"status is for plan {s.get('plan_id')!r}, snapshot for {snap.plan_id!r}")
+        nxt = s.get("next_due") or None
+        plan = {
+            "plan_id": snap.plan_id,
+            "policy": str(s["policy"]),
+            "state": str(s["state"]),
+            "icpc_date": _day(s["icpc_date"]),
+            "team_ref": _ref(s.get("team_manager")),
+            "lead_ref": _ref(s.get("lead_social_worker")),
+            "next_due_date": _day(nxt["due"]) if nxt else None,
+            "next_due_kind": str(nxt["kind"]) if nxt else None,
+            "overdue_count": int(s.get("overdue_count") or 0),
+            "status_json": json.dumps(s, default=str, sort_keys=True),
+            "updated_at": _utc(snap.updated_at),
+        }
+        # Keyed by id: should a status ever list one twice, the later entry wins rather than
+        # the primary key refusing the whole save.
+        by_id: dict[str, dict[str, Any]] = {}
+        for ob in s.get("obligations") or []:
+            by_id[str(ob["id"])] = {
+                "plan_id": snap.plan_id,
+                "obligation_id": str(ob["id"]),
+                "kind": str(ob["kind"]),
+                "due": _day(ob["due"]),
+                "status": str(ob["status"]),
+                "met_on": _day(ob.get("met_on")),
+                "member_id": _ref(ob.get("member_id")),
+            }
+    except (KeyError, TypeError, ValueError) as err:
+        raise ApplicationError(f"plan status cannot be saved: {type(err).__name__}: {err}", type="InvalidPayload",
+                               non_retryable=True) from None
+    return plan, list(by_id.values())
+
+
+def _save(engine: Engine, snap: PlanSnapshot) -> bool:
+    plan, obligation_rows = _rows(snap)
+    with engine.begin() as conn:
+        stored_at = conn.execute(sa.select(plans.c.updated_at).where(plans.c.plan_id == snap.plan_id)).scalar()
+        if stored_at is not None and stored_at > plan["updated_at"]:
+            # A retried save that arrives after a newer one must not roll the row back.
+            return False
+        upsert(conn, plans, plan, keys=["plan_id"])
+        conn.execute(obligations.delete().where(obligations.c.plan_id == snap.plan_id))
+        if obligation_rows:
+            conn.execute(obligations.insert(), obligation_rows)
+    return True
+
+
+@activity.defn(name=SAVE_PLAN)
+async def save_plan(snap: PlanSnapshot) -> None:
+    engine = await asyncio.to_thread(get_engine)
+    saved = await asyncio.to_thread(_save, engine, snap)
+    log.info("plan saved" if saved else "older snapshot ignored", plan_id=snap.plan_id,
+             state=snap.status.get("state"), overdue_count=snap.status.get("overdue_count"))
+
+
+# ---------------------------------------------------------------- queries for the command line
+
+
+def _jsonable(row: Any) -> dict[str, Any]:
+    """Dates and instants as ISO text, so callers can print the result with `json.dumps`."""
+    out = {}
+    for name, value in row._mapping.items():
+        out[name] = value.isoformat() if isinstance(value, (date, datetime)) else value
+    return out
+
+
+def overdue_plans(url: str | None = None) -> list[dict[str, Any]]:
+    """Active plans with at least one overdue obligation, earliest next due date first; each with its
+    overdue obligations under `overdue`."""
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        plan_rows = conn.execute(
+            sa.select(plans.c.plan_id, plans.c.policy, plans.c.state, plans.c.icpc_date, plans.c.team_ref,
+                      plans.c.lead_ref, plans.c.next_due_date, plans.c.next_due_kind, plans.c.overdue_count,
+                      plans.c.updated_at)
+            .where(plans.c.state == "active", plans.c.overdue_count > 0)
+            .order_by(plans.c.next_due_date.asc().nulls_last(), plans.c.plan_id)
+        ).all()
+        found = [_jsonable(row) for row in plan_rows]
+        if not found:
+            return []
+        late = conn.execute(
+            sa.select(obligations.c.plan_id, obligations.c.obligation_id, obligations.c.kind, obligations.c.due,
+                      obligations.c.status, obligations.c.member_id)
+            .where(obligations.c.plan_id.in_([p["plan_id"] for p in found]),
+                   obligations.c.status.in_(OVERDUE_STATUSES))
+            .order_by(obligations.c.due, obligations.c.obligation_id)
+        ).all()
+    by_plan: dict[str, list[dict[str, Any]]] = {p["plan_id"]: [] for p in found}
+    for row in late:
+        item = _jsonable(row)
+        by_plan[item.pop("plan_id")].append(item)
+    for p in found:
+        p["overdue"] = by_plan[p["plan_id"]]
+    return found
+
+
+def get_plan_status(plan_id: str, url: str | None = None) -> dict[str, Any] | None:
+    """The last saved `status` of a plan (escalations included), or None if never saved."""
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        raw = conn.execute(sa.select(plans.c.status_json).where(plans.c.plan_id == plan_id)).scalar()
+    return None if raw is None else json.loads(raw)
+
+
+def list_outbox(plan_id: str | None = None, url: str | None = None, include_content: bool = False) -> list[dict[str, Any]]:
+    """Outbox rows, oldest first. Addresses, subjects and bodies only with `include_content`:
+    listings are often pasted into tickets."""
+    columns = [outbox.c.key, outbox.c.plan_id, outbox.c.kind, outbox.c.to_id, outbox.c.to_role, outbox.c.obligation_id,
+               outbox.c.created_at, outbox.c.state, outbox.c.attempts, outbox.c.sent_at, outbox.c.last_error]
+    if include_content:
+        columns += [outbox.c.to_email, outbox.c.subject, outbox.c.body]
+    query = sa.select(*columns).order_by(outbox.c.created_at, outbox.c.key)
+    if plan_id is not None:
+        query = query.where(outbox.c.plan_id == plan_id)
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        return [_jsonable(row) for row in conn.execute(query)]

@@ -1,0 +1,106 @@
+"""`save_plan` and the read-model queries the command line uses."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from temporalio.exceptions import ApplicationError
+
+from activities.db import get_engine, obligations
+from activities.read_model import get_plan_status, overdue_plans, save_plan
+from tests.activities.activity_test_support import run_activity
+from workflows.activity_io import PlanSnapshot
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+
+def status(plan_id: str = "P-1", **changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "plan_id": plan_id,
+        "child_ref": "C-1",
+        "policy": "london",
+        "state": "active",
+        "icpc_date": "2026-11-02",
+        "lead_social_worker": "sw-1",
+        "team_manager": "tm-1",
+        "obligations": [
+            {"id": "first-core-group", "kind": "first-core-group", "due": "2026-11-13", "status": "overdue"},
+            {"id": "visit-1", "kind": "visit", "due": "2026-11-16", "status": "met", "met_on": "2026-11-12"},
+            {"id": "review-1", "kind": "review-conference", "due": "2027-02-01", "status": "pending"},
+        ],
+        "overdue_count": 1,
+        "escalations": [{"kind": "overdue", "level": 1, "to": "tm-1", "at": "2026-11-16T09:00:00+00:00",
+                         "obligation_id": "first-core-group"}],
+        "next_due": {"id": "first-core-group", "kind": "first-core-group", "due": "2026-11-13", "description": "x"},
+        "history": [],
+    }
+    base.update(changes)
+    return base
+
+
+def obligation_rows(plan_id: str = "P-1") -> dict[str, tuple[str, str]]:
+    with get_engine().connect() as conn:
+        rows = conn.execute(sa.select(obligations).where(obligations.c.plan_id == plan_id)).all()
+    return {r.obligation_id: (r.status, r.met_on.isoformat() if r.met_on else None) for r in rows}
+
+
+async def test_save_inserts_the_plan_and_its_obligations() -> None:
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(), updated_at=T0))
+
+    assert get_plan_status("P-1") == status()
+    assert obligation_rows() == {"first-core-group": ("overdue", None), "visit-1": ("met", "2026-11-12"),
+                                 "review-1": ("pending", None)}
+    [late] = overdue_plans()
+    assert late["plan_id"] == "P-1"
+    assert (late["team_ref"], late["lead_ref"]) == ("tm-1", "sw-1")
+    assert (late["next_due_date"], late["next_due_kind"]) == ("2026-11-13", "first-core-group")
+    assert [o["obligation_id"] for o in late["overdue"]] == ["first-core-group"]
+    assert late["updated_at"] == T0.isoformat()
+
+
+async def test_a_later_save_replaces_the_row_and_the_obligations() -> None:
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(), updated_at=T0))
+    newer = status(
+        obligations=[{"id": "first-core-group", "kind": "first-core-group", "due": "2026-11-13", "status": "met-late",
+                      "met_on": "2026-11-17"},
+                     {"id": "signature-1-hv-1", "kind": "signature", "due": "2026-11-24", "status": "pending",
+                      "member_id": "hv-1"}],
+        overdue_count=0,
+        next_due={"id": "signature-1-hv-1", "kind": "signature", "due": "2026-11-24"},
+    )
+
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=newer, updated_at=T0 + timedelta(days=1)))
+
+    assert obligation_rows() == {"first-core-group": ("met-late", "2026-11-17"), "signature-1-hv-1": ("pending", None)}
+    assert get_plan_status("P-1")["overdue_count"] == 0
+    assert overdue_plans() == []
+
+
+async def test_an_older_snapshot_arriving_late_changes_nothing() -> None:
+    newer = status(state="ended", overdue_count=0, next_due=None, obligations=[])
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=newer, updated_at=T0 + timedelta(hours=1)))
+
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(), updated_at=T0))
+
+    assert get_plan_status("P-1")["state"] == "ended"
+    assert obligation_rows() == {}
+
+
+async def test_only_active_plans_with_overdue_obligations_are_listed() -> None:
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(), updated_at=T0))
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-2", status=status("P-2", overdue_count=0), updated_at=T0))
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-3", status=status("P-3", state="ended"), updated_at=T0))
+
+    assert [p["plan_id"] for p in overdue_plans()] == ["P-1"]
+
+
+async def test_a_status_without_its_required_fields_is_refused() -> None:
+    with pytest.raises(ApplicationError) as raised:
+        await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status={"plan_id": "P-1"}, updated_at=T0))
+
+    assert raised.value.type == "InvalidPayload"
+    assert raised.value.non_retryable
+    assert get_plan_status("P-1") is None

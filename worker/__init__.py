@@ -1,0 +1,1 @@
+"""The cpplan worker process (`cpplan worker`)."""

@@ -1,0 +1,108 @@
+"""The worker process: the plan workflows and their activities on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+import workflows
+from activities import ALL_ACTIVITIES
+from worker.client import connect
+from worker.logging import configure_logging
+
+log = structlog.get_logger("cpplan.worker")
+
+PASSTHROUGH_MODULES = (
+    "workflows.models",
+    "workflows.engine",
+    "workflows.obligations",
+    "workflows.policy",
+    "workflows.calendar",
+    "workflows.activity_io",
+    "workflows.search_attributes",
+    "pydantic",
+    "pydantic_core",
+    "annotated_types",
+)
+
+# Time given to running activities (a batch of e-mails, a database write) to finish when the
+# worker is asked to stop, before they are cancelled and left to Temporal to retry elsewhere.
+GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+
+
+def workflow_classes() -> list[type]:
+    # Imported here, not at module level: the workflow modules are loaded into Temporal's
+    # sandbox, and importing them only when a worker is built keeps `import worker` cheap.
+    from workflows.plan import ChildProtectionPlan  # noqa: PLC0415
+
+    classes: list[type] = [ChildProtectionPlan]
+    try:
+        from workflows.complaint import ConferenceComplaint  # noqa: PLC0415
+    except ModuleNotFoundError as err:
+        if err.name != "workflows.complaint":
+            raise  # the module exists but is broken: say so rather than run without it
+    else:
+        classes.append(ConferenceComplaint)
+    return classes
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The workflow sandbox, with the plan's pure domain modules passed through: they are
+    deterministic, and one copy of each keeps pydantic's model classes identical inside and
+    outside the sandbox. The Replayer uses the same runner."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
+
+
+def build_worker(client: Client, task_queue: str | None = None, **kwargs: Any) -> Worker:
+    """The worker for `client`; extra keyword arguments go to `Worker` (and may replace the
+    defaults below). Configures logging if nothing has yet: unconfigured structlog prints to
+    stdout, which commands keep for their own output."""
+    configure_logging()
+    kwargs.setdefault("workflow_runner", sandbox_runner())
+    kwargs.setdefault("workflows", workflow_classes())
+    kwargs.setdefault("activities", ALL_ACTIVITIES)
+    kwargs.setdefault("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN)
+    return Worker(client, task_queue=task_queue or workflows.task_queue(), **kwargs)
+
+
+async def run_worker(address: str | None = None, namespace: str | None = None, task_queue: str | None = None) -> None:
+    """Run until SIGINT/SIGTERM or cancellation, then stop taking work and let running
+    activities finish (up to GRACEFUL_SHUTDOWN)."""
+    configure_logging()  # before connecting, so connection errors are logged in the right format
+    client = await connect(address, namespace)
+    worker = build_worker(client, task_queue)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError):
+            pass  # not the main thread, or a platform without it: cancellation still stops us
+    try:
+        async with worker:
+            log.info("worker started", task_queue=worker.task_queue, namespace=client.namespace,
+                     workflows=[c.__name__ for c in workflow_classes()], activities=len(ALL_ACTIVITIES))
+            await stop.wait()
+            log.info("worker stopping")
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+    log.info("worker stopped")
+
+
+def main() -> None:
+    try:
+        asyncio.run(run_worker())
+    except KeyboardInterrupt:
+        pass
