@@ -108,6 +108,10 @@ class PlanEngine:
         self.state = state
         self.profile = profile
         self.cal = cal
+        # Wake at midnight after a due date so the status shows "overdue" before the 09:00
+        # escalation. Plans whose history predates it must replay without those timers: the
+        # workflow sets this from `workflow.patched(...)` (see workflows/plan.py).
+        self.overdue_wake = True
 
     # ------------------------------------------------------------------ start
 
@@ -274,7 +278,7 @@ class PlanEngine:
     # ------------------------------------------------------------------ time
 
     def next_wakeup(self) -> datetime | None:
-        times = [a[0] for o in self.state.obligations if (a := o.next_action(self.profile, self.cal))]
+        times = [a[0] for o in self.state.obligations if (a := o.next_action(self.profile, self.cal, self.overdue_wake))]
         if self.state.missing_since and not self.state.missing_escalated:
             times.append(self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta())
         return min(times) if times else None
@@ -284,7 +288,7 @@ class PlanEngine:
         fired = 0
         today = local_date(now)
         for ob in list(self.state.obligations):
-            while (action := ob.next_action(self.profile, self.cal)) and action[0] <= now:
+            while (action := ob.next_action(self.profile, self.cal, self.overdue_wake)) and action[0] <= now:
                 fired += self._act(ob, action[1], now, today)
         if self.state.missing_since and not self.state.missing_escalated:
             if now >= self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta():

@@ -94,7 +94,7 @@ class Obligation(BaseModel):
         self.escalation_level = 0
         self.escalated_on = None
 
-    def next_action(self, profile: Profile, cal: WorkingCalendar) -> tuple[datetime, Action] | None:
+    def next_action(self, profile: Profile, cal: WorkingCalendar, overdue_wake: bool = True) -> tuple[datetime, Action] | None:
         if not self.open:
             return None
         at = profile.notify_at
@@ -104,7 +104,7 @@ class Obligation(BaseModel):
                 day = cal.add_working_days(day, -1)
             day = max(day, self.opened_on)
             return local_instant(day, at), "reminder"
-        if self.escalation_level == 0 and not self.overdue_noted:
+        if overdue_wake and self.escalation_level == 0 and not self.overdue_noted:
             # Wake as the due date passes, so the status and the read model show "overdue"
             # before the team manager is told at the next working day's notify time.
             return local_instant(self.due + timedelta(days=1), time(0)), "overdue"

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
 # (at most 6 months away), so this leaves years of margin for a review that is overdue.
 CALENDAR_YEARS_AHEAD = 4
 NOTIFY_BATCH = 50
+OVERDUE_WAKE_PATCH = "overdue-wake-at-midnight"
 
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -86,6 +87,12 @@ class ChildProtectionPlan:
                 self.engine = PlanEngine.begin(plan_start, context.profile, calendar, now)
             except m.Refusal as err:
                 raise ApplicationError(f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True) from None
+        # How a change of workflow code ships without breaking running plans: the midnight
+        # "overdue" wake-up adds timers, so a history recorded before it would no longer replay.
+        # `patched` is true for every new run (and records a marker), false when replaying a
+        # history without the marker. Once no running plan predates it, `deprecate_patch`, then
+        # remove the branch (README, "Changing workflow code").
+        self.engine.overdue_wake = workflow.patched(OVERDUE_WAKE_PATCH)
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine
 

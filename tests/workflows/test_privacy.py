@@ -4,6 +4,7 @@ no e-mail address, no child reference and no refusal text (issue: private histor
 from __future__ import annotations
 
 import base64
+import json
 
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
@@ -13,6 +14,9 @@ from temporalio.client import WorkflowUpdateFailedError
 from tests.helpers import london, plan_doc, running_worker, skip_to, start_plan_workflow
 from tests.workflows.scenario import Plan
 from worker.codec import ENCODING
+from workflows.plan import OVERDUE_WAKE_PATCH
+
+PATCH_IDS = {OVERDUE_WAKE_PATCH}
 
 
 def payloads(message: Message, found: list[Payload]) -> None:
@@ -61,7 +65,9 @@ async def test_history_read_without_the_codec_shows_ciphertext_only(env, db_url)
             payloads(event, found)
         assert found, "the history has payloads"
         for payload in found:
-            assert payload.metadata["encoding"] == ENCODING, payload.metadata
+            if payload.metadata["encoding"] != ENCODING:
+                # The SDK's own patch markers are the only clear payloads: a patch id, a flag.
+                assert json.loads(payload.data).get("id") in PATCH_IDS, payload
             for needle in (secret_child, email):
                 assert needle.encode() not in payload.data
                 assert base64.b64encode(needle.encode()) not in payload.data

@@ -1,0 +1,231 @@
+"""`ConferenceComplaint`: one workflow per complaint about a child protection conference.
+
+Id `cp-complaint-{complaint_id}`. A thin loop around `ComplaintEngine` (the rules, pure code in
+`workflows.complaint_rules`), in the plan workflow's pattern:
+- it loads the authority's profile and non-working days once, through the `load_plan_context`
+  activity; a profile without a `[complaints]` rule fails the workflow (NoComplaintsProcedure);
+- it waits for the earliest reminder or escalation, or for a message, in one timer;
+- updates change the complaint synchronously (validators refuse bad input before it reaches
+  the history) and leave notifications in its outbox, which the loop delivers through the
+  `notify` activity, each under an idempotency key;
+- it ends when the complaint is closed: the complainant satisfied (`close`) or the appeal
+  outcome recorded (the end of the procedure).
+A complaint lasts weeks, so it never needs to continue as new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import models as m
+    from workflows.activity_io import LOAD_PLAN_CONTEXT, NOTIFY, NotifyBatch, NotifyResult, PlanContext, PlanContextRequest
+    from workflows.calendar import WorkingCalendar, local_date
+    from workflows.complaint_rules import COMPLAINT_WORKFLOW_TYPE, ComplaintEngine, ComplaintStart, NoComplaintsProcedure
+
+# Years of bank holidays loaded: the procedure takes months, with a margin for a complainant
+# who takes their time to decide.
+CALENDAR_YEARS_AHEAD = 3
+NOTIFY_BATCH = 50
+
+ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=["UnknownPolicy", "InvalidPolicy", "InvalidPayload"],
+)
+
+
+@workflow.defn(name=COMPLAINT_WORKFLOW_TYPE)
+class ConferenceComplaint:
+    @workflow.init
+    def __init__(self, start: Any) -> None:
+        self.engine: ComplaintEngine | None = None
+        self._wake = False
+
+    # ------------------------------------------------------------------ the loop
+
+    @workflow.run
+    async def run(self, start: Any) -> dict[str, Any]:
+        try:
+            complaint: ComplaintStart = m.parse(ComplaintStart, start)
+        except m.Refusal as err:
+            raise ApplicationError(f"invalid complaint start: {err}", type="InvalidComplaintStart", non_retryable=True) from None
+        now = workflow.now()
+        context = await workflow.execute_activity(
+            LOAD_PLAN_CONTEXT,
+            PlanContextRequest(policy=complaint.policy, first_year=complaint.received_date.year - 1,
+                               last_year=local_date(now).year + CALENDAR_YEARS_AHEAD),
+            result_type=PlanContext,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=ACTIVITY_RETRY,
+            summary=f"load the {complaint.policy} profile and working-day calendar",
+        )
+        try:
+            self.engine = ComplaintEngine.begin(complaint, context.profile, WorkingCalendar(context.non_working_days), now)
+        except NoComplaintsProcedure as err:
+            raise ApplicationError(str(err), type="NoComplaintsProcedure", non_retryable=True) from None
+        except m.Refusal as err:
+            raise ApplicationError(f"invalid complaint start: {err}", type="InvalidComplaintStart", non_retryable=True) from None
+        workflow.upsert_memo({"complaint_id": complaint.complaint_id, "plan_id": complaint.plan_id, "policy": complaint.policy})
+        engine = self.engine
+
+        while True:
+            engine.fire(workflow.now())
+            await self._deliver()
+            if engine.finished:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not engine.state.outbox:
+                    return engine.status(workflow.now())
+                continue
+            await self._sleep_until_next()
+
+    async def _sleep_until_next(self) -> None:
+        engine = self.engine
+        assert engine is not None
+        now = workflow.now()
+        wake = engine.next_wakeup()
+        timeout = max(wake - now, timedelta(seconds=1)) if wake else None
+        workflow.set_current_details(f"Waiting for: {engine.waiting_for(now)}")
+        self._wake = False
+        try:
+            await workflow.wait_condition(
+                lambda: self._wake,
+                timeout=timeout,
+                timeout_summary=f"next reminder or escalation: {engine.waiting_for(now)}" if timeout else None,
+            )
+        except asyncio.TimeoutError:
+            pass
+
+    async def _deliver(self) -> None:
+        """Send what the handlers and clocks left in the outbox; keys make retries harmless."""
+        engine = self.engine
+        assert engine is not None
+        while engine.state.outbox:
+            batch = list(engine.state.outbox[:NOTIFY_BATCH])
+            kinds = sorted({n.kind for n in batch})
+            try:
+                result = await workflow.execute_activity(
+                    NOTIFY,
+                    NotifyBatch(plan_id=engine.state.start.plan_id, notifications=batch),
+                    result_type=NotifyResult,
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=ACTIVITY_RETRY,
+                    summary=f"send {len(batch)} notification(s): {', '.join(kinds)}",
+                )
+            except ActivityError as err:
+                # Only a non-retryable failure gets here: keep the complaint running, tell a person.
+                result = NotifyResult(failed=[{"key": n.key, "to_id": n.to_id, "reason": str(err.cause or err)} for n in batch])  # type: ignore[list-item]
+            sent = {n.key for n in batch}
+            engine.state.outbox = [n for n in engine.state.outbox if n.key not in sent]
+            for failure in result.failed:
+                engine.delivery_failed(failure.key, failure.to_id, failure.reason, workflow.now())
+
+    # ------------------------------------------------------------------ messages
+
+    async def _ready(self) -> ComplaintEngine:
+        await workflow.wait_condition(lambda: self.engine is not None)
+        assert self.engine is not None
+        return self.engine
+
+    def _check(self, name: str, payload: Any) -> None:
+        """Update validators: refuse bad input before it is written to history."""
+        if self.engine is None:
+            return  # still loading its profile: the handler checks once it has it
+        try:
+            getattr(self.engine, name)(payload, workflow.now(), apply=False)
+        except m.Refusal as err:
+            raise ApplicationError(str(err), type="Refused", non_retryable=True) from None
+
+    async def _apply(self, name: str, payload: Any) -> dict[str, Any]:
+        engine = await self._ready()
+        try:
+            result = getattr(engine, name)(payload, workflow.now(), apply=True)
+        except m.Refusal as err:
+            raise ApplicationError(str(err), type="Refused", non_retryable=True) from None
+        self._wake = True
+        return result
+
+    @workflow.update
+    async def record_response(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_response", payload)
+
+    @record_response.validator
+    def _check_record_response(self, payload: dict[str, Any]) -> None:
+        self._check("record_response", payload)
+
+    @workflow.update
+    async def close(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("close", payload)
+
+    @close.validator
+    def _check_close(self, payload: dict[str, Any]) -> None:
+        self._check("close", payload)
+
+    @workflow.update
+    async def escalate_to_scrutineer(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("escalate_to_scrutineer", payload)
+
+    @escalate_to_scrutineer.validator
+    def _check_escalate_to_scrutineer(self, payload: dict[str, Any]) -> None:
+        self._check("escalate_to_scrutineer", payload)
+
+    @workflow.update
+    async def record_acknowledgement(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_acknowledgement", payload)
+
+    @record_acknowledgement.validator
+    def _check_record_acknowledgement(self, payload: dict[str, Any]) -> None:
+        self._check("record_acknowledgement", payload)
+
+    @workflow.update
+    async def record_consideration(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_consideration", payload)
+
+    @record_consideration.validator
+    def _check_record_consideration(self, payload: dict[str, Any]) -> None:
+        self._check("record_consideration", payload)
+
+    @workflow.update
+    async def record_written_response(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_written_response", payload)
+
+    @record_written_response.validator
+    def _check_record_written_response(self, payload: dict[str, Any]) -> None:
+        self._check("record_written_response", payload)
+
+    @workflow.update
+    async def request_appeal(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("request_appeal", payload)
+
+    @request_appeal.validator
+    def _check_request_appeal(self, payload: dict[str, Any]) -> None:
+        self._check("request_appeal", payload)
+
+    @workflow.update
+    async def record_appeal_meeting(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_appeal_meeting", payload)
+
+    @record_appeal_meeting.validator
+    def _check_record_appeal_meeting(self, payload: dict[str, Any]) -> None:
+        self._check("record_appeal_meeting", payload)
+
+    @workflow.update
+    async def record_appeal_outcome(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return await self._apply("record_appeal_outcome", payload)
+
+    @record_appeal_outcome.validator
+    def _check_record_appeal_outcome(self, payload: dict[str, Any]) -> None:
+        self._check("record_appeal_outcome", payload)
+
+    @workflow.query
+    def status(self) -> dict[str, Any]:
+        if self.engine is None:
+            return {"state": "starting", "stage": None, "obligations": [], "escalations": [], "history": [], "next_due": None}
+        return self.engine.status(workflow.now())
