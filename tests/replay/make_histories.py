@@ -1,0 +1,114 @@
+"""Record the histories the replay tests keep: plans that used every message kind.
+
+Run after a deliberate change of what histories look like (a new release's workflow code that
+is *meant* to differ, shipped behind `workflow.patched`), never to make a failing replay pass:
+
+    .venv/bin/python -m tests.replay.make_histories
+
+Payloads are encrypted with the test-only key in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+HERE = Path(__file__).parent / "histories"
+
+
+async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[Any, Any]]:
+    from tests.helpers import london, plan_doc, skip_to, start_plan_workflow
+    from tests.workflows.scenario import Plan
+
+    await skip_to(env, london("2027-01-11", 11))
+    doc = plan_doc(icpc_date="2027-01-11", plan_id="replay-every-message", child_ref="c-replay-1",
+                   senior_manager={"id": "cpm-1", "role": "senior-manager"})
+    plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
+    await plan.started()
+    await plan.at(london("2027-01-13", 15))
+    await plan.update("record_visit", {"date": "2027-01-13", "seen": True, "seen_alone": False, "parents_refused_seen_alone": True})
+    await plan.update("set_visit_frequency", {"interval_working_days": 8, "by": "tm-1", "reason_ref": "sup-1"})
+    await plan.update("schedule_meeting", {"kind": "core_group", "date": "2027-01-20"})
+    await plan.at(london("2027-01-20", 15))
+    await plan.update("record_core_group", {"date": "2027-01-20"})
+    await plan.update("record_notes_circulated", {"date": "2027-01-20"})
+    await plan.update("record_signature", {"member_id": "hv-1", "date": "2027-01-20"})
+    try:
+        await plan.update("record_signature", {"member_id": "nobody", "date": "2027-01-20"})
+    except WorkflowUpdateFailedError:
+        pass
+    await plan.at(london("2027-01-21", 15))
+    await plan.update("record_visit", {"date": "2027-01-21", "seen": False})
+    await plan.update("record_visit", {"date": "2027-01-21", "seen": False})
+    await plan.update("record_completion", {"obligation_id": "police-action-1", "date": "2027-01-21"})
+    await plan.signal("report_incident", {"kind": "new-incident", "date": "2027-01-21", "summary_ref": "s47-1"})
+    await plan.at(london("2027-01-22", 10))
+    await plan.update("authorise_early_review", {"by": "tm-1", "review_date": "2027-02-12"})
+    await plan.signal("report_incident", {"kind": "implementation-difficulty", "date": "2027-01-22"})
+    await plan.at(london("2027-01-22", 12))
+    await plan.update("decline_early_review", {"by": "sm-1"})
+    await plan.signal("escalate", {"by": "tm-1", "to": "hos-1", "reason_ref": "sup-2"})
+    await plan.signal("report_missing", {"date": "2027-01-25"})
+    await plan.at(london("2027-01-26", 15))
+    await plan.signal("report_found", {"date": "2027-01-26"})
+    await plan.update("change_lead_social_worker", {"person": {"id": "sw-2"}, "cover_until": "2027-02-05"})
+    await plan.update("schedule_meeting", {"kind": "review_conference", "date": "2027-02-10", "by": "tm-1"})
+    await plan.at(london("2027-02-10", 16))
+    first = (await plan.handle.describe()).run_id
+    await plan.update("record_review_conference", {"date": "2027-02-10", "outcome": "continue", "scores": [3, 4, 6]})
+    while (await plan.handle.describe()).run_id == first:
+        await asyncio.sleep(0.1)
+    await plan.at(london("2027-08-06", 16))
+    await plan.update("record_review_conference", {"date": "2027-08-06", "outcome": "inquorate"})
+    await plan.signal("report_death", {"date": "2027-08-07"})
+    await plan.handle.result()
+    return [env.client.get_workflow_handle(plan.handle.id, run_id=first), plan.handle]
+
+
+async def _step_down(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[Any, Any]]:
+    from tests.helpers import london, plan_doc, start_plan_workflow
+    from tests.workflows.scenario import Plan
+
+    doc = plan_doc(icpc_date="2027-08-09", plan_id="replay-step-down", child_ref="c-replay-2", policy="isle-of-man")
+    await env.sleep((london("2027-08-09", 11) - await env.get_current_time()))
+    plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
+    await plan.started()
+    await plan.at(london("2027-08-12", 16))
+    await plan.update("record_review_conference", {"date": "2027-08-12", "outcome": "end", "exceptional_reason": "perpetrator-custody"})
+    await plan.at(london("2027-08-20", 12))
+    await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": "2027-08-20"})
+    await plan.handle.result()
+    return [plan.handle]
+
+
+async def main() -> None:
+    from tests.conftest import TEST_CODEC_KEYS
+    from tests.helpers import TEST_SERVER, running_worker
+
+    os.environ["CPPLAN_CODEC_KEYS"] = TEST_CODEC_KEYS
+    os.environ["CPPLAN_DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/replay.db"
+    os.environ.pop("CPPLAN_SMTP_URL", None)
+    from worker.client import data_converter
+
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=TEST_SERVER, data_converter=data_converter())
+    async with env:
+        async with running_worker(env) as tq:
+            handles = await _everything(env, tq) + await _step_down(env, tq)
+        HERE.mkdir(exist_ok=True)
+        for old in HERE.glob("*.json"):
+            old.unlink()
+        for n, handle in enumerate(handles, 1):
+            history = await handle.fetch_history()
+            path = HERE / f"{n:02d}-{handle.id}.json"
+            path.write_text(history.to_json())
+            print(path, len(history.events), "events")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,82 @@
+"""Saved histories of real plans replay against today's workflow code.
+
+A change to `workflows/plan.py` (or the engine it drives) that would break plans already
+running fails here first. Ship such changes behind `workflow.patched(...)` (README, "Changing
+workflow code"); re-record the histories only for a deliberate, patched change.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import holidays
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from worker.client import data_converter
+from worker.main import sandbox_runner
+from workflows.calendar import non_working_days
+from workflows.plan import ChildProtectionPlan
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem.split("-", 1)[1], path.read_text())
+
+
+def replayer(*workflows: type) -> Replayer:
+    return Replayer(workflows=list(workflows) or [ChildProtectionPlan], workflow_runner=sandbox_runner(), data_converter=data_converter())
+
+
+def test_the_saved_histories_cover_every_message_kind():
+    text = "".join(p.read_text() for p in HISTORIES)
+    updates = ["record_visit", "set_visit_frequency", "record_core_group", "record_notes_circulated", "record_signature",
+               "schedule_meeting", "record_review_conference", "authorise_early_review", "decline_early_review",
+               "change_lead_social_worker", "record_completion"]
+    signals = ["report_incident", "escalate", "report_missing", "report_found", "report_death"]
+    for name in updates + signals:
+        assert f'"{name}"' in text, f"no saved history uses {name}"
+    assert "WORKFLOW_EXECUTION_CONTINUED_AS_NEW" in text
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_saved_history_replays(path: Path):
+    result = await replayer().replay_workflow(load(path))
+    assert result.replay_failure is None
+
+
+async def test_a_bank_holiday_added_by_a_holidays_release_does_not_break_a_running_plan(monkeypatch):
+    # A new release of `holidays` declares Tue 19 Jan 2027 a bank holiday.
+    extra = date(2027, 1, 19)
+    original = holidays.country_holidays
+
+    def with_new_holiday(*args, **kwargs):
+        found = original(*args, **kwargs)
+        found[extra] = "New bank holiday"
+        return found
+
+    monkeypatch.setattr(holidays, "country_holidays", with_new_holiday)
+    assert extra in non_working_days("ENG", 2027, 2027), "the new calendar has the new holiday"
+    # The running plan loaded its calendar through an activity, so the history holds it: the
+    # replay does not consult the new release and its timers stay where they were.
+    for path in HISTORIES:
+        result = await replayer().replay_workflow(load(path))
+        assert result.replay_failure is None
+
+
+@workflow.defn(name="ChildProtectionPlan", sandboxed=False)
+class ChangedWithoutAPatch:
+    """What an unpatched change looks like: a timer added before the plan loads its profile."""
+
+    @workflow.run
+    async def run(self, start: object, carried: object = None) -> None:
+        await workflow.sleep(timedelta(minutes=1))
+
+
+async def test_an_unpatched_change_fails_replay():
+    with pytest.raises(Exception, match="[Nn]ondeterminism|does not match"):
+        await replayer(ChangedWithoutAPatch).replay_workflow(load(HISTORIES[0]))
