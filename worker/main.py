@@ -27,6 +27,7 @@ PASSTHROUGH_MODULES = (
     "workflows.calendar",
     "workflows.activity_io",
     "workflows.search_attributes",
+    "workflows.complaint_rules",
     "pydantic",
     "pydantic_core",
     "annotated_types",
