@@ -81,11 +81,27 @@ def demo_document(today: date) -> dict[str, Any]:
 def _ensure_local_codec_keys() -> None:
     """Payload encryption keys for this machine (`.data/`), made on first run unless
     CPPLAN_CODEC_KEYS is set; the worker, `cpplan` and `cpplan codec-server` then share them."""
-    try:
-        from worker.codec import ensure_local_keyring  # noqa: PLC0415
-    except ImportError:
-        return
+    from worker.codec import ensure_local_keyring  # noqa: PLC0415
+
     ensure_local_keyring()
+
+
+async def _start_codec_server(port: int, ui_port: int) -> tuple[Any, str]:
+    """The codec server in this process, so the UI shows decrypted payloads. The local UI is
+    given the endpoint with the token in its path (it sends no credentials of its own)."""
+    from aiohttp import web  # noqa: PLC0415
+
+    from worker.codec import EncryptionCodec, load_keyring  # noqa: PLC0415
+    from worker.codec_server import build_app, codec_token  # noqa: PLC0415
+
+    keyring, token = load_keyring(), codec_token()
+    if keyring is None or not token:
+        raise DevError("no codec key or token: set CPPLAN_CODEC_KEYS and CPPLAN_CODEC_TOKEN, or remove them to use the local key")
+    origins = (f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}")
+    runner = web.AppRunner(build_app(EncryptionCodec(keyring), token, origins))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}/{token}"
 
 
 def _safe_url(url: str) -> str:
@@ -118,6 +134,9 @@ async def _run(args: argparse.Namespace) -> int:
     namespace = args.namespace or "default"
     _check_port_free(port, "Temporal gRPC", "--port")
     _check_port_free(ui_port, "Temporal UI", "--ui-port")
+    codec_port = int(getattr(args, "codec_port", 8081))
+    _check_port_free(codec_port, "codec server", "--codec-port")
+    codec_runner, codec_endpoint = await _start_codec_server(codec_port, ui_port)
     db_file = Path(args.db).expanduser()
     db_file.parent.mkdir(parents=True, exist_ok=True)
 
@@ -149,6 +168,7 @@ async def _run(args: argparse.Namespace) -> int:
         dev_server_database_filename=str(db_file),
         dev_server_log_level="warn",
         dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
+        dev_server_extra_args=["--ui-codec-endpoint", codec_endpoint],
     )
     try:
         if stop.is_set():
@@ -163,6 +183,7 @@ async def _run(args: argparse.Namespace) -> int:
         print("Worker stopped.", flush=True)
     finally:
         await env.shutdown()
+        await codec_runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)
     print("Temporal dev server stopped. Bye.", flush=True)
