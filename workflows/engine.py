@@ -112,6 +112,9 @@ class PlanEngine:
         # escalation. Plans whose history predates it must replay without those timers: the
         # workflow sets this from `workflow.patched(...)` (see workflows/plan.py).
         self.overdue_wake = True
+        # Ending at the first review needs a manager's `by` (a rule added after plans were
+        # running: patched in the workflow, so their accepted updates still replay).
+        self.end_needs_manager = True
 
     # ------------------------------------------------------------------ start
 
@@ -560,6 +563,11 @@ class PlanEngine:
             raise m.Refusal.one("exceptional_reason", f"a plan is not ended at the first review conference except in exceptional circumstances ({reasons}); {self.profile.ending.source}")
         if msg.outcome == "end" and msg.exceptional_reason and msg.exceptional_reason not in self.profile.ending.first_review_exceptional_reasons:
             raise m.Refusal.one("exceptional_reason", f"{msg.exceptional_reason!r} is not an exceptional circumstance in this profile")
+        if msg.outcome == "end" and self.state.reviews_held == 0 and self.end_needs_manager:
+            # Ending at the first review is a manager's decision, recorded with who made it.
+            if msg.by is None:
+                raise m.Refusal.one("by", "ending the plan at the first review conference needs the manager who agreed it")
+            self._check_manager("by", msg.by)
         if not apply:
             return {}
         if msg.outcome == "inquorate":
@@ -575,7 +583,7 @@ class PlanEngine:
         ob.met_on = msg.date
         self.state.reviews_held += 1
         self._log(now, msg.date, "review-conference", outcome=msg.outcome, obligation_id=ob.id, scores=msg.scores,
-                  exceptional_reason=msg.exceptional_reason)
+                  exceptional_reason=msg.exceptional_reason, by=msg.by)
         self._conference_admin_after(msg.date)
         self._scaling(now, msg.scores)
         if msg.outcome == "continue":

@@ -129,6 +129,7 @@ class RecordReviewConference(_Message):
     next_review_date: date | None = None
     scores: list[Annotated[int, Field(ge=0, le=10)]] | None = Field(default=None, max_length=60)
     step_down_not_needed: Literal["looked-after", "moved-authority"] | None = None
+    by: Ref | None = None  # the manager who agreed an exceptional end at the first review
 
 
 class ReportIncident(_Message):

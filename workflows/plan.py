@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
 CALENDAR_YEARS_AHEAD = 4
 NOTIFY_BATCH = 50
 OVERDUE_WAKE_PATCH = "overdue-wake-at-midnight"
+END_NEEDS_MANAGER_PATCH = "end-at-first-review-needs-manager"
 
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -93,6 +94,7 @@ class ChildProtectionPlan:
         # history without the marker. Once no running plan predates it, `deprecate_patch`, then
         # remove the branch (README, "Changing workflow code").
         self.engine.overdue_wake = workflow.patched(OVERDUE_WAKE_PATCH)
+        self.engine.end_needs_manager = workflow.patched(END_NEEDS_MANAGER_PATCH)
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine
 

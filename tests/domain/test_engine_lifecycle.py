@@ -103,7 +103,11 @@ def test_ending_at_the_first_review_needs_an_exceptional_reason():
     plan = new_plan("darlington", "2026-11-23")
     with pytest.raises(m.Refusal, match="exceptional"):
         plan.record_review_conference({"date": "2027-02-19", "outcome": "end"}, at("2027-02-19", 17))
-    plan.record_review_conference({"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody"}, at("2027-02-19", 17))
+    with pytest.raises(m.Refusal, match="needs the manager who agreed it"):
+        plan.record_review_conference({"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody"}, at("2027-02-19", 17))
+    with pytest.raises(m.Refusal, match="not one of this plan's managers"):
+        plan.record_review_conference({"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "sw-1"}, at("2027-02-19", 17))
+    plan.record_review_conference({"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"}, at("2027-02-19", 17))
     assert plan.state.state == "ended"
 
 

@@ -19,7 +19,7 @@ from temporalio.worker import Replayer
 from worker.client import data_converter
 from worker.main import sandbox_runner
 from workflows.calendar import non_working_days
-from workflows.plan import ChildProtectionPlan
+from workflows.plan import END_NEEDS_MANAGER_PATCH, ChildProtectionPlan
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -80,3 +80,14 @@ class ChangedWithoutAPatch:
 async def test_an_unpatched_change_fails_replay():
     with pytest.raises(Exception, match="[Nn]ondeterminism|does not match"):
         await replayer(ChangedWithoutAPatch).replay_workflow(load(HISTORIES[0]))
+
+
+async def test_the_patch_is_what_keeps_an_older_plan_replaying(monkeypatch):
+    # The step-down plan ended at its first review before a manager's `by` was required. With
+    # the new rule applied unconditionally (no patch), its accepted update would now be refused.
+    step_down = next(p for p in HISTORIES if "step-down" in p.stem)
+    assert (await replayer().replay_workflow(load(step_down))).replay_failure is None
+    original = workflow.patched
+    monkeypatch.setattr(workflow, "patched", lambda patch_id: True if patch_id == END_NEEDS_MANAGER_PATCH else original(patch_id))
+    with pytest.raises(Exception, match="[Nn]ondeterminism|needs the manager|does not match"):
+        await replayer().replay_workflow(load(step_down))
