@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from starters import importer, options, plans, render
@@ -168,10 +169,14 @@ def _read_document(path: str) -> Any:
 async def cmd_start(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
     doc = _read_document(args.file)
     plans.check_start(doc)  # refuse before connecting
-    workflow_id, created = await plans.start_plan(await get_client(), doc)
+    client = await get_client()
+    workflow_id, created = await plans.start_plan(client, doc)
     print(workflow_id)
     if not created:
-        print(f"{workflow_id}: already running (or ended); the existing plan was kept, nothing new started", file=sys.stderr)
+        described = await client.get_workflow_handle(workflow_id).describe()
+        running = described.status == WorkflowExecutionStatus.RUNNING
+        print(f"{workflow_id}: already {'running' if running else 'ended'}; the existing plan was kept, nothing new started",
+              file=sys.stderr)
 
 
 async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
@@ -291,8 +296,21 @@ async def run(argv: list[str] | None = None, client: Client | None = None) -> in
     return status or 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+# Commands that create a Temporal client (and with it the SDK's Rust threads).
+_TEMPORAL_COMMANDS = {"worker", "start", "status", "import", *MESSAGE_COMMANDS}
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Leave without interpreter teardown: the Temporal client's Rust threads can crash it
+    ("Fatal Python error: PyGILState_Release", temporalio/sdk-python#300), which would turn a
+    clean exit or a one-line error into an abort and a dump on stderr."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "codec-server":
             from worker.codec_server import serve  # noqa: PLC0415
@@ -312,6 +330,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:
         return _fail(args, err)
     return status or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code = _main(args)
+    if argv is None and args.command in _TEMPORAL_COMMANDS:
+        _exit_now(code)  # only when the process is ours (the console script), never in-process
+    return code
 
 
 if __name__ == "__main__":

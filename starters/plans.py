@@ -92,12 +92,12 @@ async def start_plan(client: Client, doc: dict[str, Any]) -> tuple[str, bool]:
             SearchAttributePair(sa.TEAM_REF, start.team_manager.id),
         ]),
     )
-    # What the user gave, normalised (stripped strings, ISO dates); defaults stay the
-    # workflow's to apply.
     if not await plans_indexed(client):
         # A server without the plan search attributes (`cpplan dev` registers them): the plan
         # runs all the same, only without the ops view's filters.
         del options["search_attributes"]
+    # What the user gave, normalised (stripped strings, ISO dates); defaults stay the
+    # workflow's to apply.
     arg = start.model_dump(mode="json", exclude_unset=True)
     try:
         handle = await client.start_workflow(workflows.WORKFLOW_TYPE, arg, **options)
@@ -110,11 +110,13 @@ async def start_plan(client: Client, doc: dict[str, Any]) -> tuple[str, bool]:
     return workflow_id, created
 
 
-def check_message(name: str, payload: dict[str, Any]) -> Any:
-    """Validate a message's payload against its model; `Refusal` names each bad field."""
+def check_message(name: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Validate a message's payload against its model (`Refusal` names each bad field) and
+    return it normalised, still with only the fields given, so the model's defaults are the
+    workflow's to apply."""
     if name not in MESSAGES:
         raise PlanCommandError(f"unknown message {name!r}; known: {', '.join(MESSAGES)}")
-    return m.parse(MESSAGES[name][0], payload)
+    return m.parse(MESSAGES[name][0], payload).model_dump(mode="json", exclude_unset=True)
 
 
 def _not_found(plan_id: str, err: RPCError) -> PlanCommandError:
@@ -126,7 +128,7 @@ def _not_found(plan_id: str, err: RPCError) -> PlanCommandError:
 async def send_update(client: Client, plan_id: str, name: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Send an update and wait for its result; a refusal raises `Refused` with the workflow's
     message (which names the field)."""
-    check_message(name, payload)
+    payload = check_message(name, payload)
     handle = client.get_workflow_handle(workflows.workflow_id(plan_id))
     try:
         return await handle.execute_update(name, payload, result_type=dict)
@@ -141,7 +143,7 @@ async def send_update(client: Client, plan_id: str, name: str, payload: dict[str
 
 async def send_signal(client: Client, plan_id: str, name: str, payload: dict[str, Any]) -> None:
     """Send a signal (the workflow records it whatever happens, so it is checked here first)."""
-    check_message(name, payload)
+    payload = check_message(name, payload)
     handle = client.get_workflow_handle(workflows.workflow_id(plan_id))
     try:
         await handle.signal(name, payload)

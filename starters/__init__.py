@@ -1,0 +1,1 @@
+"""Starters: the `cpplan` command line and helpers that start and talk to plans."""

@@ -1,0 +1,85 @@
+"""The command line against a real (time-skipping) Temporal test server and the real worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from starters import cli, plans
+from starters.plans import today_in_london
+
+
+async def run(env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    # Bounded: an update waits for the worker, and a broken worker must fail the test, not hang it.
+    code = await asyncio.wait_for(cli.run(list(argv), client=env.client), timeout=60)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+async def test_start_twice_keeps_one_plan(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any], write_doc) -> None:
+    path = write_doc(demo_doc)
+    code, out, err = await run(temporal, capsys, "start", path)
+    assert code == 0, err
+    assert out.strip() == f"cp-plan-{demo_doc['plan_id']}"
+    first_run = (await temporal.client.get_workflow_handle(out.strip()).describe()).run_id
+
+    code, out, err = await run(temporal, capsys, "start", path)
+    assert code == 0, err
+    assert out.strip() == f"cp-plan-{demo_doc['plan_id']}"
+    assert "already running" in err
+    assert (await temporal.client.get_workflow_handle(out.strip()).describe()).run_id == first_run
+    assert await plans.start_plan(temporal.client, demo_doc) == (f"cp-plan-{demo_doc['plan_id']}", False)
+
+
+async def test_status_and_refusals(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]) -> None:
+    plan_id = demo_doc["plan_id"]
+    assert await plans.start_plan(temporal.client, demo_doc) == (f"cp-plan-{plan_id}", True)
+
+    tomorrow = (today_in_london() + timedelta(days=1)).isoformat()
+    code, out, err = await run(temporal, capsys, "record-visit", plan_id, "--date", tomorrow, "--seen")
+    assert code != 0 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "date" in err and "future" in err
+
+    code, out, err = await run(temporal, capsys, "record-signature", plan_id, "--member-id", "nobody", "--date", today_in_london().isoformat())
+    assert code != 0
+    assert "member_id" in err and "nobody" in err
+
+    code, out, err = await run(temporal, capsys, "record-visit", plan_id, "--date", today_in_london().isoformat(), "--seen", "--seen-alone")
+    assert code == 0, err
+    assert isinstance(json.loads(out), dict)
+
+    code, out, err = await run(temporal, capsys, "status", plan_id, "--json")
+    assert code == 0, err
+    status = json.loads(out)
+    assert status["plan_id"] == plan_id and status["state"] == "active"
+    assert {"first-core-group", "visit", "review-conference"} <= {o["kind"] for o in status["obligations"]}
+    assert any(h["event"] == "visit" for h in status["history"])
+
+    code, out, err = await run(temporal, capsys, "status", plan_id)
+    assert code == 0, err
+    assert plan_id in out and "first-core-group" in out
+
+
+async def test_signal_and_unknown_plan(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]) -> None:
+    plan_id = demo_doc["plan_id"]
+    await plans.start_plan(temporal.client, demo_doc)
+    code, out, err = await run(temporal, capsys, "escalate", plan_id, "--by", "tm-demo", "--to", "sm-demo")
+    assert (code, out.strip()) == (0, "sent"), err
+
+    code, out, err = await run(temporal, capsys, "status", "no-such-plan", "--json")
+    assert code != 0 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "no-such-plan" in err
+
+
+async def test_overdue_reads_the_read_model(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]) -> None:
+    await plans.start_plan(temporal.client, demo_doc)
+    await plans.query_status(temporal.client, demo_doc["plan_id"])
+    code, out, err = await run(temporal, capsys, "overdue", "--json")
+    assert code == 0, err
+    assert json.loads(out) == []  # a plan started today has nothing overdue
