@@ -15,35 +15,26 @@ A complaint lasts weeks, so it never needs to continue as new.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
+
+from workflows.runtime import EngineLoop, load_context
 
 with workflow.unsafe.imports_passed_through():
     from workflows import models as m
-    from workflows.activity_io import LOAD_PLAN_CONTEXT, NOTIFY, NotifyBatch, NotifyResult, PlanContext, PlanContextRequest
-    from workflows.calendar import WorkingCalendar, local_date
+    from workflows.calendar import WorkingCalendar
     from workflows.complaint_rules import COMPLAINT_WORKFLOW_TYPE, ComplaintEngine, ComplaintStart, NoComplaintsProcedure
 
 # Years of bank holidays loaded: the procedure takes months, with a margin for a complainant
 # who takes their time to decide.
 CALENDAR_YEARS_AHEAD = 3
-NOTIFY_BATCH = 50
 
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=["UnknownPolicy", "InvalidPolicy", "InvalidPayload"],
-)
 
 
 @workflow.defn(name=COMPLAINT_WORKFLOW_TYPE)
-class ConferenceComplaint:
+class ConferenceComplaint(EngineLoop):
     @workflow.init
     def __init__(self, start: Any) -> None:
         self.engine: ComplaintEngine | None = None
@@ -57,16 +48,8 @@ class ConferenceComplaint:
             complaint: ComplaintStart = m.parse(ComplaintStart, start)
         except m.Refusal as err:
             raise ApplicationError(f"invalid complaint start: {err}", type="InvalidComplaintStart", non_retryable=True) from None
+        context = await load_context(complaint.policy, complaint.received_date.year - 1, CALENDAR_YEARS_AHEAD)
         now = workflow.now()
-        context = await workflow.execute_activity(
-            LOAD_PLAN_CONTEXT,
-            PlanContextRequest(policy=complaint.policy, first_year=complaint.received_date.year - 1,
-                               last_year=local_date(now).year + CALENDAR_YEARS_AHEAD),
-            result_type=PlanContext,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=ACTIVITY_RETRY,
-            summary=f"load the {complaint.policy} profile and working-day calendar",
-        )
         try:
             self.engine = ComplaintEngine.begin(complaint, context.profile, WorkingCalendar(context.non_working_days), now)
         except NoComplaintsProcedure as err:
@@ -86,71 +69,7 @@ class ConferenceComplaint:
                 continue
             await self._sleep_until_next()
 
-    async def _sleep_until_next(self) -> None:
-        engine = self.engine
-        assert engine is not None
-        now = workflow.now()
-        wake = engine.next_wakeup()
-        timeout = max(wake - now, timedelta(seconds=1)) if wake else None
-        workflow.set_current_details(f"Waiting for: {engine.waiting_for(now)}")
-        self._wake = False
-        try:
-            await workflow.wait_condition(
-                lambda: self._wake,
-                timeout=timeout,
-                timeout_summary=f"next reminder or escalation: {engine.waiting_for(now)}" if timeout else None,
-            )
-        except asyncio.TimeoutError:
-            pass
-
-    async def _deliver(self) -> None:
-        """Send what the handlers and clocks left in the outbox; keys make retries harmless."""
-        engine = self.engine
-        assert engine is not None
-        while engine.state.outbox:
-            batch = list(engine.state.outbox[:NOTIFY_BATCH])
-            kinds = sorted({n.kind for n in batch})
-            try:
-                result = await workflow.execute_activity(
-                    NOTIFY,
-                    NotifyBatch(plan_id=engine.state.start.plan_id, notifications=batch),
-                    result_type=NotifyResult,
-                    start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=ACTIVITY_RETRY,
-                    summary=f"send {len(batch)} notification(s): {', '.join(kinds)}",
-                )
-            except ActivityError as err:
-                # Only a non-retryable failure gets here: keep the complaint running, tell a person.
-                result = NotifyResult(failed=[{"key": n.key, "to_id": n.to_id, "reason": str(err.cause or err)} for n in batch])  # type: ignore[list-item]
-            sent = {n.key for n in batch}
-            engine.state.outbox = [n for n in engine.state.outbox if n.key not in sent]
-            for failure in result.failed:
-                engine.delivery_failed(failure.key, failure.to_id, failure.reason, workflow.now())
-
     # ------------------------------------------------------------------ messages
-
-    async def _ready(self) -> ComplaintEngine:
-        await workflow.wait_condition(lambda: self.engine is not None)
-        assert self.engine is not None
-        return self.engine
-
-    def _check(self, name: str, payload: Any) -> None:
-        """Update validators: refuse bad input before it is written to history."""
-        if self.engine is None:
-            return  # still loading its profile: the handler checks once it has it
-        try:
-            getattr(self.engine, name)(payload, workflow.now(), apply=False)
-        except m.Refusal as err:
-            raise ApplicationError(str(err), type="Refused", non_retryable=True) from None
-
-    async def _apply(self, name: str, payload: Any) -> dict[str, Any]:
-        engine = await self._ready()
-        try:
-            result = getattr(engine, name)(payload, workflow.now(), apply=True)
-        except m.Refusal as err:
-            raise ApplicationError(str(err), type="Refused", non_retryable=True) from None
-        self._wake = True
-        return result
 
     @workflow.update
     async def record_response(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -12,48 +12,32 @@ The workflow is a thin loop around `PlanEngine` (the procedures' rules, pure cod
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
+
+from workflows.runtime import ACTIVITY_RETRY, EngineLoop, load_context
 
 with workflow.unsafe.imports_passed_through():
     from workflows import WORKFLOW_TYPE
     from workflows import models as m
-    from workflows.activity_io import (
-        LOAD_PLAN_CONTEXT,
-        NOTIFY,
-        SAVE_PLAN,
-        NotifyBatch,
-        NotifyResult,
-        PlanContext,
-        PlanContextRequest,
-        PlanSnapshot,
-    )
-    from workflows.calendar import WorkingCalendar, local_date
+    from workflows.activity_io import SAVE_PLAN, PlanSnapshot
+    from workflows.calendar import WorkingCalendar
     from workflows.engine import PlanEngine, PlanState
     from workflows import search_attributes as sa
 
 # Years of bank holidays loaded with each run: a run ends at the next review conference
 # (at most 6 months away), so this leaves years of margin for a review that is overdue.
 CALENDAR_YEARS_AHEAD = 4
-NOTIFY_BATCH = 50
 OVERDUE_WAKE_PATCH = "overdue-wake-at-midnight"
 END_NEEDS_MANAGER_PATCH = "end-at-first-review-needs-manager"
 
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=5),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=["UnknownPolicy", "InvalidPolicy", "InvalidPayload"],
-)
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
-class ChildProtectionPlan:
+class ChildProtectionPlan(EngineLoop):
     @workflow.init
     def __init__(self, start: Any, carried: PlanState | None = None) -> None:
         self.engine: PlanEngine | None = None
@@ -70,16 +54,8 @@ class ChildProtectionPlan:
             plan_start: m.PlanStart = carried.start if carried else m.parse(m.PlanStart, start)
         except m.Refusal as err:
             raise ApplicationError(f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True) from None
+        context = await load_context(plan_start.policy, plan_start.icpc_date.year - 1, CALENDAR_YEARS_AHEAD)
         now = workflow.now()
-        context = await workflow.execute_activity(
-            LOAD_PLAN_CONTEXT,
-            PlanContextRequest(policy=plan_start.policy, first_year=plan_start.icpc_date.year - 1,
-                               last_year=local_date(now).year + CALENDAR_YEARS_AHEAD),
-            result_type=PlanContext,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=ACTIVITY_RETRY,
-            summary=f"load the {plan_start.policy} profile and working-day calendar",
-        )
         calendar = WorkingCalendar(context.non_working_days)
         if carried:
             self.engine = PlanEngine(carried, context.profile, calendar)
@@ -115,47 +91,6 @@ class ChildProtectionPlan:
                 workflow.continue_as_new(args=[None, engine.state])
             await self._sleep_until_next()
 
-    async def _sleep_until_next(self) -> None:
-        engine = self.engine
-        assert engine is not None
-        now = workflow.now()
-        wake = engine.next_wakeup()
-        timeout = max(wake - now, timedelta(seconds=1)) if wake else None
-        workflow.set_current_details(f"Waiting for: {engine.waiting_for(now)}")
-        self._wake = False
-        try:
-            await workflow.wait_condition(
-                lambda: self._wake,
-                timeout=timeout,
-                timeout_summary=f"next reminder or escalation: {engine.waiting_for(now)}" if timeout else None,
-            )
-        except asyncio.TimeoutError:
-            pass
-
-    async def _deliver(self) -> None:
-        """Send what the handlers and clocks left in the outbox; keys make retries harmless."""
-        engine = self.engine
-        assert engine is not None
-        while engine.state.outbox:
-            batch = list(engine.state.outbox[:NOTIFY_BATCH])
-            kinds = sorted({n.kind for n in batch})
-            try:
-                result = await workflow.execute_activity(
-                    NOTIFY,
-                    NotifyBatch(plan_id=engine.state.start.plan_id, notifications=batch),
-                    result_type=NotifyResult,
-                    start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=ACTIVITY_RETRY,
-                    summary=f"send {len(batch)} notification(s): {', '.join(kinds)}",
-                )
-            except ActivityError as err:
-                # Only a non-retryable failure gets here: keep the plan running, tell a person.
-                result = NotifyResult(failed=[{"key": n.key, "to_id": n.to_id, "reason": str(err.cause or err)} for n in batch])  # type: ignore[list-item]
-            sent = {n.key for n in batch}
-            engine.state.outbox = [n for n in engine.state.outbox if n.key not in sent]
-            for failure in result.failed:
-                engine.delivery_failed(failure.key, failure.to_id, failure.reason, workflow.now())
-
     async def _publish(self) -> None:
         """Keep the read model (plans, obligations) in step; only when something changed."""
         engine = self.engine
@@ -185,36 +120,10 @@ class ChildProtectionPlan:
 
     # ------------------------------------------------------------------ messages
 
-    async def _ready(self) -> PlanEngine:
-        await workflow.wait_condition(lambda: self.engine is not None)
-        assert self.engine is not None
-        return self.engine
-
-    def _check(self, name: str, payload: Any) -> None:
-        """Update validators: refuse bad input before it is written to history."""
-        if self.engine is None:
-            return  # still loading its profile: the handler checks once it has it
-        try:
-            getattr(self.engine, name)(payload, workflow.now(), apply=False)
-        except m.Refusal as err:
-            raise ApplicationError(str(err), type="Refused", non_retryable=True) from None
-
-    async def _apply(self, name: str, payload: Any) -> dict[str, Any]:
-        engine = await self._ready()
-        try:
-            result = getattr(engine, name)(payload, workflow.now(), apply=True)
-        except m.Refusal as err:
-            raise ApplicationError(str(err), type="Refused", non_retryable=True) from None
+    def _applied(self, name: str, result: dict[str, Any]) -> None:
         if name == "record_review_conference" and result.get("outcome") == "continue":
             # A review conference is the natural boundary of a run: continue as new.
             self._continue_as_new = True
-        self._wake = True
-        return result
-
-    async def _signal(self, name: str, payload: Any) -> None:
-        engine = await self._ready()
-        getattr(engine, name)(payload, workflow.now())
-        self._wake = True
 
     @workflow.update
     async def record_visit(self, payload: dict[str, Any]) -> dict[str, Any]:
