@@ -1,7 +1,9 @@
 # cpplan: the two everyday commands.
 #   make run    the embedded Temporal dev server + UI, the worker and a demo plan (Ctrl-C stops)
 #   make test   the test suite
-# Both create .venv and install the project on first use, and reinstall when pyproject.toml
+#   make postgres-test   the read-model tests again on a throwaway PostgreSQL (installed from
+#                        the distribution if missing; scripts/ci-postgres.sh)
+# Each creates .venv and installs the project on first use, and reinstalls when pyproject.toml
 # changes. Extra options for `cpplan dev` go in ARGS, e.g. `make run ARGS=--no-demo`.
 
 PYTHON ?= python3
@@ -12,13 +14,16 @@ ARGS   ?=
 
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test install clean
+.PHONY: run test postgres-test install clean
 
 run: $(STAMP)
 	$(BIN)/cpplan dev $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/pytest -q $(ARGS)
+
+postgres-test: $(STAMP)
+	PYTHON_BIN=$(BIN)/python scripts/ci-postgres.sh $(ARGS)
 
 install: $(STAMP)
 

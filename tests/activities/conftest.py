@@ -1,4 +1,9 @@
-"""Fixtures for the activity tests: a fresh SQLite file per test and a real SMTP server."""
+"""Fixtures for the activity tests: a fresh database per test and a real SMTP server.
+
+The database is a SQLite file; a module marked `pytest.mark.all_databases` (the read-model and
+outbox tests) runs each test on SQLite and again on PostgreSQL, the PostgreSQL variant skipped
+unless `CPPLAN_TEST_POSTGRES_URL` is set (tests/activities/databases.py).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,21 @@ from pathlib import Path
 
 import pytest
 
-from activities.db import reset_engine_cache
 from tests.activities.activity_test_support import MailCollector, SmtpServer, free_port
+from tests.activities.databases import backend_params, fresh_database
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.get_closest_marker("all_databases") is not None:
+        metafunc.parametrize("database", backend_params(), indirect=True)
 
 
 @pytest.fixture(autouse=True)
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'cpplan.db'}"
-    monkeypatch.setenv("CPPLAN_DATABASE_URL", url)
+def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.delenv("CPPLAN_SMTP_URL", raising=False)
     monkeypatch.delenv("CPPLAN_POLICY_DIR", raising=False)
-    reset_engine_cache()
-    yield url
-    reset_engine_cache()
+    with fresh_database(getattr(request, "param", "sqlite"), tmp_path, monkeypatch) as url:
+        yield url
 
 
 @pytest.fixture

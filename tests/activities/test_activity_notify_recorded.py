@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from activities.notify import notify
 from activities.read_model import list_outbox
 from tests.activities.activity_test_support import make_notification, run_activity
 from workflows.activity_io import NotifyBatch
+
+pytestmark = pytest.mark.all_databases  # SQLite, and PostgreSQL when configured
 
 
 async def test_without_smtp_every_notification_is_recorded() -> None:

@@ -13,6 +13,8 @@ from activities.read_model import list_outbox
 from tests.activities.activity_test_support import make_notification, run_activity
 from workflows.activity_io import NotifyBatch
 
+pytestmark = pytest.mark.all_databases  # SQLite, and PostgreSQL when configured
+
 
 def batch_of(*keys: str, **extra: object) -> NotifyBatch:
     return NotifyBatch(plan_id="P-1", notifications=[make_notification(k, **extra) for k in keys])  # type: ignore[arg-type]

@@ -16,6 +16,8 @@ from workflows.activity_io import PlanSnapshot
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
 
+pytestmark = pytest.mark.all_databases  # SQLite, and PostgreSQL when configured
+
 
 def status(plan_id: str = "P-1", **changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
