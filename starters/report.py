@@ -1,0 +1,277 @@
+"""`cpplan report`: obligations met on time, late and outstanding, per team or per profile, over a
+period, from the read model (`obligations` joined to `plans`); as CSV and as a chart (PNG).
+
+An obligation counts in the period when its due date is in it (both ends included):
+- `met_on_time`: status `met` (met on or before its due date);
+- `met_late`: status `met-late`;
+- `outstanding`: not met yet (`pending`, `overdue`, `escalated`).
+`due` is their sum. A period reaching past today counts what is not yet due as outstanding (and,
+for reviews, as not yet held), so the census figure is for periods already over. The team is the
+plan's team manager reference (`plans.team_ref`; `(none)` where a plan has none); the profile is
+`plans.policy`.
+
+The figure a council returns in the DfE children-in-need census, plans reviewed within
+timescale: of the review conferences due in the period (`reviews_due`), those held within their
+statutory timescale (`reviews_within_timescale`): on or before the due date, or, where the plan's
+status records a statutory limit later than the date the review was set for, on or before that
+limit (a review held after its arranged date but inside the limit is within timescale for the
+census, though `met-late` for the plan). `reviews_within_timescale_pct` is the percentage, one
+decimal, empty when no review was due.
+
+CSV columns, one row per group and a last row for all of them (group `(all)`):
+`from,to,by,group,due,met_on_time,met_late,outstanding,reviews_due,reviews_within_timescale,reviews_within_timescale_pct`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from starters import plans as plan_commands
+from starters import render
+from workflows import models as m
+
+ALL = "(all)"  # references cannot contain parentheses, so no team or profile is named this
+NO_TEAM = "(none)"
+OUTSTANDING = ("pending", "overdue", "escalated")
+REVIEW = "review-conference"
+GROUPINGS = ("team", "policy")
+
+HELP = "obligations met on time, late and outstanding per team or profile over a period (CSV, PNG chart)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = HELP + (
+        ". Counts obligations due in the period (both dates included); 'reviews within timescale' is the "
+        "children-in-need census figure: review conferences due in the period held within their statutory timescale.")
+    p.add_argument("--from", dest="period_from", required=True, metavar="YYYY-MM-DD", help="first day of the period")
+    p.add_argument("--to", dest="period_to", required=True, metavar="YYYY-MM-DD", help="last day of the period")
+    p.add_argument("--by", choices=GROUPINGS, default="team",
+                   help="one row per team (the plan's team manager) or per policy profile (default: team)")
+    p.add_argument("--csv", metavar="FILE", help="write the CSV here ('-' for stdout; the default when neither "
+                                                 "--csv nor --png is given)")
+    p.add_argument("--png", metavar="FILE", help="write a chart: stacked bars per team or profile")
+
+
+@dataclass
+class Line:
+    group: str
+    met_on_time: int = 0
+    met_late: int = 0
+    outstanding: int = 0
+    reviews_due: int = 0
+    reviews_within_timescale: int = 0
+
+    @property
+    def due(self) -> int:
+        return self.met_on_time + self.met_late + self.outstanding
+
+    @property
+    def reviews_within_timescale_pct(self) -> float | None:
+        return round(100 * self.reviews_within_timescale / self.reviews_due, 1) if self.reviews_due else None
+
+    def add(self, other: Line) -> None:
+        for f in fields(self):
+            if f.name != "group":
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class Report:
+    period_from: date
+    period_to: date
+    by: str
+    lines: list[Line]  # one per group, by name
+    total: Line
+
+    CSV_HEADER = ("from", "to", "by", "group", "due", "met_on_time", "met_late", "outstanding", "reviews_due",
+                  "reviews_within_timescale", "reviews_within_timescale_pct")
+
+    def rows(self) -> list[list[Any]]:
+        out = []
+        for line in [*self.lines, self.total]:
+            pct = line.reviews_within_timescale_pct
+            out.append([self.period_from.isoformat(), self.period_to.isoformat(), self.by, line.group, line.due,
+                        line.met_on_time, line.met_late, line.outstanding, line.reviews_due,
+                        line.reviews_within_timescale, "" if pct is None else f"{pct:.1f}"])
+        return out
+
+    def csv_text(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.CSV_HEADER)
+        writer.writerows(self.rows())
+        return buffer.getvalue()
+
+    def census_sentence(self) -> str:
+        t = self.total
+        if not t.reviews_due:
+            return "reviews held within timescale: no review conference was due in the period"
+        return (f"reviews held within timescale: {t.reviews_within_timescale} of {t.reviews_due} "
+                f"({t.reviews_within_timescale_pct:.1f}%)")
+
+
+# ---------------------------------------------------------------------- the figures
+
+
+def build_report(period_from: date, period_to: date, by: str = "team", url: str | None = None) -> Report:
+    """Read the figures from the read model (blocking)."""
+    import sqlalchemy as sa  # noqa: PLC0415 - the database stack, only for this command
+
+    from activities.db import get_engine, obligations, plans  # noqa: PLC0415
+
+    if by not in GROUPINGS:
+        raise plan_commands.PlanCommandError(f"--by must be one of {', '.join(GROUPINGS)}")
+    if period_to < period_from:
+        raise m.Refusal.one("to", f"{period_to} is before --from {period_from}")
+    o, p = obligations, plans
+    group = (p.c.team_ref if by == "team" else p.c.policy).label("grp")
+
+    def count(condition: Any) -> Any:
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    in_period = o.c.due.between(period_from, period_to)
+    joined = o.join(p, o.c.plan_id == p.c.plan_id)
+    totals = (
+        sa.select(group, count(o.c.status == "met").label("met_on_time"), count(o.c.status == "met-late").label("met_late"),
+                  count(o.c.status.in_(OUTSTANDING)).label("outstanding"))
+        .select_from(joined).where(in_period).group_by(group)
+    )
+    reviews = (
+        sa.select(group, o.c.plan_id, o.c.obligation_id, o.c.due, o.c.met_on, p.c.status_json)
+        .select_from(joined).where(in_period, o.c.kind == REVIEW)
+    )
+    lines: dict[str, Line] = {}
+    with get_engine(url).connect() as conn:
+        for row in conn.execute(totals):
+            name = row.grp or NO_TEAM
+            lines[name] = Line(name, int(row.met_on_time or 0), int(row.met_late or 0), int(row.outstanding or 0))
+        limits: dict[str, dict[str, date]] = {}
+        for row in conn.execute(reviews):
+            name = row.grp or NO_TEAM
+            line = lines.setdefault(name, Line(name))
+            line.reviews_due += 1
+            if row.met_on is None:
+                continue
+            if row.plan_id not in limits:
+                limits[row.plan_id] = _statutory_limits(row.status_json)
+            limit = max(row.due, limits[row.plan_id].get(row.obligation_id, row.due))
+            if row.met_on <= limit:
+                line.reviews_within_timescale += 1
+    ordered = sorted(lines.values(), key=lambda line: line.group)
+    total = Line(ALL)
+    for line in ordered:
+        total.add(line)
+    return Report(period_from, period_to, by, ordered, total)
+
+
+def _statutory_limits(status_json: str | None) -> dict[str, date]:
+    """Each obligation's statutory limit, from the plan's saved status (`limit`, where it has one)."""
+    try:
+        status = json.loads(status_json or "{}")
+        return {str(ob["id"]): date.fromisoformat(ob["limit"])
+                for ob in status.get("obligations") or [] if isinstance(ob, dict) and ob.get("limit")}
+    except (ValueError, TypeError, KeyError):
+        return {}
+
+
+# ---------------------------------------------------------------------- output
+
+
+def text_table(report: Report) -> str:
+    rows = [[line.group, line.due, line.met_on_time, line.met_late, line.outstanding,
+             f"{line.reviews_within_timescale}/{line.reviews_due}" if line.reviews_due else "-",
+             f"{line.reviews_within_timescale_pct:.1f}%" if line.reviews_due else "-"]
+            for line in [*report.lines, report.total]]
+    head = f"obligations due {report.period_from} to {report.period_to}, by {report.by}"
+    table = render.table([report.by.upper(), "DUE", "ON TIME", "LATE", "OUTSTANDING", "REVIEWS IN TIME", "%"], rows)
+    return f"{head}\n{table}\n{report.census_sentence()}"
+
+
+COLOURS = {"met_on_time": "#009E73", "met_late": "#E69F00", "outstanding": "#D55E00"}  # Okabe-Ito: colour-blind safe
+LABELS = {"met_on_time": "met on time", "met_late": "met late", "outstanding": "outstanding"}
+
+
+def write_chart(report: Report, path: Path) -> None:
+    """Horizontal stacked bars, one per team or profile: on time, late, outstanding; the share
+    of reviews held within timescale written beside each bar."""
+    # The Figure API draws with the Agg renderer and no pyplot (no GUI backend, no global state).
+    from matplotlib.figure import Figure  # noqa: PLC0415 - heavy; only --png needs it
+
+    lines = list(reversed(report.lines))  # first group at the top
+    fig = Figure(figsize=(10, 1.6 + 0.45 * max(len(lines), 3)), dpi=120)
+    ax = fig.subplots()
+    title = f"Obligations due {report.period_from} to {report.period_to}, by {report.by}"
+    fig.suptitle(title, fontsize=13, fontweight="bold", x=0.02, ha="left")
+    sentence = report.census_sentence()
+    ax.set_title(sentence[:1].upper() + sentence[1:], fontsize=10, loc="left", color="#333333")
+    if not lines:
+        ax.text(0.5, 0.5, "No obligations due in this period", ha="center", va="center", fontsize=12,
+                transform=ax.transAxes)
+        ax.set_axis_off()
+    else:
+        names = [line.group for line in lines]
+        widest = max(line.due for line in lines) or 1
+        left = [0] * len(lines)
+        for key, colour in COLOURS.items():
+            values = [getattr(line, key) for line in lines]
+            bars = ax.barh(names, values, left=left, color=colour, label=LABELS[key], edgecolor="white", height=0.6)
+            for bar, value in zip(bars, values):
+                if value and bar.get_width() >= widest * 0.06:
+                    ax.text(bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2, str(value),
+                            ha="center", va="center", fontsize=9, color="white", fontweight="bold")
+            left = [a + b for a, b in zip(left, values)]
+        for y, line in enumerate(lines):
+            note = (f"reviews in time {line.reviews_within_timescale}/{line.reviews_due} "
+                    f"({line.reviews_within_timescale_pct:.1f}%)") if line.reviews_due else "no reviews due"
+            ax.text(line.due + widest * 0.01, y, note, va="center", fontsize=8.5, color="#333333")
+        ax.set_xlim(0, widest * 1.35)
+        ax.set_xlabel("obligations due in the period")
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(loc="lower right", frameon=False, fontsize=9, ncols=3, bbox_to_anchor=(1, 1.0))
+        ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+        ax.set_axisbelow(True)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format="png")
+
+
+def _day(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise m.Refusal.one(option, f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+async def cmd_report(args: argparse.Namespace) -> None:
+    period_from, period_to = _day("from", args.period_from), _day("to", args.period_to)
+    report = await asyncio.to_thread(build_report, period_from, period_to, args.by)  # blocking database read
+    csv_target = args.csv if args.csv is not None else ("-" if args.png is None else None)
+    if csv_target == "-":
+        sys.stdout.write(report.csv_text())
+    else:
+        if csv_target is not None:
+            _write(Path(csv_target), report.csv_text())
+        print(text_table(report))
+    if args.png is not None:
+        try:
+            await asyncio.to_thread(write_chart, report, Path(args.png))
+        except OSError as err:
+            raise plan_commands.PlanCommandError(f"{args.png}: {err.strerror or err}") from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+    except OSError as err:
+        raise plan_commands.PlanCommandError(f"{path}: {err.strerror or err}") from None
+
