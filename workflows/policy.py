@@ -9,6 +9,7 @@ refused at load with the file, the field and the reason.
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from datetime import date, time, timedelta
@@ -285,15 +286,25 @@ def policy_dirs() -> list[Path]:
 
 
 def load_profiles() -> dict[str, Profile]:
-    """All profiles; an authority's own file overrides a built-in one with the same id."""
-    profiles: dict[str, Profile] = {}
+    """All profiles; an authority's own file overrides a built-in one with the same id.
+
+    Read again only when a file is added, removed or changed (a bulk import checks thousands
+    of plans against the same few files)."""
+    files: list[tuple[str, float]] = []
     for folder in policy_dirs():
         if not folder.is_dir():
             raise PolicyError(f"{folder}: (folder): CPPLAN_POLICY_DIR is not a folder")
-        for path in sorted(folder.glob("*.toml")):
-            profile = load_profile_file(path)
-            profiles[profile.id] = profile
-    return profiles
+        files.extend((str(path), path.stat().st_mtime) for path in sorted(folder.glob("*.toml")))
+    return dict(_load(tuple(files)))
+
+
+@functools.lru_cache(maxsize=8)
+def _load(files: tuple[tuple[str, float], ...]) -> tuple[tuple[str, Profile], ...]:
+    profiles: dict[str, Profile] = {}
+    for path, _ in files:
+        profile = load_profile_file(Path(path))
+        profiles[profile.id] = profile
+    return tuple(profiles.items())
 
 
 def get_profile(policy_id: str) -> Profile:
