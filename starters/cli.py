@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from starters import importer, options, plans, render
+from starters import complaints, importer, options, plans, render
 from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, non_working_days
@@ -81,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     importer.add_arguments(add("import", importer.HELP))
     report_command.add_arguments(add("report", report_command.HELP))
+    complaints.add_arguments(add("complaint", complaints.HELP))
     p = add("dev", "run a local Temporal server, the worker and a demo plan together")
     p.add_argument("--no-demo", action="store_true", help="do not start the demo plan")
     p.add_argument("--ui-port", type=int, default=8233)
@@ -239,6 +240,8 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
         await report_command.cmd_report(args)
     elif args.command == "import":
         return await importer.cmd_import(args, get_client)
+    elif args.command == "complaint":
+        await complaints.cmd_complaint(args, get_client)
     elif args.command == "start":
         await cmd_start(args, get_client)
     elif args.command == "status":
@@ -297,7 +300,7 @@ async def run(argv: list[str] | None = None, client: Client | None = None) -> in
 
 
 # Commands that create a Temporal client (and with it the SDK's Rust threads).
-_TEMPORAL_COMMANDS = {"worker", "start", "status", "import", *MESSAGE_COMMANDS}
+_TEMPORAL_COMMANDS = {"worker", "start", "status", "import", "complaint", *MESSAGE_COMMANDS}
 
 
 def _exit_now(code: int) -> NoReturn:
