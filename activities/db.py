@@ -24,6 +24,21 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQLITE_BUSY_TIMEOUT_S = 30
 
 
+def sqlite_busy_timeout() -> float:
+    """Seconds a SQLite writer waits for another's lock before "database is locked" (the
+    activity then fails and Temporal retries it): `CPPLAN_SQLITE_BUSY_TIMEOUT`, default 30."""
+    raw = os.environ.get("CPPLAN_SQLITE_BUSY_TIMEOUT", "").strip()
+    if not raw:
+        return SQLITE_BUSY_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"CPPLAN_SQLITE_BUSY_TIMEOUT must be a number of seconds, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"CPPLAN_SQLITE_BUSY_TIMEOUT must not be negative, not {raw!r}")
+    return value
+
+
 class UtcDateTime(sa.TypeDecorator[datetime]):
     """Instants stored in UTC and read back timezone-aware, whatever the backend.
 
@@ -146,6 +161,7 @@ def _create_engine(url: str) -> Engine:
         return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
     in_memory = parsed.database in (None, "", ":memory:")
+    busy_timeout = sqlite_busy_timeout()
     if in_memory:
         # Activities run the database work in worker threads; every thread must see the same
         # in-memory database, so one shared connection.
@@ -153,14 +169,14 @@ def _create_engine(url: str) -> Engine:
                                   hide_parameters=True)
     else:
         Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True)
+        engine = sa.create_engine(url, connect_args={"timeout": busy_timeout}, hide_parameters=True)
 
     @sa.event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         # WAL lets the CLI read while the worker writes; the busy timeout makes concurrent
         # writers (several workers on one host) wait instead of failing with "database is locked".
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
         if not in_memory:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")

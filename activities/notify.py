@@ -16,7 +16,9 @@ a subject or a body.
 from __future__ import annotations
 
 import asyncio
+import time
 
+import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 from temporalio import activity
@@ -29,6 +31,7 @@ from workflows.activity_io import NOTIFY, DeliveryFailure, NotifyBatch, NotifyRe
 from workflows.engine import Notification
 
 log = structlog.get_logger("cpplan.notify")
+RECORD_RETRY_S = 0.2
 
 
 @activity.defn(name=NOTIFY)
@@ -102,6 +105,7 @@ def _claim_send_mark(engine: Engine, mailer: Mailer, n: Notification) -> tuple[s
     One blocking call from claim to record: should the activity be cancelled while the server
     is talking, the thread still records what happened, so the row cannot be left unmarked.
     """
+    claimed_at = time.monotonic()  # read before the claim: never later than the lease's start
     if not store.claim(engine, n.key):
         return "busy", None
     try:
@@ -112,5 +116,20 @@ def _claim_send_mark(engine: Engine, mailer: Mailer, n: Notification) -> tuple[s
     except TransientDeliveryError as err:
         store.note_attempt_failed(engine, n.key, str(err))
         raise
-    store.mark_sent(engine, n.key)
+    _record_sent(engine, n.key, claimed_at)
     return "sent", None
+
+
+def _record_sent(engine: Engine, key: str, claimed_at: float) -> None:
+    """The server has the message: record it, waiting out a locked or unreachable database
+    rather than failing. A row left unrecorded is mailed again once its claim lapses, so keep
+    trying for as long as the claim holds every other attempt off."""
+    deadline = claimed_at + store.CLAIM_LEASE.total_seconds()
+    while True:
+        try:
+            store.mark_sent(engine, key)
+            return
+        except sa.exc.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(RECORD_RETRY_S)

@@ -23,6 +23,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calendar import local_date
 
 NOTIFY_BATCH = 50
+# A message handled while the loop was delivering or saving (awaiting an activity) used to have
+# its wake-up cleared just before the loop went to sleep, so the letters it left waited for the
+# next timer, days away. Runs with this marker keep that wake-up; histories recorded without it
+# replay as they ran.
+KEEP_WAKE_PATCH = "keep-wake-from-messages-during-delivery"
 
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -62,7 +67,8 @@ class EngineLoop:
         wake = engine.next_wakeup()
         timeout = max(wake - now, timedelta(seconds=1)) if wake else None
         workflow.set_current_details(f"Waiting for: {engine.waiting_for(now)}")
-        self._wake = False
+        if not workflow.patched(KEEP_WAKE_PATCH):
+            self._wake = False
         try:
             await workflow.wait_condition(
                 lambda: self._wake,
@@ -71,6 +77,8 @@ class EngineLoop:
             )
         except asyncio.TimeoutError:
             pass
+        # Cleared once awake: a message handled from here on wakes the next sleep at once.
+        self._wake = False
 
     async def _deliver(self) -> None:
         """Send what the handlers and clocks left in the outbox; keys make retries harmless."""
