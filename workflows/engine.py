@@ -115,6 +115,12 @@ class PlanEngine:
         # Ending at the first review needs a manager's `by` (a rule added after plans were
         # running: patched in the workflow, so their accepted updates still replay).
         self.end_needs_manager = True
+        # Messages' dates, flags and counts must have their JSON types (workflows/models.py);
+        # plans whose history predates that read them leniently, as they did (patched likewise).
+        self.strict_input = True
+
+    def _parse(self, model: type[Any], raw: Any) -> Any:
+        return m.parse(model, raw, lax=not self.strict_input)
 
     # ------------------------------------------------------------------ start
 
@@ -339,7 +345,7 @@ class PlanEngine:
     # ------------------------------------------------------------------ visits
 
     def record_visit(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordVisit = m.parse(m.RecordVisit, raw)
+        msg: m.RecordVisit = self._parse(m.RecordVisit, raw)
         today = local_date(now)
         self._check_active()
         self._check_past("date", msg.date, today, self.state.start.icpc_date)
@@ -394,7 +400,7 @@ class PlanEngine:
         return ob.due.isoformat() if ob else None
 
     def set_visit_frequency(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.SetVisitFrequency = m.parse(m.SetVisitFrequency, raw)
+        msg: m.SetVisitFrequency = self._parse(m.SetVisitFrequency, raw)
         self._check_active()
         # 000 9.4.7: a less frequent contact level must be authorised by the LA manager.
         self._check_manager("by", msg.by)
@@ -419,7 +425,7 @@ class PlanEngine:
         return rule.interval
 
     def record_core_group(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordCoreGroup = m.parse(m.RecordCoreGroup, raw)
+        msg: m.RecordCoreGroup = self._parse(m.RecordCoreGroup, raw)
         today = local_date(now)
         self._check_active()
         self._check_past("date", msg.date, today, self.state.start.icpc_date)
@@ -453,7 +459,7 @@ class PlanEngine:
         return {"met": group, "next_due": nxt.due.isoformat(), "notes_due": notes_due.isoformat()}
 
     def record_notes_circulated(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordNotesCirculated = m.parse(m.RecordNotesCirculated, raw)
+        msg: m.RecordNotesCirculated = self._parse(m.RecordNotesCirculated, raw)
         today = local_date(now)
         self._check_active()
         ob = self._find_open("notes-circulated")
@@ -471,7 +477,7 @@ class PlanEngine:
         return {"met": ob.id, "signatures_due": sign_due.isoformat()}
 
     def record_signature(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordSignature = m.parse(m.RecordSignature, raw)
+        msg: m.RecordSignature = self._parse(m.RecordSignature, raw)
         today = local_date(now)
         self._check_active()
         members = [p.id for p in self.state.start.core_group]
@@ -491,7 +497,7 @@ class PlanEngine:
     # ------------------------------------------------------------------ meetings
 
     def schedule_meeting(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.ScheduleMeeting = m.parse(m.ScheduleMeeting, raw)
+        msg: m.ScheduleMeeting = self._parse(m.ScheduleMeeting, raw)
         today = local_date(now)
         self._check_active()
         if msg.date < today:
@@ -543,7 +549,7 @@ class PlanEngine:
     # ------------------------------------------------------------------ reviews
 
     def record_review_conference(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordReviewConference = m.parse(m.RecordReviewConference, raw)
+        msg: m.RecordReviewConference = self._parse(m.RecordReviewConference, raw)
         today = local_date(now)
         self._check_active()
         ob = self._find_open("review-conference")
@@ -650,7 +656,7 @@ class PlanEngine:
     # ------------------------------------------------------------------ one-off tasks
 
     def record_completion(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordMeeting = m.parse(m.RecordMeeting, raw)
+        msg: m.RecordMeeting = self._parse(m.RecordMeeting, raw)
         today = local_date(now)
         ob = next((o for o in self.state.obligations if o.id == msg.obligation_id), None)
         if ob is None:
@@ -672,7 +678,7 @@ class PlanEngine:
         """A signal: recorded even when it cannot be checked (it must never be lost)."""
         today = local_date(now)
         try:
-            msg: m.ReportIncident = m.parse(m.ReportIncident, raw)
+            msg: m.ReportIncident = self._parse(m.ReportIncident, raw)
         except m.Refusal as err:
             self._unreadable(now, "report_incident", raw, err)
             return
@@ -703,7 +709,7 @@ class PlanEngine:
         return ob
 
     def authorise_early_review(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.AuthoriseEarlyReview = m.parse(m.AuthoriseEarlyReview, raw)
+        msg: m.AuthoriseEarlyReview = self._parse(m.AuthoriseEarlyReview, raw)
         today = local_date(now)
         decision = self._decide_early_review(msg.by)
         review = self._find_open("review-conference")
@@ -731,7 +737,7 @@ class PlanEngine:
         return {"review_due": msg.review_date.isoformat()}
 
     def decline_early_review(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.DeclineEarlyReview = m.parse(m.DeclineEarlyReview, raw)
+        msg: m.DeclineEarlyReview = self._parse(m.DeclineEarlyReview, raw)
         today = local_date(now)
         decision = self._decide_early_review(msg.by)
         if not apply:
@@ -743,7 +749,7 @@ class PlanEngine:
 
     def escalate(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.Escalate = m.parse(m.Escalate, raw)
+            msg: m.Escalate = self._parse(m.Escalate, raw)
         except m.Refusal as err:
             self._unreadable(now, "escalate", raw, err)
             return
@@ -756,7 +762,7 @@ class PlanEngine:
 
     def report_missing(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.ReportMissing = m.parse(m.ReportMissing, raw)
+            msg: m.ReportMissing = self._parse(m.ReportMissing, raw)
         except m.Refusal as err:
             self._unreadable(now, "report_missing", raw, err)
             return
@@ -773,7 +779,7 @@ class PlanEngine:
 
     def report_found(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.ReportFound = m.parse(m.ReportFound, raw)
+            msg: m.ReportFound = self._parse(m.ReportFound, raw)
         except m.Refusal as err:
             self._unreadable(now, "report_found", raw, err)
             return
@@ -790,7 +796,7 @@ class PlanEngine:
 
     def report_death(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.ReportDeath = m.parse(m.ReportDeath, raw)
+            msg: m.ReportDeath = self._parse(m.ReportDeath, raw)
         except m.Refusal as err:
             self._unreadable(now, "report_death", raw, err)
             return
@@ -806,7 +812,7 @@ class PlanEngine:
         self._end(now, msg.date, "child died")
 
     def change_lead_social_worker(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.ChangeLeadSocialWorker = m.parse(m.ChangeLeadSocialWorker, raw)
+        msg: m.ChangeLeadSocialWorker = self._parse(m.ChangeLeadSocialWorker, raw)
         today = local_date(now)
         self._check_active()
         if msg.cover_until is not None and msg.cover_until < today:

@@ -7,16 +7,71 @@ plan, an unknown member, a date past a statutory limit) live in `workflows.engin
 
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 # Opaque references from the case system: no spaces, no '@' (an e-mail address is not a
 # reference), short enough to sit in a workflow id.
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$", max_length=254)]
 Text = Annotated[str, StringConstraints(max_length=200)]
+
+
+# Messages take JSON types as the contract gives them: a date is text, YYYY-MM-DD; a flag is
+# true or false; a count is a whole number. Pydantic would otherwise read a number as a Unix
+# time (`"date": 1795392000`), "no" or 0 as false, and `true` as the count 1. `parse(..., lax=True)`
+# keeps its old, lenient reading for plans whose history was recorded before (see
+# `PlanEngine.strict_input`). Messages never echo the value they refuse: it may be personal.
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _lax(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("lax"))
+
+
+def _as_day(value: Any, info: ValidationInfo) -> Any:
+    if value is None or _lax(info) or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value  # then read as a calendar date: 2027-02-30 is refused there
+    raise ValueError("Input should be a valid date written YYYY-MM-DD" + _got(value))
+
+
+def _as_flag(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, bool) or _lax(info):
+        return value
+    raise ValueError("Input should be a valid boolean, true or false" + _got(value))
+
+
+def _as_count(value: Any, info: ValidationInfo) -> Any:
+    if (isinstance(value, int) and not isinstance(value, bool)) or _lax(info):
+        return value
+    raise ValueError("Input should be a valid integer, a whole number" + _got(value))
+
+
+def _got(value: Any) -> str:
+    """What came instead, by its JSON type only."""
+    kind = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "an object",
+            type(None): "null"}.get(type(value), "" if isinstance(value, str) else type(value).__name__)
+    return f", not {kind}" if kind else ""
+
+
+Day = Annotated[date, BeforeValidator(_as_day)]
+MaybeDay = Annotated[date | None, BeforeValidator(_as_day)]
+Flag = Annotated[bool, BeforeValidator(_as_flag)]
+Count = Annotated[int, BeforeValidator(_as_count)]
 
 ROLES = ("lead-social-worker", "team-manager", "service-manager", "senior-manager", "parent", "child", "professional", "carer", "partnership", "chair")
 
@@ -87,47 +142,47 @@ class PlanStart(_Message):
 
 
 class RecordVisit(_Message):
-    date: date
-    seen: bool
-    seen_alone: bool = False
-    bedroom_seen: bool = False
+    date: Day
+    seen: Flag
+    seen_alone: Flag = False
+    bedroom_seen: Flag = False
     location: Literal["home", "parent-home", "other"] = "home"
-    parents_refused_seen_alone: bool = False
+    parents_refused_seen_alone: Flag = False
     by: Ref | None = None
 
 
 class SetVisitFrequency(_Message):
-    interval_working_days: int = Field(ge=1, le=60)
+    interval_working_days: Count = Field(ge=1, le=60)
     by: Ref
     reason_ref: Ref | None = None
 
 
 class RecordCoreGroup(_Message):
-    date: date
-    next_date: date | None = None
+    date: Day
+    next_date: MaybeDay = None
 
 
 class RecordNotesCirculated(_Message):
-    date: date
+    date: Day
 
 
 class RecordSignature(_Message):
     member_id: Ref
-    date: date
+    date: Day
 
 
 class ScheduleMeeting(_Message):
     kind: Literal["core_group", "review_conference"]
-    date: date
+    date: Day
     by: Ref | None = None
 
 
 class RecordReviewConference(_Message):
-    date: date
+    date: Day
     outcome: Literal["continue", "end", "transfer-out", "inquorate"]
     exceptional_reason: Literal["perpetrator-custody", "perpetrator-deceased"] | None = None
-    next_review_date: date | None = None
-    scores: list[Annotated[int, Field(ge=0, le=10)]] | None = Field(default=None, max_length=60)
+    next_review_date: MaybeDay = None
+    scores: list[Annotated[Count, Field(ge=0, le=10)]] | None = Field(default=None, max_length=60)
     step_down_not_needed: Literal["looked-after", "moved-authority"] | None = None
     by: Ref | None = None  # the manager who agreed an exceptional end at the first review
 
@@ -142,13 +197,13 @@ class ReportIncident(_Message):
         "returning-home",
         "plan-not-needed",
     ]
-    date: date
+    date: Day
     summary_ref: Ref | None = None
 
 
 class AuthoriseEarlyReview(_Message):
     by: Ref
-    review_date: date
+    review_date: Day
 
 
 class DeclineEarlyReview(_Message):
@@ -163,20 +218,20 @@ class Escalate(_Message):
 
 
 class ReportMissing(_Message):
-    date: date
+    date: Day
 
 
 class ReportFound(_Message):
-    date: date
+    date: Day
 
 
 class ReportDeath(_Message):
-    date: date
+    date: Day
 
 
 class ChangeLeadSocialWorker(_Message):
     person: Person
-    cover_until: date | None = None
+    cover_until: MaybeDay = None
 
 
 class RecordMeeting(_Message):
@@ -184,17 +239,18 @@ class RecordMeeting(_Message):
     conference administration)."""
 
     obligation_id: Annotated[str, StringConstraints(max_length=80)]
-    date: date
+    date: Day
 
 
-def parse(model: type[_Message], raw: Any) -> Any:
-    """Validate a raw message; a `Refusal` names each bad field."""
+def parse(model: type[_Message], raw: Any, *, lax: bool = False) -> Any:
+    """Validate a raw message; a `Refusal` names each bad field. `lax`: read dates, flags and
+    counts as pydantic does by default (histories recorded before the types were strict)."""
     if isinstance(raw, model):
         return raw
     if not isinstance(raw, dict):
         raise Refusal.one("(payload)", f"expected a JSON object, got {type(raw).__name__}")
     try:
-        return model.model_validate(raw)
+        return model.model_validate(raw, context={"lax": lax})
     except ValidationError as err:
         problems = []
         for item in err.errors():

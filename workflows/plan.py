@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
 CALENDAR_YEARS_AHEAD = 4
 OVERDUE_WAKE_PATCH = "overdue-wake-at-midnight"
 END_NEEDS_MANAGER_PATCH = "end-at-first-review-needs-manager"
+STRICT_INPUT_PATCH = "messages-take-json-types"
 
 
 
@@ -71,6 +72,7 @@ class ChildProtectionPlan(EngineLoop):
         # remove the branch (README, "Changing workflow code").
         self.engine.overdue_wake = workflow.patched(OVERDUE_WAKE_PATCH)
         self.engine.end_needs_manager = workflow.patched(END_NEEDS_MANAGER_PATCH)
+        self.engine.strict_input = workflow.patched(STRICT_INPUT_PATCH)
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine
 
@@ -119,6 +121,9 @@ class ChildProtectionPlan(EngineLoop):
             self._indexed = values
 
     # ------------------------------------------------------------------ messages
+    # Payloads are typed `Any`, not `dict`: a payload that is not a JSON object then reaches the
+    # engine, which refuses it by name ("(payload): expected a JSON object"), instead of failing
+    # to decode with "RuntimeError: Failed decoding arguments".
 
     def _applied(self, name: str, result: dict[str, Any]) -> None:
         if name == "record_review_conference" and result.get("outcome") == "continue":
@@ -126,91 +131,91 @@ class ChildProtectionPlan(EngineLoop):
             self._continue_as_new = True
 
     @workflow.update
-    async def record_visit(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def record_visit(self, payload: Any) -> dict[str, Any]:
         return await self._apply("record_visit", payload)
 
     @record_visit.validator
-    def _check_record_visit(self, payload: dict[str, Any]) -> None:
+    def _check_record_visit(self, payload: Any) -> None:
         self._check("record_visit", payload)
 
     @workflow.update
-    async def set_visit_frequency(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def set_visit_frequency(self, payload: Any) -> dict[str, Any]:
         return await self._apply("set_visit_frequency", payload)
 
     @set_visit_frequency.validator
-    def _check_set_visit_frequency(self, payload: dict[str, Any]) -> None:
+    def _check_set_visit_frequency(self, payload: Any) -> None:
         self._check("set_visit_frequency", payload)
 
     @workflow.update
-    async def record_core_group(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def record_core_group(self, payload: Any) -> dict[str, Any]:
         return await self._apply("record_core_group", payload)
 
     @record_core_group.validator
-    def _check_record_core_group(self, payload: dict[str, Any]) -> None:
+    def _check_record_core_group(self, payload: Any) -> None:
         self._check("record_core_group", payload)
 
     @workflow.update
-    async def record_notes_circulated(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def record_notes_circulated(self, payload: Any) -> dict[str, Any]:
         return await self._apply("record_notes_circulated", payload)
 
     @record_notes_circulated.validator
-    def _check_record_notes_circulated(self, payload: dict[str, Any]) -> None:
+    def _check_record_notes_circulated(self, payload: Any) -> None:
         self._check("record_notes_circulated", payload)
 
     @workflow.update
-    async def record_signature(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def record_signature(self, payload: Any) -> dict[str, Any]:
         return await self._apply("record_signature", payload)
 
     @record_signature.validator
-    def _check_record_signature(self, payload: dict[str, Any]) -> None:
+    def _check_record_signature(self, payload: Any) -> None:
         self._check("record_signature", payload)
 
     @workflow.update
-    async def schedule_meeting(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def schedule_meeting(self, payload: Any) -> dict[str, Any]:
         return await self._apply("schedule_meeting", payload)
 
     @schedule_meeting.validator
-    def _check_schedule_meeting(self, payload: dict[str, Any]) -> None:
+    def _check_schedule_meeting(self, payload: Any) -> None:
         self._check("schedule_meeting", payload)
 
     @workflow.update
-    async def record_review_conference(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def record_review_conference(self, payload: Any) -> dict[str, Any]:
         return await self._apply("record_review_conference", payload)
 
     @record_review_conference.validator
-    def _check_record_review_conference(self, payload: dict[str, Any]) -> None:
+    def _check_record_review_conference(self, payload: Any) -> None:
         self._check("record_review_conference", payload)
 
     @workflow.update
-    async def authorise_early_review(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def authorise_early_review(self, payload: Any) -> dict[str, Any]:
         return await self._apply("authorise_early_review", payload)
 
     @authorise_early_review.validator
-    def _check_authorise_early_review(self, payload: dict[str, Any]) -> None:
+    def _check_authorise_early_review(self, payload: Any) -> None:
         self._check("authorise_early_review", payload)
 
     @workflow.update
-    async def decline_early_review(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def decline_early_review(self, payload: Any) -> dict[str, Any]:
         return await self._apply("decline_early_review", payload)
 
     @decline_early_review.validator
-    def _check_decline_early_review(self, payload: dict[str, Any]) -> None:
+    def _check_decline_early_review(self, payload: Any) -> None:
         self._check("decline_early_review", payload)
 
     @workflow.update
-    async def change_lead_social_worker(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def change_lead_social_worker(self, payload: Any) -> dict[str, Any]:
         return await self._apply("change_lead_social_worker", payload)
 
     @change_lead_social_worker.validator
-    def _check_change_lead_social_worker(self, payload: dict[str, Any]) -> None:
+    def _check_change_lead_social_worker(self, payload: Any) -> None:
         self._check("change_lead_social_worker", payload)
 
     @workflow.update
-    async def record_completion(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def record_completion(self, payload: Any) -> dict[str, Any]:
         return await self._apply("record_completion", payload)
 
     @record_completion.validator
-    def _check_record_completion(self, payload: dict[str, Any]) -> None:
+    def _check_record_completion(self, payload: Any) -> None:
         self._check("record_completion", payload)
 
     # Signals: reports that must never be lost, recorded even when they cannot be checked.
