@@ -93,6 +93,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")
     p.add_argument("--port", type=int, default=8081)
 
+    # Its own --address, not $TEMPORAL_ADDRESS: a bench only uses a server it is pointed at.
+    p = sub.add_parser("bench", help="measure start rate, a reminder storm, history size, replay time and memory",
+                       description="measure start rate, a reminder storm, history size, replay time and memory")
+    p.add_argument("--address", default=None, help="an existing Temporal server (default: an embedded dev server)")
+    p.add_argument("--namespace", default=None, help="its namespace (default: default)")
+    from starters.bench import add_arguments as add_bench_arguments  # noqa: PLC0415
+
+    add_bench_arguments(p)
+
     for spec in MESSAGE_COMMANDS.values():
         doc = (spec.model.__dict__.get("__doc__") or "").strip().splitlines()
         p = add(spec.command, f"send the {spec.message} {spec.kind}" + (f" ({doc[0]})" if doc else ""))
@@ -292,6 +301,8 @@ async def run(argv: list[str] | None = None, client: Client | None = None) -> in
         return err.code if isinstance(err.code, int) else 1
     if args.command == "dev":
         raise plans.PlanCommandError("`cpplan dev` runs its own event loop: call main()")
+    if args.command == "bench":
+        raise plans.PlanCommandError("`cpplan bench` runs its own event loop: call main()")
     try:
         status = await run_command(args, client)
     except Exception as err:
@@ -300,7 +311,7 @@ async def run(argv: list[str] | None = None, client: Client | None = None) -> in
 
 
 # Commands that create a Temporal client (and with it the SDK's Rust threads).
-_TEMPORAL_COMMANDS = {"worker", "start", "status", "import", "complaint", *MESSAGE_COMMANDS}
+_TEMPORAL_COMMANDS = {"worker", "start", "status", "import", "complaint", "bench", *MESSAGE_COMMANDS}
 
 
 def _exit_now(code: int) -> NoReturn:
@@ -320,6 +331,10 @@ def _main(args: argparse.Namespace) -> int:
 
             serve(args.host, args.port)
             return 0
+        if args.command == "bench":
+            from starters.bench import run as run_bench  # noqa: PLC0415
+
+            return run_bench(args)
         if args.command == "dev":
             import starters.dev as dev  # noqa: PLC0415 - written separately; only this command needs it
 

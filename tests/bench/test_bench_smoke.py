@@ -1,0 +1,53 @@
+"""`cpplan bench` end to end with a handful of plans: it runs on its own embedded servers, its
+`--json` output is one JSON object with every figure, and the storm delivers each reminder
+exactly once. The figures themselves are not checked here: targets are for benchmarks, not
+timed tests (README, "Scale: measured figures")."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+FIGURES = (
+    "plans", "start_rate_plans_per_s", "trivial_start_rate_per_s", "start_ratio_vs_trivial",
+    "storm_plans", "storm_reminders", "storm_drain_s", "duplicate_notifications", "missing_notifications",
+    "replay_ms_per_plan_year", "events_per_plan_year", "largest_run_events", "worker_peak_rss_mb",
+    "machine", "targets", "method",
+)
+TARGETS = ("start_ratio", "events_per_plan_year", "largest_run_events", "replay_ms_per_plan_year", "storm", "fleet_50k")
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).parent / "cpplan"
+    if script.is_file():
+        return [str(script)]
+    return [sys.executable, "-m", "starters.cli"]
+
+
+def test_bench_with_five_plans_reports_every_figure_and_no_duplicate(tmp_path: Path) -> None:
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    env.pop("TEMPORAL_ADDRESS", None)
+    done = subprocess.run([*_command(), "bench", "--plans", "5", "--year-plans", "1", "--json"],
+                          capture_output=True, text=True, timeout=240, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)  # stdout is the JSON object alone; progress went to stderr
+    missing = [key for key in FIGURES if key not in report]
+    assert not missing, f"figures missing from --json: {missing}"
+    assert report["plans"] == 5 and report["storm_plans"] == 5
+    assert report["storm_drained"], report
+    assert report["storm_reminders"] == 5 * report["storm_reminders_per_plan"] >= 5
+    assert report["duplicate_notifications"] == 0
+    assert report["missing_notifications"] == 0
+    assert report["unexpected_notifications"] == 0
+    assert report["replay_failures"] == []
+    assert report["year_refused_updates"] == []
+    assert report["events_per_plan_year"] > 0 and 0 < report["largest_run_events"] < 4096
+    assert report["worker_peak_rss_mb"] > 0
+    assert report["machine"]["cpus"] >= 1
+    for name in TARGETS:
+        assert isinstance(report["targets"][name]["met"], bool), (name, report["targets"][name])
+    # The bench cleaned up after itself: its temporary directory is gone.
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("cpplan-bench-")]
