@@ -680,8 +680,9 @@ async def bench(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
 
     n_plans = args.plans
     n_storm = n_plans if args.storm_plans is None else args.storm_plans
-    if n_plans < 1 or n_storm < 1 or args.concurrency < 1 or args.year_plans < 0:
-        raise BenchError("--plans, --storm-plans and --concurrency must be at least 1, --year-plans at least 0")
+    n_trivial = n_plans if args.trivial_plans is None else args.trivial_plans
+    if min(n_plans, n_storm, n_trivial, args.concurrency) < 1 or args.year_plans < 0:
+        raise BenchError("--plans, --storm-plans, --trivial-plans and --concurrency must be at least 1, --year-plans at least 0")
     began = time.monotonic()
     run_tag = uuid.uuid4().hex[:8]
     task_queue = f"cpplan-bench-{run_tag}"
@@ -757,7 +758,7 @@ async def bench(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
 
             # --- 1. start rate: trivial, then plans, the same way
             with PhaseClock(worker) as clock:
-                trivial = await start_many(n_plans, start_trivial, client, args.concurrency, progress, "trivial")
+                trivial = await start_many(n_trivial, start_trivial, client, args.concurrency, progress, "trivial")
             phases["start_trivial"] = clock.result
             cleanup_ids += list(trivial.settled)
             with PhaseClock(worker) as clock:
@@ -774,6 +775,7 @@ async def bench(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
                 "trivial_accept_rate_per_s": round(trivial.accept_rate, 1),
                 "start_accept_ratio_vs_trivial": round(plans_started.accept_rate / trivial.accept_rate, 3),
                 "concurrency": args.concurrency,
+                "trivial_plans": n_trivial,
             })
 
             # --- 2. the storm
@@ -1106,6 +1108,8 @@ def render(r: dict[str, Any]) -> str:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plans", type=int, default=DEFAULT_PLANS, help=f"plans (and trivial workflows) to start (default {DEFAULT_PLANS})")
     p.add_argument("--storm-plans", type=int, default=None, help="plans whose reminders fall due together (default: --plans)")
+    p.add_argument("--trivial-plans", type=int, default=None,
+                   help="one-timer workflows started for the yardstick rate (default: --plans); a rate needs no more than a few thousand")
     p.add_argument("--year-plans", type=int, default=DEFAULT_YEAR_PLANS,
                    help=f"plans lived through a year on the test server for events and replay (default {DEFAULT_YEAR_PLANS}; 0 skips)")
     p.add_argument("--year-days", type=int, default=365, help=argparse.SUPPRESS)

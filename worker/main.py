@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from datetime import timedelta
 from typing import Any
@@ -36,6 +37,13 @@ PASSTHROUGH_MODULES = (
 # Time given to running activities (a batch of e-mails, a database write) to finish when the
 # worker is asked to stop, before they are cancelled and left to Temporal to retry elsewhere.
 GRACEFUL_SHUTDOWN = timedelta(seconds=30)
+# Workflow tasks in progress at once. A plan's task runs its local activities (loading its
+# profile, saving the read model, a first try at its letters) before it completes: with the
+# SDK's default of 100, a burst of starts or a 9 am storm on a small machine leaves each task
+# queued behind a hundred others' database writes until it passes its 10 s timeout, and the
+# retried tasks queue again. A few slots keep every task short; the rest wait on the server.
+# Raise it (CPPLAN_WORKFLOW_TASK_SLOTS) on a machine with more cores.
+WORKFLOW_TASK_SLOTS = 10
 
 
 def workflow_classes() -> list[type]:
@@ -72,6 +80,7 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs: Any) -
     kwargs.setdefault("workflows", workflow_classes())
     kwargs.setdefault("activities", ALL_ACTIVITIES)
     kwargs.setdefault("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN)
+    kwargs.setdefault("max_concurrent_workflow_tasks", int(os.environ.get("CPPLAN_WORKFLOW_TASK_SLOTS") or WORKFLOW_TASK_SLOTS))
     return Worker(client, task_queue=task_queue or workflows.task_queue(), **kwargs)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.runtime import ACTIVITY_RETRY, EngineLoop, load_context
+from workflows.runtime import LEAN_HISTORY_PATCH, EngineLoop, load_context, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from workflows import WORKFLOW_TYPE
@@ -34,7 +34,6 @@ CALENDAR_YEARS_AHEAD = 4
 OVERDUE_WAKE_PATCH = "overdue-wake-at-midnight"
 END_NEEDS_MANAGER_PATCH = "end-at-first-review-needs-manager"
 STRICT_INPUT_PATCH = "messages-take-json-types"
-
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -55,7 +54,13 @@ class ChildProtectionPlan(EngineLoop):
             plan_start: m.PlanStart = carried.start if carried else m.parse(m.PlanStart, start)
         except m.Refusal as err:
             raise ApplicationError(f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True) from None
-        context = await load_context(plan_start.policy, plan_start.icpc_date.year - 1, CALENDAR_YEARS_AHEAD)
+        # Asked first, before any command: a run recorded without the marker meets the question
+        # where it has none, and replays its regular activities and its own patch markers.
+        # (Asked later, after a local activity that outlasted its workflow task, a replay would
+        # ask before reading the task that holds the marker.)
+        self._lean = workflow.patched(LEAN_HISTORY_PATCH)
+        context = await load_context(plan_start.policy, plan_start.icpc_date.year - 1, CALENDAR_YEARS_AHEAD,
+                                     local=self._lean)
         now = workflow.now()
         calendar = WorkingCalendar(context.non_working_days)
         if carried:
@@ -69,10 +74,11 @@ class ChildProtectionPlan(EngineLoop):
         # "overdue" wake-up adds timers, so a history recorded before it would no longer replay.
         # `patched` is true for every new run (and records a marker), false when replaying a
         # history without the marker. Once no running plan predates it, `deprecate_patch`, then
-        # remove the branch (README, "Changing workflow code").
-        self.engine.overdue_wake = workflow.patched(OVERDUE_WAKE_PATCH)
-        self.engine.end_needs_manager = workflow.patched(END_NEEDS_MANAGER_PATCH)
-        self.engine.strict_input = workflow.patched(STRICT_INPUT_PATCH)
+        # remove the branch (README, "Changing workflow code"). A lean run has them all.
+        lean = self._lean
+        self.engine.overdue_wake = lean or workflow.patched(OVERDUE_WAKE_PATCH)
+        self.engine.end_needs_manager = lean or workflow.patched(END_NEEDS_MANAGER_PATCH)
+        self.engine.strict_input = lean or workflow.patched(STRICT_INPUT_PATCH)
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine
 
@@ -83,6 +89,7 @@ class ChildProtectionPlan(EngineLoop):
             if engine.finished:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not engine.state.outbox:
+                    self._stop_timer()
                     return engine.status(workflow.now())
                 continue
             if self._continue_as_new or workflow.info().is_continue_as_new_suggested():
@@ -90,6 +97,7 @@ class ChildProtectionPlan(EngineLoop):
                 if engine.state.outbox:
                     continue  # a handler that just finished left letters to send first
                 engine.state.runs += 1
+                self._stop_timer()
                 workflow.continue_as_new(args=[None, engine.state])
             await self._sleep_until_next()
 
@@ -100,11 +108,11 @@ class ChildProtectionPlan(EngineLoop):
         status = engine.status(workflow.now())
         if status == self._published:
             return
-        await workflow.execute_activity(
+        await run_activity(
             SAVE_PLAN,
             PlanSnapshot(plan_id=status["plan_id"], status=status, updated_at=workflow.now()),
-            start_to_close_timeout=timedelta(minutes=1),
-            retry_policy=ACTIVITY_RETRY,
+            local=self._lean,
+            timeout=timedelta(minutes=1),
             summary="save the plan to the read model",
         )
         self._published = status

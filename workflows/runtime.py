@@ -10,7 +10,7 @@ per message taking `(payload, now, apply=...)`.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -28,6 +28,19 @@ NOTIFY_BATCH = 50
 # next timer, days away. Runs with this marker keep that wake-up; histories recorded without it
 # replay as they ran.
 KEEP_WAKE_PATCH = "keep-wake-from-messages-during-delivery"
+# Runs with this marker keep shorter histories (under half the events per plan-year):
+# - the run's context is loaded, and the read model saved, by local activities: one marker event
+#   each, inside the workflow task that needed them, instead of three activity events and a
+#   further workflow task; the saved status no longer travels through the history;
+# - a batch of notifications is first tried as a local activity too (see `_send`);
+# - the sleep keeps its timer while the earliest wake-up does not move, instead of cancelling
+#   and restarting it for every message;
+# - the patches above are implied: a run with this marker was started by code that has them all,
+#   so their markers are not recorded again.
+# Histories recorded without it replay as they ran.
+LEAN_HISTORY_PATCH = "lean-history"
+LOCAL_TIMEOUT = timedelta(seconds=30)
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)
 
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
@@ -36,16 +49,48 @@ ACTIVITY_RETRY = RetryPolicy(
     non_retryable_error_types=["UnknownPolicy", "InvalidPolicy", "InvalidPayload"],
 )
 
+SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1, non_retryable_error_types=ACTIVITY_RETRY.non_retryable_error_types)
 
-async def load_context(policy: str, first_year: int, years_ahead: int) -> PlanContext:
-    """The profile and the authority's non-working days, through an activity: kept in the
-    history, so a later `holidays` or profile release never changes what a run replays."""
+
+def _cause(err: ActivityError | ApplicationError) -> BaseException:
+    """What went wrong in the activity: a regular activity's failure arrives wrapped in an
+    ActivityError, a local activity's as the activity's own error."""
+    return (err.cause or err) if isinstance(err, ActivityError) else err
+
+
+def _non_retryable(err: ActivityError | ApplicationError) -> bool:
+    """Whether retrying cannot help: the activity said so, or its error type is one that
+    ACTIVITY_RETRY never retries."""
+    cause = _cause(err)
+    if not isinstance(cause, ApplicationError):
+        return False  # a timeout or a cancellation: try again
+    return cause.non_retryable or cause.type in (ACTIVITY_RETRY.non_retryable_error_types or [])
+
+
+async def run_activity(name: str, arg: Any, *, local: bool, summary: str, result_type: type | None = None,
+                       timeout: timedelta = LOCAL_TIMEOUT) -> Any:
+    """A quick activity, as a local one where the run has LEAN_HISTORY_PATCH. Either way its
+    result lands in the history, and retries follow ACTIVITY_RETRY. A local activity waits
+    between attempts on a timer (LOCAL_RETRY_THRESHOLD), not inside its workflow task: so a
+    plan whose database is down still answers `status` and takes messages meanwhile."""
+    if local:
+        return await workflow.execute_local_activity(
+            name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD, summary=summary)
     return await workflow.execute_activity(
+        name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY,
+        summary=summary)
+
+
+async def load_context(policy: str, first_year: int, years_ahead: int, *, local: bool = False) -> PlanContext:
+    """The profile and the authority's non-working days, through an activity: kept in the
+    history (a local activity's result is too), so a later `holidays` or profile release never
+    changes what a run replays."""
+    return await run_activity(
         LOAD_PLAN_CONTEXT,
         PlanContextRequest(policy=policy, first_year=first_year, last_year=local_date(workflow.now()).year + years_ahead),
+        local=local,
         result_type=PlanContext,
-        start_to_close_timeout=timedelta(seconds=30),
-        retry_policy=ACTIVITY_RETRY,
         summary=f"load the {policy} profile and working-day calendar",
     )
 
@@ -59,49 +104,87 @@ class EngineLoop:
 
     engine: Any = None
     _wake: bool = False
+    # Set by a workflow whose run has LEAN_HISTORY_PATCH.
+    _lean: bool = False
+    _timer: asyncio.Task[None] | None = None
+    _timer_at: datetime | None = None
 
     async def _sleep_until_next(self) -> None:
         """One timer: the earliest reminder or escalation, or a message, whichever comes first."""
         engine = self.engine
         now = workflow.now()
         wake = engine.next_wakeup()
-        timeout = max(wake - now, timedelta(seconds=1)) if wake else None
         workflow.set_current_details(f"Waiting for: {engine.waiting_for(now)}")
-        if not workflow.patched(KEEP_WAKE_PATCH):
-            self._wake = False
-        try:
-            await workflow.wait_condition(
-                lambda: self._wake,
-                timeout=timeout,
-                timeout_summary=f"next reminder or escalation: {engine.waiting_for(now)}" if timeout else None,
-            )
-        except asyncio.TimeoutError:
-            pass
+        if self._lean:
+            await self._sleep_on_steady_timer(wake, now)
+        else:
+            timeout = max(wake - now, timedelta(seconds=1)) if wake else None
+            if not workflow.patched(KEEP_WAKE_PATCH):
+                self._wake = False
+            try:
+                await workflow.wait_condition(
+                    lambda: self._wake,
+                    timeout=timeout,
+                    timeout_summary=f"next reminder or escalation: {engine.waiting_for(now)}" if timeout else None,
+                )
+            except asyncio.TimeoutError:
+                pass
         # Cleared once awake: a message handled from here on wakes the next sleep at once.
         self._wake = False
+
+    async def _sleep_on_steady_timer(self, wake: datetime | None, now: datetime) -> None:
+        """Sleep until `wake` or a message, keeping the timer already set for that instant."""
+        timer = self._timer
+        if timer is not None and (timer.done() or self._timer_at != wake):
+            timer.cancel()  # a no-op once fired
+            timer = self._timer = None
+        if wake is not None and timer is None:
+            timer = self._timer = asyncio.ensure_future(workflow.sleep(
+                max(wake - now, timedelta(seconds=1)),
+                summary=f"next reminder or escalation: {self.engine.waiting_for(now)}",
+            ))
+            self._timer_at = wake
+        await workflow.wait_condition(lambda: self._wake or (timer is not None and timer.done()))
+
+    def _stop_timer(self) -> None:
+        """Cancel the steady timer before the run ends (completes or continues as new): a timer
+        left behind would still be due on the server's clock."""
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer = None
 
     async def _deliver(self) -> None:
         """Send what the handlers and clocks left in the outbox; keys make retries harmless."""
         engine = self.engine
         while engine.state.outbox:
             batch = list(engine.state.outbox[:NOTIFY_BATCH])
-            kinds = sorted({n.kind for n in batch})
             try:
-                result = await workflow.execute_activity(
-                    NOTIFY,
-                    NotifyBatch(plan_id=engine.state.start.plan_id, notifications=batch),
-                    result_type=NotifyResult,
-                    start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=ACTIVITY_RETRY,
-                    summary=f"send {len(batch)} notification(s): {', '.join(kinds)}",
-                )
-            except ActivityError as err:
+                result = await self._send(NotifyBatch(plan_id=engine.state.start.plan_id, notifications=batch))
+            except (ActivityError, ApplicationError) as err:
                 # Only a non-retryable failure gets here: keep running, and tell a person.
-                result = NotifyResult(failed=[{"key": n.key, "to_id": n.to_id, "reason": str(err.cause or err)} for n in batch])  # type: ignore[list-item]
+                reason = str(_cause(err))
+                result = NotifyResult(failed=[{"key": n.key, "to_id": n.to_id, "reason": reason} for n in batch])  # type: ignore[list-item]
             sent = {n.key for n in batch}
             engine.state.outbox = [n for n in engine.state.outbox if n.key not in sent]
             for failure in result.failed:
                 engine.delivery_failed(failure.key, failure.to_id, failure.reason, workflow.now())
+
+    async def _send(self, batch: NotifyBatch) -> NotifyResult:
+        summary = f"send {len(batch.notifications)} notification(s): {', '.join(sorted({n.kind for n in batch.notifications}))}"
+        if self._lean:
+            # Most batches go at the first try: as a local activity, in the workflow task that
+            # found them due. One that fails and can be retried is handed to a regular activity,
+            # which the server retries with backoff, where ops see it waiting and why.
+            try:
+                return await workflow.execute_local_activity(
+                    NOTIFY, batch, result_type=NotifyResult, start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=SINGLE_ATTEMPT, summary=summary)
+            except (ActivityError, ApplicationError) as err:
+                if _non_retryable(err):
+                    raise
+        return await workflow.execute_activity(
+            NOTIFY, batch, result_type=NotifyResult, start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=ACTIVITY_RETRY, summary=summary)
 
     async def _ready(self) -> Any:
         await workflow.wait_condition(lambda: self.engine is not None)

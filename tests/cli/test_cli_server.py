@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -14,11 +15,17 @@ from starters import cli, plans
 from starters.plans import today_in_london
 
 
+# A line the in-process worker logged (timestamped, colours or not), not one the command wrote.
+WORKER_LOG_LINE = re.compile(r"^(\x1b\[[0-9;]*m)*\d{4}-\d{2}-\d{2}T")
+
+
 async def run(env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     # Bounded: an update waits for the worker, and a broken worker must fail the test, not hang it.
+    capsys.readouterr()
     code = await asyncio.wait_for(cli.run(list(argv), client=env.client), timeout=60)
     captured = capsys.readouterr()
-    return code, captured.out, captured.err
+    err = "".join(line for line in captured.err.splitlines(keepends=True) if not WORKER_LOG_LINE.match(line))
+    return code, captured.out, err
 
 
 async def test_start_twice_keeps_one_plan(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any], write_doc) -> None:

@@ -19,6 +19,7 @@ the tests assert that
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -173,6 +175,30 @@ def assert_each_message_id_once(mail: FaultyMail, keys: list[str], *, may_repeat
     doubled = {mid: n for mid, n in seen.items() if n > 1 and mid not in allowed}
     assert not doubled, f"mailed more than once: {doubled}"
     assert all(n <= 2 for n in seen.values()), f"resent more than once: {seen}"
+
+
+async def notify_attempts(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, int]]:
+    """Every attempt at a `notify` batch that the plan's history records, in order: ("local", n)
+    for the first try, a local activity inside the workflow task; ("activity", n) for each start
+    of the regular activity a retryable failure hands the batch to."""
+    found: list[tuple[str, int]] = []
+    scheduled: set[int] = set()
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            attrs = event.marker_recorded_event_attributes
+            if attrs.marker_name == "core_local_activity":
+                # The marker's own data (not the activity's result) is the SDK core's, in JSON.
+                data = json.loads(attrs.details["data"].payloads[0].data)
+                if data["activity_type"] == "notify":
+                    found.append(("local", data["attempt"]))
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            if event.activity_task_scheduled_event_attributes.activity_type.name == "notify":
+                scheduled.add(event.event_id)
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            attrs = event.activity_task_started_event_attributes
+            if attrs.scheduled_event_id in scheduled:
+                found.append(("activity", attrs.attempt))
+    return found
 
 
 @dataclass

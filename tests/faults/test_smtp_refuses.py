@@ -1,6 +1,9 @@
 """A real SMTP server that refuses: for a while (421), then recovers; or for good (550) for one
 recipient. A transient refusal is retried, with backoff, until every letter is delivered, once
-each; a permanent one is not retried, its row is `failed`, and a manager is told."""
+each; a permanent one is not retried, its row is `failed`, and a manager is told.
+
+A batch is first tried as a local activity, in the workflow task that found it due; a batch that
+fails there and can be retried goes to a regular `notify` activity, which the server retries."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from tests.faults.support import (
     all_sent,
     assert_each_message_id_once,
     letters_to_everyone,
+    notify_attempts,
     retried,
     start_plan_today,
 )
@@ -25,7 +29,7 @@ ACCEPTED_FIRST = 2  # the server takes two letters, then says 421 to everything 
 
 
 async def notify_events(handle) -> list:  # noqa: ANN001
-    """(scheduled event, started event, completed?) of each `notify` activity in the history."""
+    """(scheduled event, started event) of each regular `notify` activity attempt in the history."""
     scheduled, found = {}, []
     async for event in handle.fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
@@ -45,13 +49,15 @@ async def test_a_server_that_defers_then_recovers_gets_every_letter_once(env, db
         plan = await start_plan_today(env, tq)
         keys = await letters_to_everyone(plan)
 
-        # Each attempt skips the letters already sent and stops at the first 421; Temporal
-        # retries the activity after its backoff (server time, skipped here).
+        # Each attempt skips the letters already sent and stops at the first 421: the local
+        # try, then the regular activity, which Temporal retries after its backoff (server time,
+        # skipped here).
         failing = await retried(env, plan.handle, "notify", attempts=3, because="SMTP 421")
         assert [str(m["Message-ID"]) for m in mail.messages] == [message_id(k) for k in keys[:ACCEPTED_FIRST]]
         rows = {r["key"]: r for r in list_outbox(plan.plan_id)}
         held_up = rows[keys[ACCEPTED_FIRST]]
-        assert (held_up["state"], held_up["attempts"]) == ("pending", failing.attempt - 1)  # tried once per attempt
+        # Tried once by the local attempt, then once per failed attempt of the activity.
+        assert (held_up["state"], held_up["attempts"]) == ("pending", 1 + failing.attempt - 1)
         assert "421" in held_up["last_error"]
         assert all((rows[k]["state"], rows[k]["attempts"]) == ("pending", 0) for k in keys[ACCEPTED_FIRST + 1:])
 
@@ -67,6 +73,7 @@ async def test_a_server_that_defers_then_recovers_gets_every_letter_once(env, db
         assert (policy.initial_interval.seconds, policy.backoff_coefficient, policy.maximum_interval.seconds) == (5, 2.0, 600)
         assert policy.maximum_attempts == 0
         assert started.attempt == failing.attempt
+        assert await notify_attempts(plan.handle) == [("local", 1), ("activity", failing.attempt)]
         await assert_no_failed_workflow_task(plan.handle)
 
 
@@ -104,11 +111,12 @@ async def test_an_address_refused_for_good_is_not_retried_and_the_team_manager_i
         assert alerted["to"] == [TEAM_MANAGER]  # and who was told
         assert any(e["kind"] == "notification-failed" and e["to"] == TEAM_MANAGER for e in status["escalations"])
 
-        # Not retried: one activity attempt did the whole batch, and an hour later the server
-        # has still been offered that address once.
+        # Not retried: one local attempt did the whole batch, and an hour later the server has
+        # still been offered that address once.
         await env.sleep(timedelta(hours=1))
         assert mail.rcpts.count("cg-2@example.org") == 1
-        assert [started.attempt for _, started in await notify_events(plan.handle)] == [1, 1]  # letters, then the alert
+        assert await notify_attempts(plan.handle) == [("local", 1), ("local", 1)]  # letters, then the alert
+        assert await notify_events(plan.handle) == []
         await assert_no_failed_workflow_task(plan.handle)
 
 

@@ -1,7 +1,9 @@
 """Record the histories the replay tests keep: plans that used every message kind.
 
 Run after a deliberate change of what histories look like (a new release's workflow code that
-is *meant* to differ, shipped behind `workflow.patched`), never to make a failing replay pass:
+is *meant* to differ, shipped behind `workflow.patched`), never to make a failing replay pass.
+The new histories are added to those of earlier releases (01-03: before `lean-history`;
+04-06: with it):
 
     .venv/bin/python -m tests.replay.make_histories
 
@@ -80,7 +82,8 @@ async def _step_down(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[A
     plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
     await plan.at(london("2027-08-12", 16))
-    await plan.update("record_review_conference", {"date": "2027-08-12", "outcome": "end", "exceptional_reason": "perpetrator-custody"})
+    await plan.update("record_review_conference", {"date": "2027-08-12", "outcome": "end", "exceptional_reason": "perpetrator-custody",
+                                                        "by": "tm-1"})
     await plan.at(london("2027-08-20", 12))
     await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": "2027-08-20"})
     await plan.handle.result()
@@ -96,19 +99,25 @@ async def main() -> None:
     os.environ.pop("CPPLAN_SMTP_URL", None)
     from worker.client import data_converter
 
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=TEST_SERVER, data_converter=data_converter())
-    async with env:
-        async with running_worker(env) as tq:
-            handles = await _everything(env, tq) + await _step_down(env, tq)
-        HERE.mkdir(exist_ok=True)
-        for old in HERE.glob("*.json"):
-            old.unlink()
-        for n, handle in enumerate(handles, 1):
-            history = await handle.fetch_history()
-            path = HERE / f"{n:02d}-{handle.id}.json"
-            path.write_text(history.to_json())
-            print(path, len(history.events), "events")
+    # Each scenario on a server of its own: both need the clock before their conference date,
+    # and waiting for a plan's result lets the test server skip time past it.
+    for scenario in (_everything, _step_down):
+        env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=TEST_SERVER, data_converter=data_converter())
+        async with env:
+            async with running_worker(env) as tq:
+                await _record(env, await scenario(env, tq))
 
+
+async def _record(env: WorkflowEnvironment, handles: list[WorkflowHandle[Any, Any]]) -> None:
+    """Added after the histories of earlier releases, which stay: plans those releases started
+    may still be running, so today's code must go on replaying them."""
+    HERE.mkdir(exist_ok=True)
+    first = 1 + max((int(p.name.split("-", 1)[0]) for p in HERE.glob("*.json")), default=0)
+    for n, handle in enumerate(handles, first):
+        history = await handle.fetch_history()
+        path = HERE / f"{n:02d}-{handle.id}.json"
+        path.write_text(history.to_json())
+        print(path, len(history.events), "events")
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -7,19 +7,27 @@ workflow code"); re-record the histories only for a deliberate, patched change.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from pathlib import Path
 
 import holidays
 import pytest
-from temporalio import workflow
+from temporalio import activity, workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+import workflows
+from activities import ALL_ACTIVITIES
+from activities.plan_context import load_plan_context
+from tests.helpers import plan_doc, running_worker
 from worker.client import data_converter
 from worker.main import sandbox_runner
 from workflows.calendar import non_working_days
+from workflows.activity_io import LOAD_PLAN_CONTEXT, PlanContext, PlanContextRequest
 from workflows.plan import END_NEEDS_MANAGER_PATCH, ChildProtectionPlan
+from workflows.runtime import LEAN_HISTORY_PATCH
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -91,3 +99,51 @@ async def test_the_patch_is_what_keeps_an_older_plan_replaying(monkeypatch):
     monkeypatch.setattr(workflow, "patched", lambda patch_id: True if patch_id == END_NEEDS_MANAGER_PATCH else original(patch_id))
     with pytest.raises(Exception, match="[Nn]ondeterminism|needs the manager|does not match"):
         await replayer().replay_workflow(load(step_down))
+
+
+@activity.defn(name=LOAD_PLAN_CONTEXT)
+async def slow_load_plan_context(req: PlanContextRequest) -> PlanContext:
+    """A database slow to answer: longer than the plan's first workflow task may take."""
+    await asyncio.sleep(1.5)
+    return await load_plan_context(req)
+
+
+async def test_a_plan_whose_profile_loads_slower_than_its_workflow_task_still_replays(env):
+    # The profile is loaded by a local activity inside the first workflow task. Given a 1 s task
+    # timeout and a 1.5 s load, the SDK completes the task early to keep it alive, and what the
+    # run does after the load lands in a later task. The replay must still match it command for
+    # command (workflows/plan.py asks its patch before the load for that reason).
+    activities = [a for a in ALL_ACTIVITIES if getattr(a, "__temporal_activity_definition").name != LOAD_PLAN_CONTEXT]
+    async with running_worker(env, activities=[*activities, slow_load_plan_context]) as tq:
+        doc = plan_doc(icpc_date=(await env.get_current_time()).date().isoformat())
+        handle = await env.client.start_workflow(workflows.WORKFLOW_TYPE, doc, id=workflows.workflow_id(doc["plan_id"]),
+                                                 task_queue=tq, task_timeout=timedelta(seconds=1))
+        for _ in range(100):
+            history = await handle.fetch_history()
+            if any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events):
+                break
+            await asyncio.sleep(0.1)
+    tasks = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
+    assert len(tasks) >= 2, "the first turn was meant to span two workflow tasks"
+    assert LEAN_HISTORY_PATCH.encode() in history.events[4].marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+    assert (await replayer().replay_workflow(history)).replay_failure is None
+
+
+def patch_markers(history: WorkflowHistory) -> list[bytes]:
+    return [e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and e.marker_recorded_event_attributes.marker_name == "core_patch"]
+
+
+def test_a_lean_run_records_its_one_patch_marker_and_no_activity_for_context_or_read_model():
+    histories = {p.name: load(p) for p in HISTORIES}
+    lean = {name: h for name, h in histories.items() if any(LEAN_HISTORY_PATCH.encode() in m for m in patch_markers(h))}
+    assert len(lean) == 3, "the histories recorded since lean-history"
+    for name, history in lean.items():
+        scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name for e in history.events
+                     if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+        assert not {"load_plan_context", "save_plan"} & set(scheduled), name
+        assert len(patch_markers(history)) == 1, name
+    # And they are much shorter than the same plans' histories before it.
+    before = sum(len(h.events) for n, h in histories.items() if n not in lean)
+    assert sum(len(h.events) for h in lean.values()) < before / 2

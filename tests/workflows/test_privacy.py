@@ -15,9 +15,11 @@ from tests.helpers import london, plan_doc, running_worker, skip_to, start_plan_
 from tests.workflows.scenario import Plan
 from worker.codec import ENCODING
 from workflows.plan import END_NEEDS_MANAGER_PATCH, OVERDUE_WAKE_PATCH, STRICT_INPUT_PATCH
-from workflows.runtime import KEEP_WAKE_PATCH
+from workflows.runtime import KEEP_WAKE_PATCH, LEAN_HISTORY_PATCH
 
-PATCH_IDS = {OVERDUE_WAKE_PATCH, END_NEEDS_MANAGER_PATCH, STRICT_INPUT_PATCH, KEEP_WAKE_PATCH}
+LOCAL_ACTIVITY_MARKER_KEYS = {"seq", "attempt", "activity_id", "activity_type", "complete_time", "backoff",
+                              "original_schedule_time", "activation_index"}
+PATCH_IDS = {OVERDUE_WAKE_PATCH, END_NEEDS_MANAGER_PATCH, STRICT_INPUT_PATCH, KEEP_WAKE_PATCH, LEAN_HISTORY_PATCH}
 
 
 def payloads(message: Message, found: list[Payload]) -> None:
@@ -67,10 +69,16 @@ async def test_history_read_without_the_codec_shows_ciphertext_only(env, db_url)
         assert found, "the history has payloads"
         for payload in found:
             if payload.metadata["encoding"] != ENCODING:
-                # The SDK's own patch markers are the only clear payloads: a patch id, a flag.
+                # The SDK's own markers are the only clear payloads: a patch id and a flag; or,
+                # for a local activity, which one it was, its attempt and its times (its
+                # result is encrypted like every other payload).
                 marker = json.loads(payload.data)
-                ids = {m["id"] if isinstance(m, dict) else m for m in (marker if isinstance(marker, list) else [marker])}
-                assert ids <= PATCH_IDS, payload
+                if isinstance(marker, dict) and "activity_type" in marker:
+                    assert set(marker) <= LOCAL_ACTIVITY_MARKER_KEYS, marker
+                    assert marker["activity_type"] in {"load_plan_context", "save_plan", "notify"}, marker
+                else:
+                    ids = {m["id"] if isinstance(m, dict) else m for m in (marker if isinstance(marker, list) else [marker])}
+                    assert ids <= PATCH_IDS, payload
             for needle in (secret_child, email):
                 assert needle.encode() not in payload.data
                 assert base64.b64encode(needle.encode()) not in payload.data
