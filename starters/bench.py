@@ -63,6 +63,7 @@ DEFAULT_CONCURRENCY = 32
 STORM_POLICY = "bench-storm"
 STORM_REMINDER_LEAD_WD = 5
 SETTLE_TIMEOUT_S = 1800.0
+SLOWEST_RATE = 5.0
 ENV_KEYS = ("CPPLAN_DATABASE_URL", "CPPLAN_SMTP_URL", "CPPLAN_CODEC_KEYS", "CPPLAN_CODEC", "CPPLAN_POLICY_DIR",
             "CPPLAN_TASK_QUEUE", "CPPLAN_LOG_LEVEL", "CPPLAN_LOG_FORMAT")
 
@@ -404,7 +405,8 @@ async def start_many(count: int, start_one: Callable[[int], Awaitable[str]], cli
     accepted_at = time.time()
     progress.end(f"{count} accepted in {accepted_at - began:.1f} s")
     progress.phase(f"{name}: first wait", count)
-    settled = await wait_settled(client, ids, progress)
+    # A large run is given time in proportion: at least SLOWEST_RATE starts per second.
+    settled = await wait_settled(client, ids, progress, timeout=max(SETTLE_TIMEOUT_S, count / SLOWEST_RATE))
     last = max(settled.values())
     figures = StartFigures(count=count, accept_s=accepted_at - began, settle_s=max(last - began, 1e-6), settled=settled)
     progress.end(f"{figures.settle_rate:.1f}/s to first wait")
