@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from workflows import models as m
@@ -52,13 +52,13 @@ ACTIVITY_RETRY = RetryPolicy(
 SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1, non_retryable_error_types=ACTIVITY_RETRY.non_retryable_error_types)
 
 
-def _cause(err: ActivityError | ApplicationError) -> BaseException:
+def _cause(err: FailureError) -> BaseException:
     """What went wrong in the activity: a regular activity's failure arrives wrapped in an
     ActivityError, a local activity's as the activity's own error."""
     return (err.cause or err) if isinstance(err, ActivityError) else err
 
 
-def _non_retryable(err: ActivityError | ApplicationError) -> bool:
+def _non_retryable(err: FailureError) -> bool:
     """Whether retrying cannot help: the activity said so, or its error type is one that
     ACTIVITY_RETRY never retries."""
     cause = _cause(err)
@@ -179,8 +179,10 @@ class EngineLoop:
                 return await workflow.execute_local_activity(
                     NOTIFY, batch, result_type=NotifyResult, start_to_close_timeout=timedelta(minutes=2),
                     retry_policy=SINGLE_ATTEMPT, summary=summary)
-            except (ActivityError, ApplicationError) as err:
-                if _non_retryable(err):
+            except FailureError as err:
+                # A local activity's failure arrives as its own error (an ApplicationError, or a
+                # TimeoutError), not wrapped in an ActivityError. Cancellation is not a failure.
+                if isinstance(err, CancelledError) or _non_retryable(err):
                     raise
         return await workflow.execute_activity(
             NOTIFY, batch, result_type=NotifyResult, start_to_close_timeout=timedelta(minutes=2),
