@@ -10,8 +10,9 @@ The workflow is a thin loop around `PlanEngine` (the procedures' rules, pure cod
   carrying the whole state, so a plan that runs for years keeps short histories.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the sandbox imports this module afresh for every
+# plan it starts or replays, and the SDK then reads each handler's type hints; as strings, each
+# would be compiled again every time.
 from datetime import timedelta
 from typing import Any
 
