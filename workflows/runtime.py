@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calendar import local_date
 
 NOTIFY_BATCH = 50
+NOTIFY_TIMEOUT = timedelta(minutes=2)  # a batch of up to NOTIFY_BATCH e-mails
 # A message handled while the loop was delivering or saving (awaiting an activity) used to have
 # its wake-up cleared just before the loop went to sleep, so the letters it left waited for the
 # next timer, days away. Runs with this marker keep that wake-up; histories recorded without it
@@ -177,16 +178,15 @@ class EngineLoop:
             # which the server retries with backoff, where ops see it waiting and why.
             try:
                 return await workflow.execute_local_activity(
-                    NOTIFY, batch, result_type=NotifyResult, start_to_close_timeout=timedelta(minutes=2),
+                    NOTIFY, batch, result_type=NotifyResult, start_to_close_timeout=NOTIFY_TIMEOUT,
                     retry_policy=SINGLE_ATTEMPT, summary=summary)
             except FailureError as err:
                 # A local activity's failure arrives as its own error (an ApplicationError, or a
                 # TimeoutError), not wrapped in an ActivityError. Cancellation is not a failure.
                 if isinstance(err, CancelledError) or _non_retryable(err):
                     raise
-        return await workflow.execute_activity(
-            NOTIFY, batch, result_type=NotifyResult, start_to_close_timeout=timedelta(minutes=2),
-            retry_policy=ACTIVITY_RETRY, summary=summary)
+        return await run_activity(NOTIFY, batch, local=False, result_type=NotifyResult, timeout=NOTIFY_TIMEOUT,
+                                  summary=summary)
 
     async def _ready(self) -> Any:
         await workflow.wait_condition(lambda: self.engine is not None)
