@@ -115,9 +115,10 @@ class EngineLoop:
         engine = self.engine
         now = workflow.now()
         wake = engine.next_wakeup()
-        workflow.set_current_details(f"Waiting for: {engine.waiting_for(now)}")
+        waiting_for = engine.waiting_for(now)
+        workflow.set_current_details(f"Waiting for: {waiting_for}")
         if self._lean:
-            await self._sleep_on_steady_timer(wake, now)
+            await self._sleep_on_steady_timer(wake, now, waiting_for)
         else:
             timeout = max(wake - now, timedelta(seconds=1)) if wake else None
             if not workflow.patched(KEEP_WAKE_PATCH):
@@ -126,14 +127,14 @@ class EngineLoop:
                 await workflow.wait_condition(
                     lambda: self._wake,
                     timeout=timeout,
-                    timeout_summary=f"next reminder or escalation: {engine.waiting_for(now)}" if timeout else None,
+                    timeout_summary=f"next reminder or escalation: {waiting_for}" if timeout else None,
                 )
             except asyncio.TimeoutError:
                 pass
         # Cleared once awake: a message handled from here on wakes the next sleep at once.
         self._wake = False
 
-    async def _sleep_on_steady_timer(self, wake: datetime | None, now: datetime) -> None:
+    async def _sleep_on_steady_timer(self, wake: datetime | None, now: datetime, waiting_for: str) -> None:
         """Sleep until `wake` or a message, keeping the timer already set for that instant."""
         timer = self._timer
         if timer is not None and (timer.done() or self._timer_at != wake):
@@ -142,7 +143,7 @@ class EngineLoop:
         if wake is not None and timer is None:
             timer = self._timer = asyncio.ensure_future(workflow.sleep(
                 max(wake - now, timedelta(seconds=1)),
-                summary=f"next reminder or escalation: {self.engine.waiting_for(now)}",
+                summary=f"next reminder or escalation: {waiting_for}",
             ))
             self._timer_at = wake
         await workflow.wait_condition(lambda: self._wake or (timer is not None and timer.done()))

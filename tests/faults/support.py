@@ -177,12 +177,21 @@ def assert_each_message_id_once(mail: FaultyMail, keys: list[str], *, may_repeat
     assert all(n <= 2 for n in seen.values()), f"resent more than once: {seen}"
 
 
-async def notify_attempts(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, int]]:
-    """Every attempt at a `notify` batch that the plan's history records, in order: ("local", n)
-    for the first try, a local activity inside the workflow task; ("activity", n) for each start
-    of the regular activity a retryable failure hands the batch to."""
-    found: list[tuple[str, int]] = []
-    scheduled: set[int] = set()
+@dataclass
+class NotifyAttempt:
+    """One attempt at a `notify` batch: "local" for the first try, a local activity inside the
+    workflow task; "activity" for each start of the regular activity a retryable failure hands
+    the batch to (with the retry policy it was scheduled with)."""
+
+    kind: str
+    attempt: int
+    retry_policy: Any = None
+
+
+async def notify_attempts(handle: WorkflowHandle[Any, Any]) -> list[NotifyAttempt]:
+    """Every attempt at a `notify` batch that the plan's history records, in order."""
+    found: list[NotifyAttempt] = []
+    scheduled: dict[int, Any] = {}
     async for event in handle.fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
             attrs = event.marker_recorded_event_attributes
@@ -190,14 +199,15 @@ async def notify_attempts(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, i
                 # The marker's own data (not the activity's result) is the SDK core's, in JSON.
                 data = json.loads(attrs.details["data"].payloads[0].data)
                 if data["activity_type"] == "notify":
-                    found.append(("local", data["attempt"]))
+                    found.append(NotifyAttempt("local", data["attempt"]))
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            if event.activity_task_scheduled_event_attributes.activity_type.name == "notify":
-                scheduled.add(event.event_id)
+            attrs = event.activity_task_scheduled_event_attributes
+            if attrs.activity_type.name == "notify":
+                scheduled[event.event_id] = attrs.retry_policy
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
             attrs = event.activity_task_started_event_attributes
             if attrs.scheduled_event_id in scheduled:
-                found.append(("activity", attrs.attempt))
+                found.append(NotifyAttempt("activity", attrs.attempt, scheduled[attrs.scheduled_event_id]))
     return found
 
 

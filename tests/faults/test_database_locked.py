@@ -22,7 +22,6 @@ from tests.faults.support import (
     assert_each_message_id_once,
     letters_to_everyone,
     outbox_states,
-    pending,
     retried,
     start_plan_today,
 )
