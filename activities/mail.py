@@ -164,7 +164,9 @@ class Mailer:
             self._drop()
             if err.smtp_code >= 500:
                 raise SmtpConfigError(f"SMTP {err.smtp_code} sender refused: {_server_text(err.smtp_error)}") from None
-            raise TransientDeliveryError(f"SMTP {err.smtp_code} sender deferred: {_server_text(err.smtp_error)}") from None
+            raise TransientDeliveryError(
+                f"SMTP {err.smtp_code} sender deferred: {_server_text(err.smtp_error)}"
+            ) from None
         except smtplib.SMTPDataError as err:
             self._refused(err.smtp_code, f"message refused: {_server_text(err.smtp_error)}")
         except smtplib.SMTPNotSupportedError:
@@ -191,8 +193,9 @@ class Mailer:
         s = self.settings
         try:
             if s.use_ssl:
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, local_hostname=s.helo, timeout=s.timeout,
-                                                      context=ssl.create_default_context())
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, local_hostname=s.helo, timeout=s.timeout, context=ssl.create_default_context()
+                )
             else:
                 smtp = smtplib.SMTP(s.host, s.port, local_hostname=s.helo, timeout=s.timeout)
         except smtplib.SMTPConnectError as err:

@@ -26,7 +26,13 @@ from temporalio.exceptions import ApplicationError
 
 from activities import outbox as store
 from activities.db import get_engine
-from activities.mail import Mailer, PermanentDeliveryError, SmtpConfigError, TransientDeliveryError, smtp_settings_from_env
+from activities.mail import (
+    Mailer,
+    PermanentDeliveryError,
+    SmtpConfigError,
+    TransientDeliveryError,
+    smtp_settings_from_env,
+)
 from workflows.activity_io import NOTIFY, DeliveryFailure, NotifyBatch, NotifyResult
 from workflows.engine import Notification
 
@@ -63,11 +69,13 @@ async def notify(batch: NotifyBatch) -> NotifyResult:
     return result
 
 
-async def _deliver(engine: Engine, mailer: Mailer | None, n: Notification,
-                   entry: store.OutboxEntry) -> DeliveryFailure | None:
+async def _deliver(
+    engine: Engine, mailer: Mailer | None, n: Notification, entry: store.OutboxEntry
+) -> DeliveryFailure | None:
     """None when delivered (now or before); the failure when it never can be."""
-    ref = log.bind(plan_id=n.plan_id, key=n.key, kind=n.kind, to_id=n.to_id, to_role=n.to_role,
-                   attempt=activity.info().attempt)
+    ref = log.bind(
+        plan_id=n.plan_id, key=n.key, kind=n.kind, to_id=n.to_id, to_role=n.to_role, attempt=activity.info().attempt
+    )
     if entry.state in store.DELIVERED_STATES:
         ref.info("notification already delivered", state=entry.state)
         return None

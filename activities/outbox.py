@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -36,26 +36,38 @@ def enqueue(engine: Engine, notifications: Sequence[Notification]) -> dict[str, 
     record even if the mail server is down), and return each key's row as it now stands."""
     with engine.begin() as conn:
         for n in notifications:
-            insert_ignore(conn, outbox, {
-                "key": n.key,
-                "plan_id": n.plan_id,
-                "kind": n.kind,
-                "to_id": n.to_id,
-                "to_role": n.to_role,
-                "to_email": n.to_email,
-                "subject": n.subject,
-                "body": n.body,
-                "obligation_id": n.obligation_id,
-                "created_at": n.created_at,
-                "state": "pending",
-                "attempts": 0,
-            })
+            insert_ignore(
+                conn,
+                outbox,
+                {
+                    "key": n.key,
+                    "plan_id": n.plan_id,
+                    "kind": n.kind,
+                    "to_id": n.to_id,
+                    "to_role": n.to_role,
+                    "to_email": n.to_email,
+                    "subject": n.subject,
+                    "body": n.body,
+                    "obligation_id": n.obligation_id,
+                    "created_at": n.created_at,
+                    "state": "pending",
+                    "attempts": 0,
+                },
+            )
         keys = [n.key for n in notifications]
-        rows = conn.execute(
-            sa.select(outbox.c.key, outbox.c.state, outbox.c.attempts, outbox.c.last_error).where(outbox.c.key.in_(keys))
-        ).all() if keys else []
-    return {row.key: OutboxEntry(key=row.key, state=row.state, attempts=row.attempts, last_error=row.last_error)
-            for row in rows}
+        rows = (
+            conn.execute(
+                sa.select(outbox.c.key, outbox.c.state, outbox.c.attempts, outbox.c.last_error).where(
+                    outbox.c.key.in_(keys)
+                )
+            ).all()
+            if keys
+            else []
+        )
+    return {
+        row.key: OutboxEntry(key=row.key, state=row.state, attempts=row.attempts, last_error=row.last_error)
+        for row in rows
+    }
 
 
 def _update(engine: Engine, key: str, **values: object) -> None:
@@ -66,20 +78,30 @@ def _update(engine: Engine, key: str, **values: object) -> None:
 def claim(engine: Engine, key: str) -> bool:
     """Take the right to mail a pending row; False if it is no longer pending or another
     attempt holds an unexpired claim."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with engine.begin() as conn:
         taken = conn.execute(
             outbox.update()
-            .where(outbox.c.key == key, outbox.c.state == "pending",
-                   sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now))
+            .where(
+                outbox.c.key == key,
+                outbox.c.state == "pending",
+                sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now),
+            )
             .values(claimed_until=now + CLAIM_LEASE)
         )
     return taken.rowcount == 1
 
 
 def mark_sent(engine: Engine, key: str) -> None:
-    _update(engine, key, state="sent", attempts=outbox.c.attempts + 1, sent_at=datetime.now(timezone.utc),
-            last_error=None, claimed_until=None)
+    _update(
+        engine,
+        key,
+        state="sent",
+        attempts=outbox.c.attempts + 1,
+        sent_at=datetime.now(UTC),
+        last_error=None,
+        claimed_until=None,
+    )
 
 
 def mark_recorded(engine: Engine, key: str) -> None:

@@ -26,16 +26,18 @@ def _load_profile(policy: str) -> Profile:
         raise ApplicationError(str(err), type="InvalidPolicy", non_retryable=True) from None
     if policy not in profiles:
         known = ", ".join(sorted(profiles))
-        raise ApplicationError(f"policy: unknown profile {policy!r}; known: {known}", type="UnknownPolicy",
-                               non_retryable=True)
+        raise ApplicationError(
+            f"policy: unknown profile {policy!r}; known: {known}", type="UnknownPolicy", non_retryable=True
+        )
     return profiles[policy]
 
 
 def _load(req: PlanContextRequest) -> PlanContext:
     profile = _load_profile(req.policy)
     if req.first_year > req.last_year:
-        raise ApplicationError(f"first_year {req.first_year} is after last_year {req.last_year}", type="InvalidPayload",
-                               non_retryable=True)
+        raise ApplicationError(
+            f"first_year {req.first_year} is after last_year {req.last_year}", type="InvalidPayload", non_retryable=True
+        )
     try:
         days = non_working_days(profile.region, req.first_year, req.last_year, profile.closure_days)
     except ValueError as err:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,7 +40,7 @@ def _ref(value: Any) -> str | None:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _rows(snap: PlanSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -76,8 +76,9 @@ def _rows(snap: PlanSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 "member_id": _ref(ob.get("member_id")),
             }
     except (KeyError, TypeError, ValueError) as err:
-        raise ApplicationError(f"plan status cannot be saved: {type(err).__name__}: {err}", type="InvalidPayload",
-                               non_retryable=True) from None
+        raise ApplicationError(
+            f"plan status cannot be saved: {type(err).__name__}: {err}", type="InvalidPayload", non_retryable=True
+        ) from None
     return plan, list(by_id.values())
 
 
@@ -99,8 +100,12 @@ def _save(engine: Engine, snap: PlanSnapshot) -> bool:
 async def save_plan(snap: PlanSnapshot) -> None:
     engine = await asyncio.to_thread(get_engine)
     saved = await asyncio.to_thread(_save, engine, snap)
-    log.info("plan saved" if saved else "older snapshot ignored", plan_id=snap.plan_id,
-             state=snap.status.get("state"), overdue_count=snap.status.get("overdue_count"))
+    log.info(
+        "plan saved" if saved else "older snapshot ignored",
+        plan_id=snap.plan_id,
+        state=snap.status.get("state"),
+        overdue_count=snap.status.get("overdue_count"),
+    )
 
 
 # ---------------------------------------------------------------- queries for the command line
@@ -120,9 +125,18 @@ def overdue_plans(url: str | None = None) -> list[dict[str, Any]]:
     engine = get_engine(url)
     with engine.connect() as conn:
         plan_rows = conn.execute(
-            sa.select(plans.c.plan_id, plans.c.policy, plans.c.state, plans.c.icpc_date, plans.c.team_ref,
-                      plans.c.lead_ref, plans.c.next_due_date, plans.c.next_due_kind, plans.c.overdue_count,
-                      plans.c.updated_at)
+            sa.select(
+                plans.c.plan_id,
+                plans.c.policy,
+                plans.c.state,
+                plans.c.icpc_date,
+                plans.c.team_ref,
+                plans.c.lead_ref,
+                plans.c.next_due_date,
+                plans.c.next_due_kind,
+                plans.c.overdue_count,
+                plans.c.updated_at,
+            )
             .where(plans.c.state == "active", plans.c.overdue_count > 0)
             .order_by(plans.c.next_due_date.asc().nulls_last(), plans.c.plan_id)
         ).all()
@@ -130,10 +144,15 @@ def overdue_plans(url: str | None = None) -> list[dict[str, Any]]:
         if not found:
             return []
         late = conn.execute(
-            sa.select(obligations.c.plan_id, obligations.c.obligation_id, obligations.c.kind, obligations.c.due,
-                      obligations.c.status, obligations.c.member_id)
-            .where(obligations.c.plan_id.in_([p["plan_id"] for p in found]),
-                   obligations.c.status.in_(OVERDUE_STATUSES))
+            sa.select(
+                obligations.c.plan_id,
+                obligations.c.obligation_id,
+                obligations.c.kind,
+                obligations.c.due,
+                obligations.c.status,
+                obligations.c.member_id,
+            )
+            .where(obligations.c.plan_id.in_([p["plan_id"] for p in found]), obligations.c.status.in_(OVERDUE_STATUSES))
             .order_by(obligations.c.due, obligations.c.obligation_id)
         ).all()
     by_plan: dict[str, list[dict[str, Any]]] = {p["plan_id"]: [] for p in found}
@@ -153,11 +172,24 @@ def get_plan_status(plan_id: str, url: str | None = None) -> dict[str, Any] | No
     return None if raw is None else json.loads(raw)
 
 
-def list_outbox(plan_id: str | None = None, url: str | None = None, include_content: bool = False) -> list[dict[str, Any]]:
+def list_outbox(
+    plan_id: str | None = None, url: str | None = None, include_content: bool = False
+) -> list[dict[str, Any]]:
     """Outbox rows, oldest first. Addresses, subjects and bodies only with `include_content`:
     listings are often pasted into tickets."""
-    columns = [outbox.c.key, outbox.c.plan_id, outbox.c.kind, outbox.c.to_id, outbox.c.to_role, outbox.c.obligation_id,
-               outbox.c.created_at, outbox.c.state, outbox.c.attempts, outbox.c.sent_at, outbox.c.last_error]
+    columns = [
+        outbox.c.key,
+        outbox.c.plan_id,
+        outbox.c.kind,
+        outbox.c.to_id,
+        outbox.c.to_role,
+        outbox.c.obligation_id,
+        outbox.c.created_at,
+        outbox.c.state,
+        outbox.c.attempts,
+        outbox.c.sent_at,
+        outbox.c.last_error,
+    ]
     if include_content:
         columns += [outbox.c.to_email, outbox.c.subject, outbox.c.body]
     query = sa.select(*columns).order_by(outbox.c.created_at, outbox.c.key)

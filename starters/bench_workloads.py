@@ -41,7 +41,9 @@ class BenchTrivial:
 # ---------------------------------------------------------------------- plan documents
 
 
-def plan_document(plan_id: str, icpc_date: Any, *, policy: str = "london", members: int = 2, **extra: Any) -> dict[str, Any]:
+def plan_document(
+    plan_id: str, icpc_date: Any, *, policy: str = "london", members: int = 2, **extra: Any
+) -> dict[str, Any]:
     """A valid PlanStart document with opaque references only (e-mail addresses on
     example.org: nothing is mailed, notifications go to the outbox)."""
     doc: dict[str, Any] = {
@@ -65,13 +67,13 @@ def plan_document(plan_id: str, icpc_date: Any, *, policy: str = "london", membe
 async def serve_worker(address: str, namespace: str, task_queue: str, max_cached_workflows: int | None = None) -> None:
     """The production worker plus BenchTrivial, until SIGTERM/SIGINT; prints READY_LINE on
     stdout once it polls."""
-    import asyncio  # noqa: PLC0415
-    import signal  # noqa: PLC0415
+    import asyncio
+    import signal
 
-    from starters.bench_workloads import BenchTrivial as trivial  # noqa: PLC0415 - not __main__'s copy
-    from worker.client import connect  # noqa: PLC0415
-    from worker.logging import configure_logging  # noqa: PLC0415
-    from worker.main import build_worker, workflow_classes  # noqa: PLC0415
+    from starters.bench_workloads import BenchTrivial as trivial
+    from worker.client import connect
+    from worker.logging import configure_logging
+    from worker.main import build_worker, workflow_classes
 
     configure_logging()
     client = await connect(address, namespace)
@@ -94,18 +96,20 @@ async def replay_file(path: str) -> dict[str, Any]:
     worker would: each one a cache miss, every event replayed. One short history is replayed
     first and timed apart: importing the workflow code and building the sandbox happens once
     per worker process, not once per plan."""
-    import json  # noqa: PLC0415
-    import time  # noqa: PLC0415
+    import json
+    import time
 
-    from temporalio.client import WorkflowHistory  # noqa: PLC0415
-    from temporalio.worker import Replayer  # noqa: PLC0415
+    from temporalio.client import WorkflowHistory
+    from temporalio.worker import Replayer
 
-    from worker.client import data_converter  # noqa: PLC0415
-    from worker.main import sandbox_runner, workflow_classes  # noqa: PLC0415
+    from worker.client import data_converter
+    from worker.main import sandbox_runner, workflow_classes
 
     with open(path, encoding="utf-8") as handle:
         saved = json.load(handle)
-    plans = [[WorkflowHistory.from_json(item["workflow_id"], item["history"]) for item in runs] for runs in saved["plans"]]
+    plans = [
+        [WorkflowHistory.from_json(item["workflow_id"], item["history"]) for item in runs] for runs in saved["plans"]
+    ]
     replayer = Replayer(workflows=workflow_classes(), workflow_runner=sandbox_runner(), data_converter=data_converter())
 
     warm = saved.get("warmup")
@@ -116,6 +120,7 @@ async def replay_file(path: str) -> dict[str, Any]:
 
     histories = [h for runs in plans for h in runs]
     started = time.perf_counter()
+
     async def each() -> Any:
         for history in histories:
             yield history
@@ -144,22 +149,29 @@ class YearResult:
         self.steps = 0
 
 
-async def drive_year(env: Any, task_queue: str, plan_ids: list[str], *, days: int = 365,
-                     members: list[int] | None = None, on_step: Any = None) -> YearResult:
+async def drive_year(
+    env: Any,
+    task_queue: str,
+    plan_ids: list[str],
+    *,
+    days: int = 365,
+    members: list[int] | None = None,
+    on_step: Any = None,
+) -> YearResult:
     """Start `plan_ids` with their conference today (server clock) and live a year of each:
     every pending obligation is met the working day before it is due, at 14:00 London (the
     09:00 reminder has gone out by then); the child is seen (and seen alone) at every visit,
     the bedroom in the month before each review; review conferences continue the plan (a new
     run each); one change of circumstances mid-year asks for an early review, which the team
     manager declines. Returns what was sent. Plans advance together on the server's clock."""
-    import asyncio  # noqa: PLC0415
-    from datetime import datetime, time  # noqa: PLC0415
+    import asyncio
+    from datetime import datetime, time
 
-    from temporalio.client import WorkflowUpdateFailedError  # noqa: PLC0415
+    from temporalio.client import WorkflowUpdateFailedError
 
-    import workflows  # noqa: PLC0415
-    from workflows.calendar import LONDON, WorkingCalendar, local_date, non_working_days  # noqa: PLC0415
-    from workflows.policy import get_profile  # noqa: PLC0415
+    import workflows
+    from workflows.calendar import LONDON, WorkingCalendar, local_date, non_working_days
+    from workflows.policy import get_profile
 
     result = YearResult()
     now = await env.get_current_time()
@@ -176,15 +188,19 @@ async def drive_year(env: Any, task_queue: str, plan_ids: list[str], *, days: in
         doc = plan_document(plan_id, icpc, members=count)
         docs[plan_id] = doc
         handles[plan_id] = await env.client.start_workflow(
-            workflows.WORKFLOW_TYPE, doc, id=workflows.workflow_id(plan_id), task_queue=task_queue,
-            memo={"plan_id": plan_id, "policy": doc["policy"]})
+            workflows.WORKFLOW_TYPE,
+            doc,
+            id=workflows.workflow_id(plan_id),
+            task_queue=task_queue,
+            memo={"plan_id": plan_id, "policy": doc["policy"]},
+        )
 
     async def status(plan_id: str) -> dict[str, Any]:
         handle = env.client.get_workflow_handle(workflows.workflow_id(plan_id))
         for _ in range(200):
             try:
                 found = await handle.query("status", result_type=dict)
-            except Exception:  # noqa: BLE001 - the run is between continue-as-new and its first task
+            except Exception:
                 found = None
             if found and found.get("state") != "starting":
                 return found
@@ -235,7 +251,8 @@ async def drive_year(env: Any, task_queue: str, plan_ids: list[str], *, days: in
         if today >= incident_day and plan_id not in incident_sent:
             incident_sent.add(plan_id)
             await env.client.get_workflow_handle(workflows.workflow_id(plan_id)).signal(
-                "report_incident", {"kind": "change-of-circumstances", "date": today.isoformat()})
+                "report_incident", {"kind": "change-of-circumstances", "date": today.isoformat()}
+            )
             result.signals += 1
             return True
         if not todo:
@@ -243,9 +260,13 @@ async def drive_year(env: Any, task_queue: str, plan_ids: list[str], *, days: in
         day = today.isoformat()
         kinds = {o["kind"] for o in todo}
         if kinds & {"visit", "seen-alone", "bedroom-seen"}:
-            bedroom = any(o["kind"] == "bedroom-seen" and (datetime.fromisoformat(o["due"]).date() - today).days <= 30
-                          for o in pending)
-            await update(plan_id, "record_visit", {"date": day, "seen": True, "seen_alone": True, "bedroom_seen": bedroom})
+            bedroom = any(
+                o["kind"] == "bedroom-seen" and (datetime.fromisoformat(o["due"]).date() - today).days <= 30
+                for o in pending
+            )
+            await update(
+                plan_id, "record_visit", {"date": day, "seen": True, "seen_alone": True, "bedroom_seen": bedroom}
+            )
         for ob in todo:
             done.add(ob["id"])
             kind = ob["kind"]
@@ -283,8 +304,11 @@ async def drive_year(env: Any, task_queue: str, plan_ids: list[str], *, days: in
         upcoming = []
         for plan_id in plan_ids:
             found = await status(plan_id)
-            upcoming += [act_day(o) for o in found["obligations"]
-                         if o["status"] in ("pending", "overdue", "escalated") and o["id"] not in done[plan_id]]
+            upcoming += [
+                act_day(o)
+                for o in found["obligations"]
+                if o["status"] in ("pending", "overdue", "escalated") and o["id"] not in done[plan_id]
+            ]
         upcoming = [d for d in upcoming if d > today]
         if today < incident_day:
             upcoming.append(incident_day)
@@ -303,10 +327,10 @@ async def drive_year(env: Any, task_queue: str, plan_ids: list[str], *, days: in
 
 
 def _main(argv: list[str] | None = None) -> int:
-    import argparse  # noqa: PLC0415
-    import asyncio  # noqa: PLC0415
-    import json  # noqa: PLC0415
-    import sys  # noqa: PLC0415
+    import argparse
+    import asyncio
+    import json
+    import sys
 
     parser = argparse.ArgumentParser(prog="python -m starters.bench_workloads")
     sub = parser.add_subparsers(dest="what", required=True)

@@ -33,7 +33,10 @@ from workflows.policy import PolicyError, get_profile, load_profiles
 # payload model is RecordMeeting). change-lead-social-worker always names a lead social worker.
 MESSAGE_COMMANDS = {
     name.replace("_", "-"): options.MessageCommand(
-        command=name.replace("_", "-"), message=name, model=model, kind=kind,
+        command=name.replace("_", "-"),
+        message=name,
+        model=model,
+        kind=kind,
         fixed={("person", "role"): "lead-social-worker"} if name == "change_lead_social_worker" else {},
     )
     for name, (model, kind) in plans.MESSAGES.items()
@@ -51,10 +54,16 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--address", default=os.environ.get("TEMPORAL_ADDRESS"),
-                        help="Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else the client config)")
-    common.add_argument("--namespace", default=os.environ.get("TEMPORAL_NAMESPACE"),
-                        help="Temporal namespace (default: $TEMPORAL_NAMESPACE, else the client config)")
+    common.add_argument(
+        "--address",
+        default=os.environ.get("TEMPORAL_ADDRESS"),
+        help="Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else the client config)",
+    )
+    common.add_argument(
+        "--namespace",
+        default=os.environ.get("TEMPORAL_NAMESPACE"),
+        help="Temporal namespace (default: $TEMPORAL_NAMESPACE, else the client config)",
+    )
 
     parser = _Parser(prog="cpplan", description="Child protection plans as Temporal workflows.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -94,11 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8081)
 
     # Its own --address, not $TEMPORAL_ADDRESS: a bench only uses a server it is pointed at.
-    p = sub.add_parser("bench", help="measure start rate, a reminder storm, history size, replay time and memory",
-                       description="measure start rate, a reminder storm, history size, replay time and memory")
+    p = sub.add_parser(
+        "bench",
+        help="measure start rate, a reminder storm, history size, replay time and memory",
+        description="measure start rate, a reminder storm, history size, replay time and memory",
+    )
     p.add_argument("--address", default=None, help="an existing Temporal server (default: an embedded dev server)")
     p.add_argument("--namespace", default=None, help="its namespace (default: default)")
-    from starters.bench import add_arguments as add_bench_arguments  # noqa: PLC0415
+    from starters.bench import add_arguments as add_bench_arguments
 
     add_bench_arguments(p)
 
@@ -130,7 +142,9 @@ def cmd_schedule(args: argparse.Namespace) -> None:
     calendar = WorkingCalendar(non_working_days(profile.region, icpc.year - 1, icpc.year + 2, profile.closure_days))
     # timetable() reads only the conference date and a visit interval the conference may set.
     start = m.PlanStart.model_construct(icpc_date=icpc, visit_interval_working_days=None)
-    rows = [{"kind": kind, "due": due.isoformat(), "rule": rule} for kind, due, rule in timetable(start, profile, calendar)]
+    rows = [
+        {"kind": kind, "due": due.isoformat(), "rule": rule} for kind, due, rule in timetable(start, profile, calendar)
+    ]
     if args.json:
         _print_json({"policy": profile.id, "icpc_date": icpc.isoformat(), "obligations": rows})
     else:
@@ -154,7 +168,7 @@ def cmd_policy(args: argparse.Namespace) -> None:
 
 
 async def cmd_overdue(args: argparse.Namespace) -> None:
-    from activities.read_model import overdue_plans  # noqa: PLC0415 - needs the database stack
+    from activities.read_model import overdue_plans
 
     found = await asyncio.to_thread(overdue_plans)  # blocking database read
     if args.json:
@@ -185,8 +199,10 @@ async def cmd_start(args: argparse.Namespace, get_client: Callable[[], Awaitable
     if not created:
         described = await client.get_workflow_handle(workflow_id).describe()
         running = described.status == WorkflowExecutionStatus.RUNNING
-        print(f"{workflow_id}: already {'running' if running else 'ended'}; the existing plan was kept, nothing new started",
-              file=sys.stderr)
+        print(
+            f"{workflow_id}: already {'running' if running else 'ended'}; the existing plan was kept, nothing new started",
+            file=sys.stderr,
+        )
 
 
 async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
@@ -213,7 +229,7 @@ async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitab
 
 
 async def _connect(args: argparse.Namespace) -> Client:
-    from worker.client import connect  # noqa: PLC0415 - offline commands need no Temporal config
+    from worker.client import connect
 
     try:
         return await connect(args.address, args.namespace)
@@ -258,7 +274,7 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
     elif args.command in MESSAGE_COMMANDS:
         await cmd_message(args, get_client)
     elif args.command == "worker":
-        from worker.main import run_worker  # noqa: PLC0415
+        from worker.main import run_worker
 
         await run_worker(args.address, args.namespace)
     else:
@@ -327,16 +343,16 @@ def _exit_now(code: int) -> NoReturn:
 def _main(args: argparse.Namespace) -> int:
     try:
         if args.command == "codec-server":
-            from worker.codec_server import serve  # noqa: PLC0415
+            from worker.codec_server import serve
 
             serve(args.host, args.port)
             return 0
         if args.command == "bench":
-            from starters.bench import run as run_bench  # noqa: PLC0415
+            from starters.bench import run as run_bench
 
             return run_bench(args)
         if args.command == "dev":
-            import starters.dev as dev  # noqa: PLC0415 - written separately; only this command needs it
+            import starters.dev as dev
 
             result = (getattr(dev, "run", None) or dev.main_dev)(args)
             return result if isinstance(result, int) else 0

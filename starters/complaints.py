@@ -24,7 +24,13 @@ from temporalio.service import RPCError, RPCStatusCode
 import workflows
 from starters.plans import PlanCommandError, Refused, UnknownPlan
 from workflows import models as m
-from workflows.complaint_rules import COMPLAINT_WORKFLOW_TYPE, CloseComplaint, ComplaintStart, Dated, complaint_workflow_id
+from workflows.complaint_rules import (
+    COMPLAINT_WORKFLOW_TYPE,
+    CloseComplaint,
+    ComplaintStart,
+    Dated,
+    complaint_workflow_id,
+)
 
 HELP = "complaints about a conference: start, status, and each step of the procedure"
 UPDATES = {
@@ -57,7 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _not_found(complaint_id: str, err: RPCError) -> PlanCommandError:
     if err.status == RPCStatusCode.NOT_FOUND:
-        return UnknownPlan(f"no complaint {complaint_id!r} ({complaint_workflow_id(complaint_id)} not found or already closed)")
+        return UnknownPlan(
+            f"no complaint {complaint_id!r} ({complaint_workflow_id(complaint_id)} not found or already closed)"
+        )
     return PlanCommandError(f"{complaint_workflow_id(complaint_id)}: {err.message}")
 
 
@@ -69,8 +77,10 @@ async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Await
         start = m.parse(ComplaintStart, doc)
         client = await get_client()
         await client.start_workflow(
-            COMPLAINT_WORKFLOW_TYPE, start.model_dump(mode="json", exclude_unset=True),
-            id=complaint_workflow_id(start.complaint_id), task_queue=workflows.task_queue(),
+            COMPLAINT_WORKFLOW_TYPE,
+            start.model_dump(mode="json", exclude_unset=True),
+            id=complaint_workflow_id(start.complaint_id),
+            task_queue=workflows.task_queue(),
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"complaint_id": start.complaint_id, "plan_id": start.plan_id, "policy": start.policy},
@@ -88,7 +98,9 @@ async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Await
             result: Any = await handle.query("status", result_type=dict)
             if not args.json:
                 rows = [f"  {o['id']:<26} {o['due']}  {o['status']}" for o in result["obligations"]]
-                print(f"complaint {result['complaint_id']} ({result['state']}, stage {result['stage']})", *rows, sep="\n")
+                print(
+                    f"complaint {result['complaint_id']} ({result['state']}, stage {result['stage']})", *rows, sep="\n"
+                )
                 return
         else:
             result = await handle.execute_update(step.replace("-", "_"), payload, result_type=dict)

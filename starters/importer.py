@@ -90,8 +90,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("jsonl", "csv"), help="the file's format (default: from its extension)")
     p.add_argument("--restart", action="store_true", help="ignore FILE.import-progress and go through every row again")
     p.add_argument("--dry-run", action="store_true", help="check every row and report the bad ones; start nothing")
-    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, metavar="N",
-                   help=f"plans started at once (default {DEFAULT_CONCURRENCY})")
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"plans started at once (default {DEFAULT_CONCURRENCY})",
+    )
 
 
 # ---------------------------------------------------------------------- reading rows
@@ -123,7 +128,9 @@ def detect_format(path: Path, given: str | None) -> str:
         return "jsonl"
     if suffix == ".csv":
         return "csv"
-    raise plans.PlanCommandError(f"{path}: cannot tell the format from the extension; use --format jsonl or --format csv")
+    raise plans.PlanCommandError(
+        f"{path}: cannot tell the format from the extension; use --format jsonl or --format csv"
+    )
 
 
 def read_rows(path: Path, fmt: str) -> list[Row]:
@@ -147,7 +154,9 @@ def read_jsonl(text: str) -> list[Row]:
             rows.append(Row(number, line, problems=[("(line)", f"not valid JSON: {err.msg} at column {err.colno}")]))
             continue
         if not isinstance(value, dict):
-            rows.append(Row(number, value, problems=[("(line)", f"expected a JSON object, got {type(value).__name__}")]))
+            rows.append(
+                Row(number, value, problems=[("(line)", f"expected a JSON object, got {type(value).__name__}")])
+            )
             continue
         rows.append(Row(number, value, doc=value))
     return rows
@@ -163,8 +172,7 @@ def read_csv(text: str, path: Path) -> list[Row]:
         raise plans.PlanCommandError(f"{path}: line 1: {err}") from None
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown or len(set(header)) != len(header):
-        reason = (f"unknown column(s) {', '.join(repr(h) for h in unknown)}" if unknown
-                  else "a column is named twice")
+        reason = f"unknown column(s) {', '.join(repr(h) for h in unknown)}" if unknown else "a column is named twice"
         raise plans.PlanCommandError(f"{path}: line 1: {reason}; the columns are: {', '.join(CSV_COLUMNS)}")
     rows = []
     last_line = reader.line_num
@@ -270,7 +278,9 @@ class ProgressFile:
             new = not self.path.exists()
             self._out = self.path.open("a", encoding="utf-8")
             if new:
-                self._out.write("# cpplan import: rows done (line fingerprint); delete this file or use --restart to go through every row again\n")
+                self._out.write(
+                    "# cpplan import: rows done (line fingerprint); delete this file or use --restart to go through every row again\n"
+                )
         self._out.write(f"{row.line} {row.fingerprint}\n")
         self._out.flush()
 
@@ -304,8 +314,10 @@ class ProgressBar:
             return
         self._drawn_at = now
         filled = self.WIDTH * done // self.total if self.total else self.WIDTH
-        self._text = (f"importing [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{self.total}  "
-                      f"imported {counts.imported}, already there {counts.already_there}, bad {counts.bad}")
+        self._text = (
+            f"importing [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{self.total}  "
+            f"imported {counts.imported}, already there {counts.already_there}, bad {counts.bad}"
+        )
         self.stream.write("\r\x1b[K" + self._text)
         self.stream.flush()
 
@@ -353,13 +365,31 @@ def write_errors(path: Path, bad: list[Row]) -> None:
         return
     with path.open("w", encoding="utf-8") as out:
         for row in sorted(bad, key=lambda r: r.line):
-            out.write(json.dumps({"line": row.line, "problems": [{"field": f, "reason": r} for f, r in row.problems],
-                                  "input": row.input}, default=str) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "line": row.line,
+                        "problems": [{"field": f, "reason": r} for f, r in row.problems],
+                        "input": row.input,
+                    },
+                    default=str,
+                )
+                + "\n"
+            )
 
 
-async def import_file(path: Path, get_client: Callable[[], Awaitable[Client]], *, fmt: str | None = None,
-                      restart: bool = False, dry_run: bool = False, concurrency: int = DEFAULT_CONCURRENCY,
-                      err: TextIO | None = None, out: TextIO | None = None, show_progress: bool | None = None) -> int:
+async def import_file(
+    path: Path,
+    get_client: Callable[[], Awaitable[Client]],
+    *,
+    fmt: str | None = None,
+    restart: bool = False,
+    dry_run: bool = False,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    err: TextIO | None = None,
+    out: TextIO | None = None,
+    show_progress: bool | None = None,
+) -> int:
     """Import every row of `path`; returns the exit status (module docstring). The progress bar
     is drawn on `err` when it is a terminal (or as `show_progress` says)."""
     err = err or sys.stderr
@@ -436,8 +466,11 @@ async def import_file(path: Path, get_client: Callable[[], Awaitable[Client]], *
         await asyncio.gather(*(starter() for _ in range(min(concurrency, len(todo)))))
     except asyncio.CancelledError:  # Ctrl-C
         bar.close()
-        print(f"cpplan import: interrupted after {finished} of {len(todo)} rows ({counts.summary()}); "
-              f"run the same command again to resume", file=err)
+        print(
+            f"cpplan import: interrupted after {finished} of {len(todo)} rows ({counts.summary()}); "
+            f"run the same command again to resume",
+            file=err,
+        )
         raise
     finally:
         bar.close()
@@ -445,8 +478,11 @@ async def import_file(path: Path, get_client: Callable[[], Awaitable[Client]], *
         write_errors(errors_path, bad)  # also when the server cannot be reached at all
 
     if stopped is not None:
-        print(f"cpplan import: stopped: {stopped}; {len(todo) - finished} rows not started. "
-              f"Run the same command again to resume ({progress.path.name} lists the rows done)", file=err)
+        print(
+            f"cpplan import: stopped: {stopped}; {len(todo) - finished} rows not started. "
+            f"Run the same command again to resume ({progress.path.name} lists the rows done)",
+            file=err,
+        )
         print(counts.summary(), file=out)
         return EXIT_FAILED
     if not dry_run:
@@ -463,6 +499,11 @@ def _one_line(error: BaseException) -> str:
 
 
 async def cmd_import(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> int:
-    return await import_file(Path(args.file), get_client, fmt=args.format, restart=args.restart,
-                             dry_run=args.dry_run, concurrency=args.concurrency)
-
+    return await import_file(
+        Path(args.file),
+        get_client,
+        fmt=args.format,
+        restart=args.restart,
+        dry_run=args.dry_run,
+        concurrency=args.concurrency,
+    )

@@ -54,11 +54,17 @@ def _int_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas (e.g. 0,3,5), got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected whole numbers separated by commas (e.g. 0,3,5), got {text!r}"
+        ) from None
 
 
-def add_model_options(parser: argparse.ArgumentParser, spec: MessageCommand,
-                      model: type[BaseModel] | None = None, prefix: tuple[str, ...] = ()) -> None:
+def add_model_options(
+    parser: argparse.ArgumentParser,
+    spec: MessageCommand,
+    model: type[BaseModel] | None = None,
+    prefix: tuple[str, ...] = (),
+) -> None:
     model = model or spec.model
     for name, info in model.model_fields.items():
         path = (*prefix, name)
@@ -75,8 +81,13 @@ def add_model_options(parser: argparse.ArgumentParser, spec: MessageCommand,
         if kind is bool:
             # --seen / --no-seen. A required flag left out means False (a visit where the child
             # was not seen); an optional one left out is not sent, so the model's default applies.
-            parser.add_argument(option.flag, dest=option.dest, action=argparse.BooleanOptionalAction,
-                                default=False if required else None, help=helptext or None)
+            parser.add_argument(
+                option.flag,
+                dest=option.dest,
+                action=argparse.BooleanOptionalAction,
+                default=False if required else None,
+                help=helptext or None,
+            )
             continue
         kwargs: dict[str, Any] = {"dest": option.dest, "required": required, "default": None}
         if typing.get_origin(kind) is Literal:

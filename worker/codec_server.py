@@ -43,7 +43,9 @@ def build_app(codec: EncryptionCodec, token: str, origins: tuple[str, ...]) -> w
         return response
 
     def authorised(request: web.Request) -> bool:
-        given = request.match_info.get("token") or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        given = (
+            request.match_info.get("token") or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        )
         return bool(given) and hmac.compare_digest(given, token)
 
     async def options(request: web.Request) -> web.StreamResponse:
@@ -75,6 +77,8 @@ def serve(host: str = "127.0.0.1", port: int = 8081) -> None:
     keyring = load_keyring()
     token = codec_token()
     if keyring is None or not token:
-        raise SystemExit("codec-server: no keys or token (set CPPLAN_CODEC_KEYS and CPPLAN_CODEC_TOKEN, or run `cpplan dev` once)")
+        raise SystemExit(
+            "codec-server: no keys or token (set CPPLAN_CODEC_KEYS and CPPLAN_CODEC_TOKEN, or run `cpplan dev` once)"
+        )
     origins = tuple(filter(None, os.environ.get("CPPLAN_UI_ORIGIN", ",".join(DEFAULT_ORIGINS)).split(",")))
     web.run_app(build_app(EncryptionCodec(keyring), token, origins), host=host, port=port, print=None)

@@ -49,11 +49,11 @@ WORKFLOW_TASK_SLOTS = 10
 def workflow_classes() -> list[type]:
     # Imported here, not at module level: the workflow modules are loaded into Temporal's
     # sandbox, and importing them only when a worker is built keeps `import worker` cheap.
-    from workflows.plan import ChildProtectionPlan  # noqa: PLC0415
+    from workflows.plan import ChildProtectionPlan
 
     classes: list[type] = [ChildProtectionPlan]
     try:
-        from workflows.complaint import ConferenceComplaint  # noqa: PLC0415
+        from workflows.complaint import ConferenceComplaint
     except ModuleNotFoundError as err:
         if err.name != "workflows.complaint":
             raise  # the module exists but is broken: say so rather than run without it
@@ -80,7 +80,9 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs: Any) -
     kwargs.setdefault("workflows", workflow_classes())
     kwargs.setdefault("activities", ALL_ACTIVITIES)
     kwargs.setdefault("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN)
-    kwargs.setdefault("max_concurrent_workflow_tasks", int(os.environ.get("CPPLAN_WORKFLOW_TASK_SLOTS") or WORKFLOW_TASK_SLOTS))
+    kwargs.setdefault(
+        "max_concurrent_workflow_tasks", int(os.environ.get("CPPLAN_WORKFLOW_TASK_SLOTS") or WORKFLOW_TASK_SLOTS)
+    )
     return Worker(client, task_queue=task_queue or workflows.task_queue(), **kwargs)
 
 
@@ -101,8 +103,13 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
             pass  # not the main thread, or a platform without it: cancellation still stops us
     try:
         async with worker:
-            log.info("worker started", task_queue=worker.task_queue, namespace=client.namespace,
-                     workflows=[c.__name__ for c in workflow_classes()], activities=len(ALL_ACTIVITIES))
+            log.info(
+                "worker started",
+                task_queue=worker.task_queue,
+                namespace=client.namespace,
+                workflows=[c.__name__ for c in workflow_classes()],
+                activities=len(ALL_ACTIVITIES),
+            )
             await stop.wait()
             log.info("worker stopping")
     finally:

@@ -24,7 +24,9 @@ _INDEXED: dict[int, bool] = {}
 async def _registered(client: Client) -> set[str] | None:
     """Names registered on the server; None where the server cannot say (the test server)."""
     try:
-        found = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=client.namespace))
+        found = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
     except RPCError as err:
         if err.status == RPCStatusCode.UNIMPLEMENTED:
             return None
@@ -35,7 +37,9 @@ async def _registered(client: Client) -> set[str] | None:
 async def ensure_search_attributes(client: Client) -> list[str]:
     """Adds the ones missing; returns their names."""
     registered = await _registered(client)
-    missing = {key.name: _TYPES[key.indexed_value_type] for key in ALL if registered is None or key.name not in registered}
+    missing = {
+        key.name: _TYPES[key.indexed_value_type] for key in ALL if registered is None or key.name not in registered
+    }
     if missing:
         try:
             await client.operator_service.add_search_attributes(

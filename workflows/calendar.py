@@ -81,7 +81,7 @@ def non_working_days(region: str, first_year: int, last_year: int, closures: Ite
     Imported lazily: workflow code never calls this (the `holidays` data changes between
     releases, so a running plan keeps the list its run loaded).
     """
-    import holidays  # noqa: PLC0415 - kept out of workflow imports on purpose
+    import holidays
 
     years = range(first_year, last_year + 1)
     if region == "IM":

@@ -25,12 +25,16 @@ from workflows.runtime import EngineLoop, load_context
 with workflow.unsafe.imports_passed_through():
     from workflows import models as m
     from workflows.calendar import WorkingCalendar
-    from workflows.complaint_rules import COMPLAINT_WORKFLOW_TYPE, ComplaintEngine, ComplaintStart, NoComplaintsProcedure
+    from workflows.complaint_rules import (
+        COMPLAINT_WORKFLOW_TYPE,
+        ComplaintEngine,
+        ComplaintStart,
+        NoComplaintsProcedure,
+    )
 
 # Years of bank holidays loaded: the procedure takes months, with a margin for a complainant
 # who takes their time to decide.
 CALENDAR_YEARS_AHEAD = 3
-
 
 
 @workflow.defn(name=COMPLAINT_WORKFLOW_TYPE)
@@ -47,16 +51,24 @@ class ConferenceComplaint(EngineLoop):
         try:
             complaint: ComplaintStart = m.parse(ComplaintStart, start)
         except m.Refusal as err:
-            raise ApplicationError(f"invalid complaint start: {err}", type="InvalidComplaintStart", non_retryable=True) from None
+            raise ApplicationError(
+                f"invalid complaint start: {err}", type="InvalidComplaintStart", non_retryable=True
+            ) from None
         context = await load_context(complaint.policy, complaint.received_date.year - 1, CALENDAR_YEARS_AHEAD)
         now = workflow.now()
         try:
-            self.engine = ComplaintEngine.begin(complaint, context.profile, WorkingCalendar(context.non_working_days), now)
+            self.engine = ComplaintEngine.begin(
+                complaint, context.profile, WorkingCalendar(context.non_working_days), now
+            )
         except NoComplaintsProcedure as err:
             raise ApplicationError(str(err), type="NoComplaintsProcedure", non_retryable=True) from None
         except m.Refusal as err:
-            raise ApplicationError(f"invalid complaint start: {err}", type="InvalidComplaintStart", non_retryable=True) from None
-        workflow.upsert_memo({"complaint_id": complaint.complaint_id, "plan_id": complaint.plan_id, "policy": complaint.policy})
+            raise ApplicationError(
+                f"invalid complaint start: {err}", type="InvalidComplaintStart", non_retryable=True
+            ) from None
+        workflow.upsert_memo(
+            {"complaint_id": complaint.complaint_id, "plan_id": complaint.plan_id, "policy": complaint.policy}
+        )
         engine = self.engine
 
         while True:
@@ -146,5 +158,12 @@ class ConferenceComplaint(EngineLoop):
     @workflow.query
     def status(self) -> dict[str, Any]:
         if self.engine is None:
-            return {"state": "starting", "stage": None, "obligations": [], "escalations": [], "history": [], "next_due": None}
+            return {
+                "state": "starting",
+                "stage": None,
+                "obligations": [],
+                "escalations": [],
+                "history": [],
+                "next_due": None,
+            }
         return self.engine.status(workflow.now())

@@ -90,7 +90,9 @@ class ComplaintStart(_Message):
     @model_validator(mode="after")
     def _two_people(self) -> ComplaintStart:
         if self.service_manager.id == self.scrutineer.id:
-            raise ValueError("scrutineer: must be someone other than the service manager (the second stage is independent)")
+            raise ValueError(
+                "scrutineer: must be someone other than the service manager (the second stage is independent)"
+            )
         return self
 
 
@@ -127,8 +129,9 @@ class ComplaintState(BaseModel):
 
 def complaints_rule(profile: Profile) -> ComplaintRule:
     if profile.complaints is None:
-        raise NoComplaintsProcedure(f"policy {profile.id!r} has no complaints procedure for conferences "
-                                    f"(no [complaints] rule in its profile)")
+        raise NoComplaintsProcedure(
+            f"policy {profile.id!r} has no complaints procedure for conferences (no [complaints] rule in its profile)"
+        )
     return profile.complaints
 
 
@@ -152,20 +155,33 @@ class ComplaintEngine:
         if start.received_date > today:
             raise m.Refusal.one("received_date", f"{start.received_date} is in the future")
         # The roles the notifications carry, whatever the case system sent.
-        start = start.model_copy(update={
-            "service_manager": start.service_manager.model_copy(update={"role": "service-manager"}),
-            "scrutineer": start.scrutineer.model_copy(update={"role": "partnership"}),
-        })
+        start = start.model_copy(
+            update={
+                "service_manager": start.service_manager.model_copy(update={"role": "service-manager"}),
+                "scrutineer": start.scrutineer.model_copy(update={"role": "partnership"}),
+            }
+        )
         engine = cls(ComplaintState(start=start, last_event_on=start.received_date), profile, cal)
         received = start.received_date
-        engine._log(now, received, "complaint-received", aspect=start.aspect, complainant_ref=start.complainant_ref,
-                    policy=profile.id)
+        engine._log(
+            now,
+            received,
+            "complaint-received",
+            aspect=start.aspect,
+            complainant_ref=start.complainant_ref,
+            policy=profile.id,
+        )
         ob = engine._open(SERVICE_MANAGER_RESPONSE, rule.service_manager_response_within, received)
-        engine._letter(now, ob, "opened", engine.service_manager,
-                       "complaint about a child protection conference received",
-                       f"A complaint about the conference's {start.aspect} was received on {received}. "
-                       f"The decision made by the conference stands while it is considered. "
-                       f"Please record the concern, try to resolve it and respond: {engine.describe(ob)}.")
+        engine._letter(
+            now,
+            ob,
+            "opened",
+            engine.service_manager,
+            "complaint about a child protection conference received",
+            f"A complaint about the conference's {start.aspect} was received on {received}. "
+            f"The decision made by the conference stands while it is considered. "
+            f"Please record the concern, try to resolve it and respond: {engine.describe(ob)}.",
+        )
         return engine
 
     # ------------------------------------------------------------------ people
@@ -208,8 +224,13 @@ class ComplaintEngine:
         return f"{DESCRIPTIONS.get(ob.kind, ob.kind.replace('-', ' '))} due {ob.due.isoformat()}"
 
     def _open(self, kind: str, within: Period, from_day: date) -> Obligation:
-        ob = Obligation(id=kind, kind=kind, due=within.after(from_day, self.cal), opened_on=from_day,
-                        source=f"{self.rule.source}: within {within.describe()}")
+        ob = Obligation(
+            id=kind,
+            kind=kind,
+            due=within.after(from_day, self.cal),
+            opened_on=from_day,
+            source=f"{self.rule.source}: within {within.describe()}",
+        )
         self.state.obligations.append(ob)
         return ob
 
@@ -220,26 +241,48 @@ class ComplaintEngine:
         return [o for o in self.state.obligations if o.open]
 
     def _log(self, now: datetime, on: date | None, event: str, **detail: Any) -> None:
-        self.state.history.append(HistoryEntry(at=now, on=on, event=event, detail={k: v for k, v in detail.items() if v is not None}))
+        self.state.history.append(
+            HistoryEntry(at=now, on=on, event=event, detail={k: v for k, v in detail.items() if v is not None})
+        )
 
-    def _notify(self, now: datetime, kind: str, obligation: str, action: str, to: m.Person, subject: str, body: str,
-                obligation_id: str | None = None) -> None:
+    def _notify(
+        self,
+        now: datetime,
+        kind: str,
+        obligation: str,
+        action: str,
+        to: m.Person,
+        subject: str,
+        body: str,
+        obligation_id: str | None = None,
+    ) -> None:
         s = self.state.start
         key = f"{s.complaint_id}:{obligation}:{action}:{to.id}"
         if any(n.key == key for n in self.state.outbox):
             return
-        self.state.outbox.append(Notification(
-            key=key, plan_id=s.plan_id, kind=kind, to_id=to.id, to_role=to.role, to_email=to.email,  # type: ignore[arg-type]
-            subject=f"[cpplan complaint {s.complaint_id}] {subject}",
-            body=f"Complaint {s.complaint_id} (complainant {s.complainant_ref}) about a child protection conference, plan {s.plan_id}.\n{body}",
-            obligation_id=obligation_id, created_at=now))
+        self.state.outbox.append(
+            Notification(
+                key=key,
+                plan_id=s.plan_id,
+                kind=kind,
+                to_id=to.id,
+                to_role=to.role,
+                to_email=to.email,  # type: ignore[arg-type]
+                subject=f"[cpplan complaint {s.complaint_id}] {subject}",
+                body=f"Complaint {s.complaint_id} (complainant {s.complainant_ref}) about a child protection conference, plan {s.plan_id}.\n{body}",
+                obligation_id=obligation_id,
+                created_at=now,
+            )
+        )
 
     def _letter(self, now: datetime, ob: Obligation, action: str, to: m.Person, subject: str, body: str) -> None:
         self._notify(now, "letter", ob.id, action, to, subject, f"{body}\nRule: {ob.source}", ob.id)
 
     def _check_active(self) -> None:
         if self.state.state != "active":
-            raise m.Refusal.one("(complaint)", f"the complaint was closed on {self.state.closed_on} ({self.state.close_reason})")
+            raise m.Refusal.one(
+                "(complaint)", f"the complaint was closed on {self.state.closed_on} ({self.state.close_reason})"
+            )
 
     def _check_stage(self, *stages: str, doing: str) -> None:
         self._check_active()
@@ -291,8 +334,16 @@ class ComplaintEngine:
             if today > ob.due:
                 return 0  # opened after its due date (recorded late): straight to escalation
             to = self.responsible(ob)
-            self._notify(now, "reminder", ob.id, "reminder", to, f"reminder: {self.describe(ob)}",
-                         f"Reminder: {self.describe(ob)}.\n{rule}", ob.id)
+            self._notify(
+                now,
+                "reminder",
+                ob.id,
+                "reminder",
+                to,
+                f"reminder: {self.describe(ob)}",
+                f"Reminder: {self.describe(ob)}.\n{rule}",
+                ob.id,
+            )
             self._log(now, today, "reminder", obligation_id=ob.id, to=to.id)
             return 1
         if action == "overdue":
@@ -301,9 +352,17 @@ class ComplaintEngine:
         level = 1 if action == "escalation-1" else 2
         to = self.escalation_to(ob, level)
         ob.escalation_level, ob.escalated_on = level, today
-        self._notify(now, "escalation", ob.id, f"escalation-{level}", to, f"overdue: {self.describe(ob)}",
-                     f"Nothing has been recorded for: {self.describe(ob)} (responsible: {self.responsible(ob).id}). "
-                     f"Escalated to you (level {level}).\n{rule}", ob.id)
+        self._notify(
+            now,
+            "escalation",
+            ob.id,
+            f"escalation-{level}",
+            to,
+            f"overdue: {self.describe(ob)}",
+            f"Nothing has been recorded for: {self.describe(ob)} (responsible: {self.responsible(ob).id}). "
+            f"Escalated to you (level {level}).\n{rule}",
+            ob.id,
+        )
         self.state.escalations.append(Escalation(kind="overdue", level=level, to=to.id, at=now, obligation_id=ob.id))
         self._log(now, today, "escalation", obligation_id=ob.id, level=level, to=to.id)
         return 1
@@ -316,8 +375,15 @@ class ComplaintEngine:
             return  # the warning itself could not be delivered: recorded, not chased in a loop
         to = self.service_manager if to_id != self.service_manager.id else self.partnership()
         self.state.counters["notification-failed"] = n = self.state.counters.get("notification-failed", 0) + 1
-        self._notify(now, "alert", f"notification-failed-{n}", "alert", to, f"a notification to {to_id} could not be delivered",
-                     f"Notification {key} to {to_id} could not be delivered: {reason[:200]}. Please contact them another way.")
+        self._notify(
+            now,
+            "alert",
+            f"notification-failed-{n}",
+            "alert",
+            to,
+            f"a notification to {to_id} could not be delivered",
+            f"Notification {key} to {to_id} could not be delivered: {reason[:200]}. Please contact them another way.",
+        )
         self.state.escalations.append(Escalation(kind="notification-failed", level=1, to=to.id, at=now))
 
     # ------------------------------------------------------------------ stage 1: service manager
@@ -332,15 +398,22 @@ class ComplaintEngine:
             return {}
         self._meet(SERVICE_MANAGER_RESPONSE, msg.date, now)
         self.state.responded_on = msg.date
-        return {"met": ob.id, "status": ob.status(today), "stage": self.state.stage,
-                "next": "the complainant is satisfied (close) or not (escalate_to_scrutineer)"}
+        return {
+            "met": ob.id,
+            "status": ob.status(today),
+            "stage": self.state.stage,
+            "next": "the complainant is satisfied (close) or not (escalate_to_scrutineer)",
+        }
 
     def escalate_to_scrutineer(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
         msg: Dated = m.parse(Dated, raw)
         today = local_date(now)
         self._check_stage("service-manager", doing="escalate to the scrutineer")
         if self.state.responded_on is None:
-            raise m.Refusal.one("(complaint)", "cannot escalate to the scrutineer: the service manager's response is not recorded yet (record_response first)")
+            raise m.Refusal.one(
+                "(complaint)",
+                "cannot escalate to the scrutineer: the service manager's response is not recorded yet (record_response first)",
+            )
         self._check_date("date", msg.date, today, self.state.responded_on, "the service manager's response")
         if not apply:
             return {}
@@ -353,17 +426,28 @@ class ComplaintEngine:
         consider = self._open(CONSIDERATION, rule.consider_within, msg.date)
         written = self._open(WRITTEN_RESPONSE, rule.written_response_within, msg.date)
         self._log(now, msg.date, "escalated-to-scrutineer", to=self.scrutineer.id)
-        self._letter(now, ack, "opened", self.scrutineer, "complaint about a child protection conference forwarded to you",
-                     f"The complainant is not satisfied with the service manager's response of {s.responded_on}; the matter "
-                     f"was forwarded to you on {msg.date} with the minutes, reports and record of action taken. "
-                     f"Due: {self.describe(ack)}; {self.describe(consider)}; {self.describe(written)}.")
-        return {"stage": s.stage, "acknowledgement_due": ack.due.isoformat(), "consideration_due": consider.due.isoformat(),
-                "written_response_due": written.due.isoformat()}
+        self._letter(
+            now,
+            ack,
+            "opened",
+            self.scrutineer,
+            "complaint about a child protection conference forwarded to you",
+            f"The complainant is not satisfied with the service manager's response of {s.responded_on}; the matter "
+            f"was forwarded to you on {msg.date} with the minutes, reports and record of action taken. "
+            f"Due: {self.describe(ack)}; {self.describe(consider)}; {self.describe(written)}.",
+        )
+        return {
+            "stage": s.stage,
+            "acknowledgement_due": ack.due.isoformat(),
+            "consideration_due": consider.due.isoformat(),
+            "written_response_due": written.due.isoformat(),
+        }
 
     # ------------------------------------------------------------------ stage 2: scrutineer
 
-    def _scrutineer_step(self, raw: Any, now: datetime, apply: bool, kind: str, doing: str,
-                         after: str | None, after_words: str) -> dict[str, Any]:
+    def _scrutineer_step(
+        self, raw: Any, now: datetime, apply: bool, kind: str, doing: str, after: str | None, after_words: str
+    ) -> dict[str, Any]:
         msg: Dated = m.parse(Dated, raw)
         today = local_date(now)
         self._check_stage("scrutineer", doing=doing)
@@ -372,7 +456,9 @@ class ComplaintEngine:
         if after is not None:
             previous = self.find(after)
             if previous is None or previous.met_on is None:
-                raise m.Refusal.one("(complaint)", f"cannot {doing}: the {after_words} is not recorded yet; record it first")
+                raise m.Refusal.one(
+                    "(complaint)", f"cannot {doing}: the {after_words} is not recorded yet; record it first"
+                )
             not_before, what = previous.met_on, f"the {after_words}"
         assert not_before is not None
         self._check_date("date", msg.date, today, not_before, what)
@@ -389,12 +475,26 @@ class ComplaintEngine:
         return self._scrutineer_step(raw, now, apply, ACKNOWLEDGEMENT, "record the acknowledgement", None, "")
 
     def record_consideration(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        return self._scrutineer_step(raw, now, apply, CONSIDERATION, "record the consideration of the documents",
-                                     ACKNOWLEDGEMENT, "acknowledgement")
+        return self._scrutineer_step(
+            raw,
+            now,
+            apply,
+            CONSIDERATION,
+            "record the consideration of the documents",
+            ACKNOWLEDGEMENT,
+            "acknowledgement",
+        )
 
     def record_written_response(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        result = self._scrutineer_step(raw, now, apply, WRITTEN_RESPONSE, "record the written response",
-                                       CONSIDERATION, "consideration of the documents")
+        result = self._scrutineer_step(
+            raw,
+            now,
+            apply,
+            WRITTEN_RESPONSE,
+            "record the written response",
+            CONSIDERATION,
+            "consideration of the documents",
+        )
         if apply:
             result["next"] = "the complainant is satisfied (close) or appeals in writing (request_appeal)"
         return result
@@ -407,7 +507,9 @@ class ComplaintEngine:
         self._check_stage("scrutineer", doing="request an appeal")
         written = self.find(WRITTEN_RESPONSE)
         if written is None or written.met_on is None:
-            raise m.Refusal.one("(complaint)", "cannot request an appeal: the scrutineer's written response is not recorded yet")
+            raise m.Refusal.one(
+                "(complaint)", "cannot request an appeal: the scrutineer's written response is not recorded yet"
+            )
         self._check_date("date", msg.date, today, written.met_on, "the scrutineer's written response")
         if not apply:
             return {}
@@ -417,10 +519,16 @@ class ComplaintEngine:
         # 002: the subcommittee meets within twenty working days of receipt of the written notification.
         meeting = self._open(APPEAL_MEETING, self.rule.appeal_meets_within, msg.date)
         self._log(now, msg.date, "appeal-requested", obligation_id=meeting.id)
-        self._letter(now, meeting, "opened", self.scrutineer, "appeal against the response to a conference complaint",
-                     f"The complainant told you in writing on {msg.date} that they are dissatisfied with the outcome. "
-                     f"An independent person considers whether there are grounds; if so the appeal subcommittee is convened: "
-                     f"{self.describe(meeting)}.")
+        self._letter(
+            now,
+            meeting,
+            "opened",
+            self.scrutineer,
+            "appeal against the response to a conference complaint",
+            f"The complainant told you in writing on {msg.date} that they are dissatisfied with the outcome. "
+            f"An independent person considers whether there are grounds; if so the appeal subcommittee is convened: "
+            f"{self.describe(meeting)}.",
+        )
         return {"stage": s.stage, "appeal_meeting_due": meeting.due.isoformat()}
 
     def record_appeal_meeting(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
@@ -435,8 +543,12 @@ class ComplaintEngine:
         self._meet(APPEAL_MEETING, msg.date, now)
         # 002: the complainant is advised of the outcome within a further five working days.
         outcome = self._open(APPEAL_OUTCOME, self.rule.appeal_outcome_within, msg.date)
-        return {"met": ob.id, "status": ob.status(today), "stage": self.state.stage,
-                "appeal_outcome_due": outcome.due.isoformat()}
+        return {
+            "met": ob.id,
+            "status": ob.status(today),
+            "stage": self.state.stage,
+            "appeal_outcome_due": outcome.due.isoformat(),
+        }
 
     def record_appeal_outcome(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
         msg: Dated = m.parse(Dated, raw)
@@ -444,7 +556,9 @@ class ComplaintEngine:
         self._check_stage("appeal", doing="record the appeal outcome")
         meeting = self.find(APPEAL_MEETING)
         if meeting is None or meeting.met_on is None:
-            raise m.Refusal.one("(complaint)", "cannot record the appeal outcome: the appeal meeting is not recorded yet")
+            raise m.Refusal.one(
+                "(complaint)", "cannot record the appeal outcome: the appeal meeting is not recorded yet"
+            )
         ob = self._outstanding(APPEAL_OUTCOME, "record the appeal outcome")
         self._check_date("date", msg.date, today, meeting.met_on, "the appeal meeting")
         if not apply:
@@ -452,12 +566,22 @@ class ComplaintEngine:
         self._meet(APPEAL_OUTCOME, msg.date, now)
         # 002: the subcommittee reports the outcome to the safeguarding partnership. This is the
         # end of the appeal procedure; the complainant may still go to the Local Government Ombudsman.
-        self._letter(now, ob, "reported", self.partnership(), "outcome of a conference complaint appeal",
-                     f"The appeal subcommittee met on {meeting.met_on}; the complainant was advised of the outcome on {msg.date}. "
-                     f"This is the end of the appeal procedure; the complainant may refer to the Local Government Ombudsman.")
+        self._letter(
+            now,
+            ob,
+            "reported",
+            self.partnership(),
+            "outcome of a conference complaint appeal",
+            f"The appeal subcommittee met on {meeting.met_on}; the complainant was advised of the outcome on {msg.date}. "
+            f"This is the end of the appeal procedure; the complainant may refer to the Local Government Ombudsman.",
+        )
         self._close(now, msg.date, "appeal procedure ended")
-        return {"met": ob.id, "status": ob.status(today), "state": "closed",
-                "beyond": "the complainant may refer to the Local Government Ombudsman"}
+        return {
+            "met": ob.id,
+            "status": ob.status(today),
+            "state": "closed",
+            "beyond": "the complainant may refer to the Local Government Ombudsman",
+        }
 
     # ------------------------------------------------------------------ closing
 
@@ -486,7 +610,9 @@ class ComplaintEngine:
         s.obligations = [o for o in s.obligations if not o.open]
         s.state, s.closed_on, s.close_reason, s.close_reason_ref = "closed", on, reason, reason_ref
         s.last_event_on = max(s.last_event_on, on)
-        self._log(now, on, "complaint-closed", stage=s.stage, reason=reason, reason_ref=reason_ref, closed=closed or None)
+        self._log(
+            now, on, "complaint-closed", stage=s.stage, reason=reason, reason_ref=reason_ref, closed=closed or None
+        )
 
     @property
     def finished(self) -> bool:
@@ -498,9 +624,16 @@ class ComplaintEngine:
         today = local_date(now)
         s = self.state
         obligations = [
-            {"id": o.id, "kind": o.kind, "due": o.due.isoformat(), "status": o.status(today),
-             **({"met_on": o.met_on.isoformat()} if o.met_on else {}),
-             "responsible": self.responsible(o).id, "description": self.describe(o), "rule": o.source}
+            {
+                "id": o.id,
+                "kind": o.kind,
+                "due": o.due.isoformat(),
+                "status": o.status(today),
+                **({"met_on": o.met_on.isoformat()} if o.met_on else {}),
+                "responsible": self.responsible(o).id,
+                "description": self.describe(o),
+                "rule": o.source,
+            }
             for o in s.obligations
         ]
         pending = sorted((o for o in s.obligations if o.open), key=lambda o: (o.due, o.id))
@@ -520,11 +653,24 @@ class ComplaintEngine:
             "close_reason": s.close_reason,
             "obligations": obligations,
             "overdue_count": sum(1 for o in pending if o.status(today) in ("overdue", "escalated")),
-            "escalations": [{"kind": e.kind, "level": e.level, "to": e.to, "at": e.at.isoformat(),
-                             **({"obligation_id": e.obligation_id} if e.obligation_id else {})} for e in s.escalations],
-            "next_due": {"id": nxt.id, "kind": nxt.kind, "due": nxt.due.isoformat(), "description": self.describe(nxt)} if nxt else None,
+            "escalations": [
+                {
+                    "kind": e.kind,
+                    "level": e.level,
+                    "to": e.to,
+                    "at": e.at.isoformat(),
+                    **({"obligation_id": e.obligation_id} if e.obligation_id else {}),
+                }
+                for e in s.escalations
+            ],
+            "next_due": {"id": nxt.id, "kind": nxt.kind, "due": nxt.due.isoformat(), "description": self.describe(nxt)}
+            if nxt
+            else None,
             "waiting_for": self.waiting_for(now),
-            "history": [{"at": h.at.isoformat(), **({"on": h.on.isoformat()} if h.on else {}), "event": h.event, **h.detail} for h in s.history],
+            "history": [
+                {"at": h.at.isoformat(), **({"on": h.on.isoformat()} if h.on else {}), "event": h.event, **h.detail}
+                for h in s.history
+            ],
         }
 
     def waiting_for(self, now: datetime) -> str:

@@ -81,7 +81,11 @@ def timetable(start: m.PlanStart, profile: Profile, cal: WorkingCalendar) -> lis
     (kind, due, seed reference). `cpplan schedule` prints it; a new plan opens exactly these."""
     icpc = start.icpc_date
     first_review = profile.first_review.within.after(icpc, cal)
-    visit_every = Period(working_days=start.visit_interval_working_days) if start.visit_interval_working_days else profile.visit.interval
+    visit_every = (
+        Period(working_days=start.visit_interval_working_days)
+        if start.visit_interval_working_days
+        else profile.visit.interval
+    )
     rows = [("first-core-group", profile.first_core_group.within.after(icpc, cal), profile.first_core_group.source)]
     rows.append(("visit", visit_every.after(icpc, cal), profile.visit.source))
     if profile.seen_alone:
@@ -90,13 +94,17 @@ def timetable(start: m.PlanStart, profile: Profile, cal: WorkingCalendar) -> lis
         bedroom = profile.bedroom_seen.interval.after(icpc, cal) if profile.bedroom_seen.interval else first_review
         rows.append(("bedroom-seen", bedroom, profile.bedroom_seen.source))
     if profile.core_assessment:
-        rows.append(("core-assessment", profile.core_assessment.within.after(icpc, cal), profile.core_assessment.source))
+        rows.append(
+            ("core-assessment", profile.core_assessment.within.after(icpc, cal), profile.core_assessment.source)
+        )
     rows.append(("review-conference", first_review, profile.first_review.source))
     if profile.conference_admin:
         admin = profile.conference_admin
         rows.append(("conference-decisions", admin.decisions_circulated_within.after(icpc, cal), admin.source))
         rows.append(("conference-record", admin.record_circulated_within.after(icpc, cal), admin.source))
-        rows.append(("conference-report-parents", admin.report_to_parents_before.before(first_review, cal), admin.source))
+        rows.append(
+            ("conference-report-parents", admin.report_to_parents_before.before(first_review, cal), admin.source)
+        )
         rows.append(("conference-report-chair", admin.report_to_chair_before.before(first_review, cal), admin.source))
     return rows
 
@@ -132,12 +140,24 @@ class PlanEngine:
         limit = profile.first_core_group.within.after(start.icpc_date, cal)
         if start.first_core_group_date:
             if start.first_core_group_date > limit:
-                problems.append(("first_core_group_date", f"{start.first_core_group_date} is after its deadline {limit} ({profile.first_core_group.source})"))
+                problems.append(
+                    (
+                        "first_core_group_date",
+                        f"{start.first_core_group_date} is after its deadline {limit} ({profile.first_core_group.source})",
+                    )
+                )
             if profile.first_core_group.not_on_conference_day and start.first_core_group_date == start.icpc_date:
-                problems.append(("first_core_group_date", f"must not be the conference day ({profile.first_core_group.source})"))
+                problems.append(
+                    ("first_core_group_date", f"must not be the conference day ({profile.first_core_group.source})")
+                )
         review_limit = profile.first_review.within.after(start.icpc_date, cal)
         if start.first_review_date and start.first_review_date > review_limit:
-            problems.append(("first_review_date", f"{start.first_review_date} is past the statutory limit {review_limit} ({profile.first_review.source})"))
+            problems.append(
+                (
+                    "first_review_date",
+                    f"{start.first_review_date} is past the statutory limit {review_limit} ({profile.first_review.source})",
+                )
+            )
         if problems:
             raise m.Refusal(problems)
 
@@ -151,7 +171,14 @@ class PlanEngine:
 
     def _open_first_obligations(self, now: datetime) -> None:
         start, icpc = self.state.start, self.state.start.icpc_date
-        self._log(now, icpc, "plan-started", policy=self.profile.id, conference_kind=start.conference_kind, category=start.category)
+        self._log(
+            now,
+            icpc,
+            "plan-started",
+            policy=self.profile.id,
+            conference_kind=start.conference_kind,
+            category=start.category,
+        )
         sources = {kind: source for kind, _, source in timetable(start, self.profile, self.cal)}
         for kind, due, source in timetable(start, self.profile, self.cal):
             limit = None
@@ -164,19 +191,29 @@ class PlanEngine:
                 limit, due = due, start.first_review_date or due
                 self._open(kind, due, icpc, source, limit=limit, number=1)
                 continue
-            hangs_on_review = kind.startswith("conference-report") or (kind == "bedroom-seen" and due == self._first_review_limit())
-            self._open(kind, due, icpc, sources[kind], limit=limit, group="review-conference-1" if hangs_on_review else None)
+            hangs_on_review = kind.startswith("conference-report") or (
+                kind == "bedroom-seen" and due == self._first_review_limit()
+            )
+            self._open(
+                kind, due, icpc, sources[kind], limit=limit, group="review-conference-1" if hangs_on_review else None
+            )
         review = self._find_open("review-conference")
         if review and start.first_review_date:
             self._review_date_changed(review)
         if start.conference_kind == "pre-birth" and start.expected_birth_date:
             ideal = self.profile.pre_birth.conference_before_birth.before(start.expected_birth_date, self.cal)
             if icpc > ideal:
-                self._alert(now, "pre-birth-late-conference", [self._team_manager()],
-                            f"pre-birth conference held {icpc}, less than {self.profile.pre_birth.conference_before_birth.describe()} before the expected birth {start.expected_birth_date}",
-                            f"The pre-birth conference should ideally be held by {ideal} ({self.profile.pre_birth.source}). Plan the core group before the birth.")
+                self._alert(
+                    now,
+                    "pre-birth-late-conference",
+                    [self._team_manager()],
+                    f"pre-birth conference held {icpc}, less than {self.profile.pre_birth.conference_before_birth.describe()} before the expected birth {start.expected_birth_date}",
+                    f"The pre-birth conference should ideally be held by {ideal} ({self.profile.pre_birth.source}). Plan the core group before the birth.",
+                )
         if start.conference_kind == "transfer-in":
-            self._log(now, icpc, "transfer-in", note=f"treated as an initial conference ({self.profile.transfer_in.source})")
+            self._log(
+                now, icpc, "transfer-in", note=f"treated as an initial conference ({self.profile.transfer_in.source})"
+            )
 
     # ------------------------------------------------------------------ helpers
 
@@ -187,15 +224,34 @@ class PlanEngine:
         self.state.counters[kind] = self.state.counters.get(kind, 0) + 1
         return self.state.counters[kind]
 
-    def _open(self, kind: str, due: date, opened_on: date, source: str, *, limit: date | None = None,
-              member_id: str | None = None, group: str | None = None, number: int | None = None) -> Obligation:
+    def _open(
+        self,
+        kind: str,
+        due: date,
+        opened_on: date,
+        source: str,
+        *,
+        limit: date | None = None,
+        member_id: str | None = None,
+        group: str | None = None,
+        number: int | None = None,
+    ) -> Obligation:
         n = number if number is not None else self._next_number(kind)
         if number is not None:
             self.state.counters[kind] = max(self.state.counters.get(kind, 0), number)
         ident = kind if kind == "first-core-group" else f"{kind}-{n}"
         if member_id:
             ident = f"{kind}-{group}-{member_id}"
-        ob = Obligation(id=ident, kind=kind, due=due, opened_on=opened_on, limit=limit, member_id=member_id, group=group, source=source)
+        ob = Obligation(
+            id=ident,
+            kind=kind,
+            due=due,
+            opened_on=opened_on,
+            limit=limit,
+            member_id=member_id,
+            group=group,
+            source=source,
+        )
         self.state.obligations.append(ob)
         return ob
 
@@ -207,7 +263,9 @@ class PlanEngine:
         return min(found, key=lambda o: (o.due, o.id)) if found else None
 
     def _log(self, now: datetime, on: date | None, event: str, **detail: Any) -> None:
-        self.state.history.append(HistoryEntry(at=now, on=on, event=event, detail={k: v for k, v in detail.items() if v is not None}))
+        self.state.history.append(
+            HistoryEntry(at=now, on=on, event=event, detail={k: v for k, v in detail.items() if v is not None})
+        )
 
     def _person(self, person_id: str) -> m.Person | None:
         for p in self.state.start.people():
@@ -250,23 +308,56 @@ class PlanEngine:
     def _check_manager(self, field: str, person_id: str) -> None:
         if not self._is_manager(person_id):
             ids = ", ".join(p.id for p in self.state.start.managers())
-            raise m.Refusal.one(field, f"{person_id!r} is not one of this plan's managers ({ids}); this decision needs a manager")
+            raise m.Refusal.one(
+                field, f"{person_id!r} is not one of this plan's managers ({ids}); this decision needs a manager"
+            )
 
-    def _notify(self, now: datetime, kind: str, key: str, to: m.Person, subject: str, body: str, obligation_id: str | None = None) -> None:
+    def _notify(
+        self,
+        now: datetime,
+        kind: str,
+        key: str,
+        to: m.Person,
+        subject: str,
+        body: str,
+        obligation_id: str | None = None,
+    ) -> None:
         plan_id = self.state.start.plan_id
         key = f"{plan_id}:{key}:{to.id}"
         if any(n.key == key for n in self.state.outbox):
             return
-        self.state.outbox.append(Notification(
-            key=key, plan_id=plan_id, kind=kind, to_id=to.id, to_role=to.role, to_email=to.email,  # type: ignore[arg-type]
-            subject=f"[cpplan {plan_id}] {subject}", body=f"Plan {plan_id} (child {self.state.start.child_ref}).\n{body}",
-            obligation_id=obligation_id, created_at=now))
+        self.state.outbox.append(
+            Notification(
+                key=key,
+                plan_id=plan_id,
+                kind=kind,
+                to_id=to.id,
+                to_role=to.role,
+                to_email=to.email,  # type: ignore[arg-type]
+                subject=f"[cpplan {plan_id}] {subject}",
+                body=f"Plan {plan_id} (child {self.state.start.child_ref}).\n{body}",
+                obligation_id=obligation_id,
+                created_at=now,
+            )
+        )
 
-    def _alert(self, now: datetime, kind: str, to: list[m.Person], subject: str, body: str, *, level: int = 1, obligation_id: str | None = None) -> None:
+    def _alert(
+        self,
+        now: datetime,
+        kind: str,
+        to: list[m.Person],
+        subject: str,
+        body: str,
+        *,
+        level: int = 1,
+        obligation_id: str | None = None,
+    ) -> None:
         n = self._next_number(f"alert-{kind}")
         for person in to:
             self._notify(now, "alert", f"{kind}-{n}", person, subject, body, obligation_id)
-            self.state.escalations.append(Escalation(kind=kind, level=level, to=person.id, at=now, obligation_id=obligation_id))
+            self.state.escalations.append(
+                Escalation(kind=kind, level=level, to=person.id, at=now, obligation_id=obligation_id)
+            )
         self._log(now, local_date(now), kind, to=[p.id for p in to], obligation_id=obligation_id)
 
     def _letters(self, now: datetime, key: str, subject: str, body: str) -> None:
@@ -287,7 +378,9 @@ class PlanEngine:
     # ------------------------------------------------------------------ time
 
     def next_wakeup(self) -> datetime | None:
-        times = [a[0] for o in self.state.obligations if (a := o.next_action(self.profile, self.cal, self.overdue_wake))]
+        times = [
+            a[0] for o in self.state.obligations if (a := o.next_action(self.profile, self.cal, self.overdue_wake))
+        ]
         if self.state.missing_since and not self.state.missing_escalated:
             times.append(self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta())
         return min(times) if times else None
@@ -303,9 +396,15 @@ class PlanEngine:
             if now >= self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta():
                 self.state.missing_escalated = True
                 ob = self._find_open("child-found")
-                self._alert(now, "missing-not-traced", [self._senior()], "missing child not traced",
-                            f"The child reported missing at {self.state.missing_since.isoformat()} has not been traced. ({self.profile.missing.source})",
-                            level=2, obligation_id=ob.id if ob else None)
+                self._alert(
+                    now,
+                    "missing-not-traced",
+                    [self._senior()],
+                    "missing child not traced",
+                    f"The child reported missing at {self.state.missing_since.isoformat()} has not been traced. ({self.profile.missing.source})",
+                    level=2,
+                    obligation_id=ob.id if ob else None,
+                )
                 fired += 1
         return fired
 
@@ -317,8 +416,15 @@ class PlanEngine:
                 return 0  # opened after its due date (a late import): straight to escalation
             to = self._person(ob.member_id) if ob.member_id else None
             to = to or self.lead_social_worker(today)
-            self._notify(now, "reminder", f"{ob.id}:reminder", to, f"reminder: {ob.describe()}",
-                         f"Reminder: {ob.describe()}.\n{rule}", ob.id)
+            self._notify(
+                now,
+                "reminder",
+                f"{ob.id}:reminder",
+                to,
+                f"reminder: {ob.describe()}",
+                f"Reminder: {ob.describe()}.\n{rule}",
+                ob.id,
+            )
             self._log(now, today, "reminder", obligation_id=ob.id, to=to.id)
             return 1
         if action == "overdue":
@@ -327,8 +433,15 @@ class PlanEngine:
         level = 1 if action == "escalation-1" else 2
         to = self._team_manager() if level == 1 else self._second_level()
         ob.escalation_level, ob.escalated_on = level, today
-        self._notify(now, "escalation", f"{ob.id}:escalation-{level}", to, f"overdue: {ob.describe()}",
-                     f"Nothing has been recorded for: {ob.describe()}. Escalated to you (level {level}).\n{rule}", ob.id)
+        self._notify(
+            now,
+            "escalation",
+            f"{ob.id}:escalation-{level}",
+            to,
+            f"overdue: {ob.describe()}",
+            f"Nothing has been recorded for: {ob.describe()}. Escalated to you (level {level}).\n{rule}",
+            ob.id,
+        )
         self.state.escalations.append(Escalation(kind="overdue", level=level, to=to.id, at=now, obligation_id=ob.id))
         self._log(now, today, "escalation", obligation_id=ob.id, level=level, to=to.id)
         return 1
@@ -339,8 +452,13 @@ class PlanEngine:
         if ":notification-failed-" in key:
             return  # the warning itself could not be delivered: recorded, not chased in a loop
         to = self._team_manager() if to_id != self._team_manager().id else self._second_level()
-        self._alert(now, "notification-failed", [to], f"a notification to {to_id} could not be delivered",
-                    f"Notification {key} to {to_id} could not be delivered: {reason[:200]}. Please contact them another way.")
+        self._alert(
+            now,
+            "notification-failed",
+            [to],
+            f"a notification to {to_id} could not be delivered",
+            f"Notification {key} to {to_id} could not be delivered: {reason[:200]}. Please contact them another way.",
+        )
 
     # ------------------------------------------------------------------ visits
 
@@ -350,27 +468,51 @@ class PlanEngine:
         self._check_active()
         self._check_past("date", msg.date, today, self.state.start.icpc_date)
         if self.state.last_visit_on and msg.date < self.state.last_visit_on:
-            raise m.Refusal.one("date", f"{msg.date} is before the last recorded visit ({self.state.last_visit_on}); record visits in order")
+            raise m.Refusal.one(
+                "date",
+                f"{msg.date} is before the last recorded visit ({self.state.last_visit_on}); record visits in order",
+            )
         if not msg.seen and (msg.seen_alone or msg.bedroom_seen):
             raise m.Refusal.one("seen", "a visit where the child was not seen cannot have seen_alone or bedroom_seen")
         if not apply:
             return {}
         statutory = msg.seen and msg.location in self.profile.visit.statutory_locations
         self.state.last_visit_on = msg.date
-        self._log(now, msg.date, "visit", seen=msg.seen, seen_alone=msg.seen_alone, bedroom_seen=msg.bedroom_seen,
-                  location=msg.location, statutory=statutory, by=msg.by)
+        self._log(
+            now,
+            msg.date,
+            "visit",
+            seen=msg.seen,
+            seen_alone=msg.seen_alone,
+            bedroom_seen=msg.bedroom_seen,
+            location=msg.location,
+            statutory=statutory,
+            by=msg.by,
+        )
         if statutory:
             self.state.consecutive_no_access = 0
-            self._meet_and_renew("visit", msg.date, Period(working_days=self.state.visit_interval_working_days), self.profile.visit.source)
+            self._meet_and_renew(
+                "visit",
+                msg.date,
+                Period(working_days=self.state.visit_interval_working_days),
+                self.profile.visit.source,
+            )
         if msg.seen and msg.seen_alone and self.profile.seen_alone:
-            self._meet_and_renew("seen-alone", msg.date, self.profile.seen_alone.interval, self.profile.seen_alone.source)
+            self._meet_and_renew(
+                "seen-alone", msg.date, self.profile.seen_alone.interval, self.profile.seen_alone.source
+            )
         if msg.seen and msg.bedroom_seen and self.profile.bedroom_seen:
             rule = self.profile.bedroom_seen
             self._meet_and_renew("bedroom-seen", msg.date, rule.interval, rule.source)
         if msg.parents_refused_seen_alone:
             # 000 9.4.6: if parents refuse the child being seen alone, the manager must be informed.
-            self._alert(now, "parents-refused-seen-alone", [self._team_manager()], "parents refused the child being seen alone",
-                        f"On {msg.date} the parents refused the child being seen alone (000 9.4.6).")
+            self._alert(
+                now,
+                "parents-refused-seen-alone",
+                [self._team_manager()],
+                "parents refused the child being seen alone",
+                f"On {msg.date} the parents refused the child being seen alone (000 9.4.6).",
+            )
         if not msg.seen:
             self.state.consecutive_no_access += 1
             self._no_access(now, msg.date)
@@ -383,9 +525,15 @@ class PlanEngine:
         self.state.consecutive_no_access = 0
         ob = self._open("police-action", rule.police_action_within.after(on, self.cal), on, rule.source)
         people = [self._team_manager(), *[p for p in self.state.start.core_group if p.id != self._team_manager().id]]
-        self._alert(now, "no-access", people, f"no access to the child on {rule.consecutive_visits} consecutive visits",
-                    f"The child was not seen on {rule.consecutive_visits} consecutive visits (last {on}). "
-                    f"Action must be agreed with the police: {ob.describe()}. ({rule.source})", obligation_id=ob.id)
+        self._alert(
+            now,
+            "no-access",
+            people,
+            f"no access to the child on {rule.consecutive_visits} consecutive visits",
+            f"The child was not seen on {rule.consecutive_visits} consecutive visits (last {on}). "
+            f"Action must be agreed with the police: {ob.describe()}. ({rule.source})",
+            obligation_id=ob.id,
+        )
 
     def _meet_and_renew(self, kind: str, on: date, every: Period | None, source: str) -> None:
         """Meet the open clock of `kind` and start the next one from what actually happened."""
@@ -411,7 +559,14 @@ class PlanEngine:
         ob = self._find_open("visit")
         if ob:
             ob.reschedule(self.cal.add_working_days(base, msg.interval_working_days))
-        self._log(now, local_date(now), "visit-frequency-set", interval_working_days=msg.interval_working_days, by=msg.by, reason_ref=msg.reason_ref)
+        self._log(
+            now,
+            local_date(now),
+            "visit-frequency-set",
+            interval_working_days=msg.interval_working_days,
+            by=msg.by,
+            reason_ref=msg.reason_ref,
+        )
         return {"next_due": self._due_of("visit")}
 
     # ------------------------------------------------------------------ core groups
@@ -432,16 +587,27 @@ class PlanEngine:
         current = self._find_open("first-core-group", "core-group")
         if current is None:
             raise m.Refusal.one("(plan)", "no core group is outstanding")
-        if current.kind == "first-core-group" and self.profile.first_core_group.not_on_conference_day and msg.date == self.state.start.icpc_date:
-            raise m.Refusal.one("date", f"the first core group is not held on the conference day ({self.profile.first_core_group.source})")
+        if (
+            current.kind == "first-core-group"
+            and self.profile.first_core_group.not_on_conference_day
+            and msg.date == self.state.start.icpc_date
+        ):
+            raise m.Refusal.one(
+                "date",
+                f"the first core group is not held on the conference day ({self.profile.first_core_group.source})",
+            )
         if self.state.last_core_group_on and msg.date < self.state.last_core_group_on:
-            raise m.Refusal.one("date", f"{msg.date} is before the last recorded core group ({self.state.last_core_group_on})")
+            raise m.Refusal.one(
+                "date", f"{msg.date} is before the last recorded core group ({self.state.last_core_group_on})"
+            )
         limit = self._core_group_interval().after(msg.date, self.cal)
         if msg.next_date is not None:
             if msg.next_date <= msg.date:
                 raise m.Refusal.one("next_date", f"{msg.next_date} is not after the meeting ({msg.date})")
             if msg.next_date > limit:
-                raise m.Refusal.one("next_date", f"{msg.next_date} is past the limit {limit} ({self.profile.core_group.source})")
+                raise m.Refusal.one(
+                    "next_date", f"{msg.next_date} is past the limit {limit} ({self.profile.core_group.source})"
+                )
         if not apply:
             return {}
         current.met_on = msg.date
@@ -449,7 +615,11 @@ class PlanEngine:
         nxt = self._open("core-group", msg.next_date or limit, msg.date, self.profile.core_group.source, limit=limit)
         group = current.id
         notes_rule = self.profile.notes_circulated
-        notes_due = notes_rule.within.after(msg.date, self.cal) if notes_rule.within else notes_rule.before_next_core_group.before(nxt.due, self.cal)  # type: ignore[union-attr]
+        notes_due = (
+            notes_rule.within.after(msg.date, self.cal)
+            if notes_rule.within
+            else notes_rule.before_next_core_group.before(nxt.due, self.cal)
+        )  # type: ignore[union-attr]
         notes_due = max(notes_due, msg.date)
         self._open("notes-circulated", notes_due, msg.date, notes_rule.source, group=group)
         sign_due = self.profile.signature.within.after(notes_due, self.cal)
@@ -511,7 +681,11 @@ class PlanEngine:
             # 000 9.4.12: brought forward where possible, never past the statutory limit.
             raise m.Refusal.one("date", f"{msg.date} is past the limit {limit} ({ob.source})")
         if msg.kind == "review_conference":
-            arranged = self.state.review_moved or (ob.id == "review-conference-1" and self.state.start.first_review_date is not None) or ob.due != limit
+            arranged = (
+                self.state.review_moved
+                or (ob.id == "review-conference-1" and self.state.start.first_review_date is not None)
+                or ob.due != limit
+            )
             if arranged and msg.date != ob.due:
                 if msg.by is None:
                     raise m.Refusal.one("by", "moving a set review conference needs the agreeing manager (000 9.4.12)")
@@ -528,9 +702,21 @@ class PlanEngine:
         words = "core group" if msg.kind == "core_group" else "review conference"
         n = self._next_number("letter")
         # 000 9.2.6: a rescheduled meeting is confirmed in writing to all concerned.
-        self._letters(now, f"letter-{n}", f"{words} arranged for {msg.date}",
-                      f"The {words} is arranged for {msg.date} (previously due {previous}).")
-        self._log(now, today, "meeting-scheduled", kind=msg.kind, date=msg.date.isoformat(), previous=previous.isoformat(), by=msg.by)
+        self._letters(
+            now,
+            f"letter-{n}",
+            f"{words} arranged for {msg.date}",
+            f"The {words} is arranged for {msg.date} (previously due {previous}).",
+        )
+        self._log(
+            now,
+            today,
+            "meeting-scheduled",
+            kind=msg.kind,
+            date=msg.date.isoformat(),
+            previous=previous.isoformat(),
+            by=msg.by,
+        )
         return {"obligation_id": ob.id, "due": msg.date.isoformat()}
 
     def _review_date_changed(self, review: Obligation) -> None:
@@ -543,7 +729,11 @@ class PlanEngine:
                 ob.reschedule(admin.report_to_parents_before.before(review.due, self.cal))
             elif admin and ob.kind == "conference-report-chair":
                 ob.reschedule(admin.report_to_chair_before.before(review.due, self.cal))
-            elif ob.kind == "bedroom-seen" and self.profile.bedroom_seen and self.profile.bedroom_seen.once_between_conferences:
+            elif (
+                ob.kind == "bedroom-seen"
+                and self.profile.bedroom_seen
+                and self.profile.bedroom_seen.once_between_conferences
+            ):
                 ob.reschedule(review.due)
 
     # ------------------------------------------------------------------ reviews
@@ -559,20 +749,37 @@ class PlanEngine:
         later = self.profile.later_review.within.after(msg.date, self.cal)
         if msg.outcome == "continue" and msg.next_review_date is not None:
             if msg.next_review_date <= msg.date or msg.next_review_date > later:
-                raise m.Refusal.one("next_review_date", f"{msg.next_review_date} must be after {msg.date} and no later than {later} ({self.profile.later_review.source})")
+                raise m.Refusal.one(
+                    "next_review_date",
+                    f"{msg.next_review_date} must be after {msg.date} and no later than {later} ({self.profile.later_review.source})",
+                )
         inquorate_limit = self.profile.inquorate.new_date_within.after(msg.date, self.cal)
         if msg.outcome == "inquorate" and msg.next_review_date is not None:
             if msg.next_review_date <= msg.date or msg.next_review_date > inquorate_limit:
-                raise m.Refusal.one("next_review_date", f"{msg.next_review_date} must be after {msg.date} and no later than {inquorate_limit} ({self.profile.inquorate.source})")
+                raise m.Refusal.one(
+                    "next_review_date",
+                    f"{msg.next_review_date} must be after {msg.date} and no later than {inquorate_limit} ({self.profile.inquorate.source})",
+                )
         if msg.outcome == "end" and self.state.reviews_held == 0 and msg.exceptional_reason is None:
             reasons = ", ".join(self.profile.ending.first_review_exceptional_reasons)
-            raise m.Refusal.one("exceptional_reason", f"a plan is not ended at the first review conference except in exceptional circumstances ({reasons}); {self.profile.ending.source}")
-        if msg.outcome == "end" and msg.exceptional_reason and msg.exceptional_reason not in self.profile.ending.first_review_exceptional_reasons:
-            raise m.Refusal.one("exceptional_reason", f"{msg.exceptional_reason!r} is not an exceptional circumstance in this profile")
+            raise m.Refusal.one(
+                "exceptional_reason",
+                f"a plan is not ended at the first review conference except in exceptional circumstances ({reasons}); {self.profile.ending.source}",
+            )
+        if (
+            msg.outcome == "end"
+            and msg.exceptional_reason
+            and msg.exceptional_reason not in self.profile.ending.first_review_exceptional_reasons
+        ):
+            raise m.Refusal.one(
+                "exceptional_reason", f"{msg.exceptional_reason!r} is not an exceptional circumstance in this profile"
+            )
         if msg.outcome == "end" and self.state.reviews_held == 0 and self.end_needs_manager:
             # Ending at the first review is a manager's decision, recorded with who made it.
             if msg.by is None:
-                raise m.Refusal.one("by", "ending the plan at the first review conference needs the manager who agreed it")
+                raise m.Refusal.one(
+                    "by", "ending the plan at the first review conference needs the manager who agreed it"
+                )
             self._check_manager("by", msg.by)
         if not apply:
             return {}
@@ -582,18 +789,37 @@ class PlanEngine:
             ob.reschedule(new)
             ob.limit = inquorate_limit
             self._review_date_changed(ob)
-            self._alert(now, "inquorate-conference", [self._team_manager()], f"review conference on {msg.date} was inquorate",
-                        f"The interim plan stands. A new review conference is due by {new}. ({self.profile.inquorate.source})")
+            self._alert(
+                now,
+                "inquorate-conference",
+                [self._team_manager()],
+                f"review conference on {msg.date} was inquorate",
+                f"The interim plan stands. A new review conference is due by {new}. ({self.profile.inquorate.source})",
+            )
             self._log(now, msg.date, "review-conference", outcome="inquorate", next_review_date=new.isoformat())
             return {"outcome": "inquorate", "next_due": new.isoformat()}
         ob.met_on = msg.date
         self.state.reviews_held += 1
-        self._log(now, msg.date, "review-conference", outcome=msg.outcome, obligation_id=ob.id, scores=msg.scores,
-                  exceptional_reason=msg.exceptional_reason, by=msg.by)
+        self._log(
+            now,
+            msg.date,
+            "review-conference",
+            outcome=msg.outcome,
+            obligation_id=ob.id,
+            scores=msg.scores,
+            exceptional_reason=msg.exceptional_reason,
+            by=msg.by,
+        )
         self._conference_admin_after(msg.date)
         self._scaling(now, msg.scores)
         if msg.outcome == "continue":
-            nxt = self._open("review-conference", msg.next_review_date or later, msg.date, self.profile.later_review.source, limit=later)
+            nxt = self._open(
+                "review-conference",
+                msg.next_review_date or later,
+                msg.date,
+                self.profile.later_review.source,
+                limit=later,
+            )
             self.state.review_moved = msg.next_review_date is not None
             self._conference_admin_before(nxt)
             bedroom = self.profile.bedroom_seen
@@ -604,20 +830,39 @@ class PlanEngine:
         step_down = None
         if msg.outcome == "end":
             step_down = self._step_down(msg)
-        self._end(now, msg.date, "transferred out" if msg.outcome == "transfer-out" else "ended at review conference", keep=step_down)
+        self._end(
+            now,
+            msg.date,
+            "transferred out" if msg.outcome == "transfer-out" else "ended at review conference",
+            keep=step_down,
+        )
         return {"outcome": msg.outcome, "cin_meeting_due": step_down.due.isoformat() if step_down else None}
 
     def _conference_admin_after(self, held: date) -> None:
         admin = self.profile.conference_admin
         if admin:
-            self._open("conference-decisions", admin.decisions_circulated_within.after(held, self.cal), held, admin.source)
+            self._open(
+                "conference-decisions", admin.decisions_circulated_within.after(held, self.cal), held, admin.source
+            )
             self._open("conference-record", admin.record_circulated_within.after(held, self.cal), held, admin.source)
 
     def _conference_admin_before(self, review: Obligation) -> None:
         admin = self.profile.conference_admin
         if admin:
-            self._open("conference-report-parents", admin.report_to_parents_before.before(review.due, self.cal), review.opened_on, admin.source, group=review.id)
-            self._open("conference-report-chair", admin.report_to_chair_before.before(review.due, self.cal), review.opened_on, admin.source, group=review.id)
+            self._open(
+                "conference-report-parents",
+                admin.report_to_parents_before.before(review.due, self.cal),
+                review.opened_on,
+                admin.source,
+                group=review.id,
+            )
+            self._open(
+                "conference-report-chair",
+                admin.report_to_chair_before.before(review.due, self.cal),
+                review.opened_on,
+                admin.source,
+                group=review.id,
+            )
 
     def _scaling(self, now: datetime, scores: list[int] | None) -> None:
         rule = self.profile.scaling
@@ -626,10 +871,20 @@ class PlanEngine:
         zeros = sum(1 for s in scores if s == 0)
         above_five = sum(1 for s in scores if s > 5)
         if zeros * 2 > len(scores):
-            self._alert(now, "scaling-oversight", [self._team_manager(), self._second_level()],
-                        "most conference attendees scored 0", f"Management oversight of decision making and next steps is needed. ({rule.source})")
+            self._alert(
+                now,
+                "scaling-oversight",
+                [self._team_manager(), self._second_level()],
+                "most conference attendees scored 0",
+                f"Management oversight of decision making and next steps is needed. ({rule.source})",
+            )
         elif above_five * 2 > len(scores):
-            self._log(now, local_date(now), "scaling-consider-cin", note=f"majority scored above 5: consider whether a child-in-need plan would suffice ({rule.source})")
+            self._log(
+                now,
+                local_date(now),
+                "scaling-consider-cin",
+                note=f"majority scored above 5: consider whether a child-in-need plan would suffice ({rule.source})",
+            )
 
     def _step_down(self, msg: m.RecordReviewConference) -> Obligation | None:
         rule = self.profile.step_down
@@ -685,20 +940,34 @@ class PlanEngine:
         if self.state.state != "active":
             self._log(now, msg.date, "incident-after-end", kind=msg.kind, summary_ref=msg.summary_ref)
             return
-        ob = self._open("early-review-decision", self.cal.add_working_days(max(today, msg.date), 1), today,
-                        "000 9.4.13-14: an early review must be authorised by the LA manager")
+        ob = self._open(
+            "early-review-decision",
+            self.cal.add_working_days(max(today, msg.date), 1),
+            today,
+            "000 9.4.13-14: an early review must be authorised by the LA manager",
+        )
         self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id)
         # 000 9.4.13-14; 002; 001 6.4.3; 003 §3: consider bringing the review forward.
-        self._alert(now, "early-review-requested", [self._team_manager()], f"early review asked for after {msg.kind} on {msg.date}",
-                    f"A {msg.kind} was reported on {msg.date}. Please authorise or decline an early review conference ({ob.describe()}).",
-                    obligation_id=ob.id)
+        self._alert(
+            now,
+            "early-review-requested",
+            [self._team_manager()],
+            f"early review asked for after {msg.kind} on {msg.date}",
+            f"A {msg.kind} was reported on {msg.date}. Please authorise or decline an early review conference ({ob.describe()}).",
+            obligation_id=ob.id,
+        )
 
     def _unreadable(self, now: datetime, name: str, raw: Any, err: m.Refusal) -> None:
         # Keep the shape of what came, not its content (it may hold personal data).
         shape = sorted(raw.keys()) if isinstance(raw, dict) else type(raw).__name__
         self._log(now, local_date(now), "unreadable-message", message=name, reason=str(err), fields=shape)
-        self._alert(now, "unreadable-message", [self.lead_social_worker(local_date(now)), self._team_manager()],
-                    f"a {name} report could not be read", f"A {name} report was received but could not be read: {err}. Please re-send it.")
+        self._alert(
+            now,
+            "unreadable-message",
+            [self.lead_social_worker(local_date(now)), self._team_manager()],
+            f"a {name} report could not be read",
+            f"A {name} report was received but could not be read: {err}. Please re-send it.",
+        )
 
     def _decide_early_review(self, by: str) -> Obligation:
         self._check_active()
@@ -719,9 +988,13 @@ class PlanEngine:
             raise m.Refusal.one("review_date", f"{msg.review_date} is in the past")
         limit = review.limit or review.due
         if msg.review_date > limit:
-            raise m.Refusal.one("review_date", f"{msg.review_date} is past the statutory limit {limit} ({review.source})")
+            raise m.Refusal.one(
+                "review_date", f"{msg.review_date} is past the statutory limit {limit} ({review.source})"
+            )
         if msg.review_date > review.due:
-            raise m.Refusal.one("review_date", f"{msg.review_date} does not bring the review forward (it is due {review.due})")
+            raise m.Refusal.one(
+                "review_date", f"{msg.review_date} does not bring the review forward (it is due {review.due})"
+            )
         if not apply:
             return {}
         for ob in self.open_obligations("early-review-decision"):
@@ -731,9 +1004,20 @@ class PlanEngine:
         self.state.review_moved = True
         self._review_date_changed(review)
         n = self._next_number("letter")
-        self._letters(now, f"letter-{n}", f"review conference brought forward to {msg.review_date}",
-                      f"An early review conference has been authorised by {msg.by} for {msg.review_date} (previously due {previous}). (000 9.4.14)")
-        self._log(now, today, "early-review-authorised", by=msg.by, review_date=msg.review_date.isoformat(), obligation_id=decision.id)
+        self._letters(
+            now,
+            f"letter-{n}",
+            f"review conference brought forward to {msg.review_date}",
+            f"An early review conference has been authorised by {msg.by} for {msg.review_date} (previously due {previous}). (000 9.4.14)",
+        )
+        self._log(
+            now,
+            today,
+            "early-review-authorised",
+            by=msg.by,
+            review_date=msg.review_date.isoformat(),
+            obligation_id=decision.id,
+        )
         return {"review_due": msg.review_date.isoformat()}
 
     def decline_early_review(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
@@ -754,8 +1038,13 @@ class PlanEngine:
             self._unreadable(now, "escalate", raw, err)
             return
         to = self._person(msg.to) or m.Person(id=msg.to, role="senior-manager")
-        self._alert(now, "manager-escalation", [to], f"escalation from {msg.by}",
-                    f"{msg.by} has escalated this plan to you." + (f" Reason: {msg.reason_ref}." if msg.reason_ref else ""))
+        self._alert(
+            now,
+            "manager-escalation",
+            [to],
+            f"escalation from {msg.by}",
+            f"{msg.by} has escalated this plan to you." + (f" Reason: {msg.reason_ref}." if msg.reason_ref else ""),
+        )
         self._log(now, local_date(now), "escalated-by-manager", by=msg.by, to=msg.to, reason_ref=msg.reason_ref)
 
     # ------------------------------------------------------------------ missing, death, people
@@ -773,9 +1062,14 @@ class PlanEngine:
         self.state.missing_since, self.state.missing_escalated = now, False
         ob = self._open("child-found", msg.date, msg.date, self.profile.missing.source)
         ob.reminded, ob.escalation_level = True, 2  # its own clock (hours, not working days) escalates it
-        self._alert(now, "missing", [self.lead_social_worker(local_date(now))], "child reported missing",
-                    f"The child was reported missing on {msg.date}. If not traced within {self.profile.missing.senior_manager_after.describe()} the senior child protection manager is told.",
-                    obligation_id=ob.id)
+        self._alert(
+            now,
+            "missing",
+            [self.lead_social_worker(local_date(now))],
+            "child reported missing",
+            f"The child was reported missing on {msg.date}. If not traced within {self.profile.missing.senior_manager_after.describe()} the senior child protection manager is told.",
+            obligation_id=ob.id,
+        )
 
     def report_found(self, raw: Any, now: datetime) -> None:
         try:
@@ -791,7 +1085,15 @@ class PlanEngine:
         to = [self.lead_social_worker(local_date(now))] + ([self._senior()] if self.state.missing_escalated else [])
         self.state.missing_since, self.state.missing_escalated = None, False
         for person in to:
-            self._notify(now, "alert", f"{ob.id}:found", person, "missing child found", f"The child was found on {msg.date}.", ob.id)
+            self._notify(
+                now,
+                "alert",
+                f"{ob.id}:found",
+                person,
+                "missing child found",
+                f"The child was found on {msg.date}.",
+                ob.id,
+            )
         self._log(now, msg.date, "found", obligation_id=ob.id)
 
     def report_death(self, raw: Any, now: datetime) -> None:
@@ -805,9 +1107,14 @@ class PlanEngine:
             return
         # 002 'Death of a Child ...': the senior child protection manager notifies the partnership;
         # a Child Safeguarding Practice Review is considered.
-        self._alert(now, "child-died", [self._senior(), self._partnership()], "death of a child subject to a plan",
-                    f"The child died on {msg.date}. The safeguarding partnership must be notified and a Child Safeguarding Practice Review considered.",
-                    level=2)
+        self._alert(
+            now,
+            "child-died",
+            [self._senior(), self._partnership()],
+            "death of a child subject to a plan",
+            f"The child died on {msg.date}. The safeguarding partnership must be notified and a Child Safeguarding Practice Review considered.",
+            level=2,
+        )
         self._log(now, msg.date, "practice-review-to-be-considered")
         self._end(now, msg.date, "child died")
 
@@ -829,8 +1136,16 @@ class PlanEngine:
             words = f"{person.id} covers as lead social worker until {msg.cover_until}"
         n = self._next_number("letter")
         # 000 9.4.15-16; 002 'Absence of the Lead Social Worker': family and core group told who covers.
-        self._letters(now, f"letter-{n}", "lead social worker " + ("changed" if msg.cover_until is None else "cover"), words + ".")
-        self._log(now, today, "lead-social-worker-changed", person=person.id, cover_until=msg.cover_until.isoformat() if msg.cover_until else None)
+        self._letters(
+            now, f"letter-{n}", "lead social worker " + ("changed" if msg.cover_until is None else "cover"), words + "."
+        )
+        self._log(
+            now,
+            today,
+            "lead-social-worker-changed",
+            person=person.id,
+            cover_until=msg.cover_until.isoformat() if msg.cover_until else None,
+        )
         return {"lead_social_worker": person.id}
 
     # ------------------------------------------------------------------ status
@@ -839,11 +1154,17 @@ class PlanEngine:
         today = local_date(now)
         s = self.state
         obligations = [
-            {"id": o.id, "kind": o.kind, "due": o.due.isoformat(), "status": o.status(today),
-             **({"met_on": o.met_on.isoformat()} if o.met_on else {}),
-             **({"limit": o.limit.isoformat()} if o.limit else {}),
-             **({"member_id": o.member_id} if o.member_id else {}),
-             "description": o.describe(), "rule": o.source}
+            {
+                "id": o.id,
+                "kind": o.kind,
+                "due": o.due.isoformat(),
+                "status": o.status(today),
+                **({"met_on": o.met_on.isoformat()} if o.met_on else {}),
+                **({"limit": o.limit.isoformat()} if o.limit else {}),
+                **({"member_id": o.member_id} if o.member_id else {}),
+                "description": o.describe(),
+                "rule": o.source,
+            }
             for o in s.obligations
         ]
         pending = sorted((o for o in s.obligations if o.open), key=lambda o: (o.due, o.id))
@@ -864,10 +1185,23 @@ class PlanEngine:
             "end_reason": s.end_reason,
             "obligations": obligations,
             "overdue_count": sum(1 for o in pending if o.status(today) in ("overdue", "escalated")),
-            "escalations": [{"kind": e.kind, "level": e.level, "to": e.to, "at": e.at.isoformat(),
-                             **({"obligation_id": e.obligation_id} if e.obligation_id else {})} for e in s.escalations],
-            "next_due": {"id": nxt.id, "kind": nxt.kind, "due": nxt.due.isoformat(), "description": nxt.describe()} if nxt else None,
-            "history": [{"at": h.at.isoformat(), **({"on": h.on.isoformat()} if h.on else {}), "event": h.event, **h.detail} for h in s.history],
+            "escalations": [
+                {
+                    "kind": e.kind,
+                    "level": e.level,
+                    "to": e.to,
+                    "at": e.at.isoformat(),
+                    **({"obligation_id": e.obligation_id} if e.obligation_id else {}),
+                }
+                for e in s.escalations
+            ],
+            "next_due": {"id": nxt.id, "kind": nxt.kind, "due": nxt.due.isoformat(), "description": nxt.describe()}
+            if nxt
+            else None,
+            "history": [
+                {"at": h.at.isoformat(), **({"on": h.on.isoformat()} if h.on else {}), "event": h.event, **h.detail}
+                for h in s.history
+            ],
         }
 
     def waiting_for(self, now: datetime) -> str:

@@ -63,8 +63,14 @@ def _as_count(value: Any, info: ValidationInfo) -> Any:
 
 def _got(value: Any) -> str:
     """What came instead, by its JSON type only."""
-    kind = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "an object",
-            type(None): "null"}.get(type(value), "" if isinstance(value, str) else type(value).__name__)
+    kind = {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        list: "a list",
+        dict: "an object",
+        type(None): "null",
+    }.get(type(value), "" if isinstance(value, str) else type(value).__name__)
     return f", not {kind}" if kind else ""
 
 
@@ -73,7 +79,18 @@ MaybeDay = Annotated[date | None, BeforeValidator(_as_day)]
 Flag = Annotated[bool, BeforeValidator(_as_flag)]
 Count = Annotated[int, BeforeValidator(_as_count)]
 
-ROLES = ("lead-social-worker", "team-manager", "service-manager", "senior-manager", "parent", "child", "professional", "carer", "partnership", "chair")
+ROLES = (
+    "lead-social-worker",
+    "team-manager",
+    "service-manager",
+    "senior-manager",
+    "parent",
+    "child",
+    "professional",
+    "carer",
+    "partnership",
+    "chair",
+)
 
 
 class Refusal(ValueError):

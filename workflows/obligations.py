@@ -94,7 +94,9 @@ class Obligation(BaseModel):
         self.escalation_level = 0
         self.escalated_on = None
 
-    def next_action(self, profile: Profile, cal: WorkingCalendar, overdue_wake: bool = True) -> tuple[datetime, Action] | None:
+    def next_action(
+        self, profile: Profile, cal: WorkingCalendar, overdue_wake: bool = True
+    ) -> tuple[datetime, Action] | None:
         if not self.open:
             return None
         at = profile.notify_at
@@ -114,4 +116,3 @@ class Obligation(BaseModel):
             day = profile.escalation.second_level_after.after(self.escalated_on, cal)
             return local_instant(cal.on_or_after(day), at), "escalation-2"
         return None
-

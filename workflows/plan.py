@@ -24,10 +24,10 @@ from workflows.runtime import LEAN_HISTORY_PATCH, EngineLoop, load_context, run_
 with workflow.unsafe.imports_passed_through():
     from workflows import WORKFLOW_TYPE
     from workflows import models as m
+    from workflows import search_attributes as sa
     from workflows.activity_io import SAVE_PLAN, PlanSnapshot
     from workflows.calendar import WorkingCalendar
     from workflows.engine import PlanEngine, PlanState
-    from workflows import search_attributes as sa
 
 # Years of bank holidays loaded with each run: a run ends at the next review conference
 # (at most 6 months away), so this leaves years of margin for a review that is overdue.
@@ -60,8 +60,9 @@ class ChildProtectionPlan(EngineLoop):
         # (Asked later, after a local activity that outlasted its workflow task, a replay would
         # ask before reading the task that holds the marker.)
         self._lean = workflow.patched(LEAN_HISTORY_PATCH)
-        context = await load_context(plan_start.policy, plan_start.icpc_date.year - 1, CALENDAR_YEARS_AHEAD,
-                                     local=self._lean)
+        context = await load_context(
+            plan_start.policy, plan_start.icpc_date.year - 1, CALENDAR_YEARS_AHEAD, local=self._lean
+        )
         now = workflow.now()
         calendar = WorkingCalendar(context.non_working_days)
         if carried:
@@ -70,7 +71,9 @@ class ChildProtectionPlan(EngineLoop):
             try:
                 self.engine = PlanEngine.begin(plan_start, context.profile, calendar, now)
             except m.Refusal as err:
-                raise ApplicationError(f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True) from None
+                raise ApplicationError(
+                    f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True
+                ) from None
         # How a change of workflow code ships without breaking running plans: the midnight
         # "overdue" wake-up adds timers, so a history recorded before it would no longer replay.
         # `patched` is true for every new run (and records a marker), false when replaying a

@@ -39,7 +39,9 @@ class Period(_Strict):
 
     @model_validator(mode="after")
     def _one_unit(self) -> Period:
-        units = [name for name in ("working_days", "days", "weeks", "months", "hours") if getattr(self, name) is not None]
+        units = [
+            name for name in ("working_days", "days", "weeks", "months", "hours") if getattr(self, name) is not None
+        ]
         if len(units) != 1:
             raise ValueError("give exactly one of working_days, days, weeks, months, hours")
         return self

@@ -19,7 +19,14 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 with workflow.unsafe.imports_passed_through():
     from workflows import models as m
-    from workflows.activity_io import LOAD_PLAN_CONTEXT, NOTIFY, NotifyBatch, NotifyResult, PlanContext, PlanContextRequest
+    from workflows.activity_io import (
+        LOAD_PLAN_CONTEXT,
+        NOTIFY,
+        NotifyBatch,
+        NotifyResult,
+        PlanContext,
+        PlanContextRequest,
+    )
     from workflows.calendar import local_date
 
 NOTIFY_BATCH = 50
@@ -68,19 +75,32 @@ def _non_retryable(err: FailureError) -> bool:
     return cause.non_retryable or cause.type in (ACTIVITY_RETRY.non_retryable_error_types or [])
 
 
-async def run_activity(name: str, arg: Any, *, local: bool, summary: str, result_type: type | None = None,
-                       timeout: timedelta = LOCAL_TIMEOUT) -> Any:
+async def run_activity(
+    name: str,
+    arg: Any,
+    *,
+    local: bool,
+    summary: str,
+    result_type: type | None = None,
+    timeout: timedelta = LOCAL_TIMEOUT,
+) -> Any:
     """A quick activity, as a local one where the run has LEAN_HISTORY_PATCH. Either way its
     result lands in the history, and retries follow ACTIVITY_RETRY. A local activity waits
     between attempts on a timer (LOCAL_RETRY_THRESHOLD), not inside its workflow task: so a
     plan whose database is down still answers `status` and takes messages meanwhile."""
     if local:
         return await workflow.execute_local_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY,
-            local_retry_threshold=LOCAL_RETRY_THRESHOLD, summary=summary)
+            name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=timeout,
+            retry_policy=ACTIVITY_RETRY,
+            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+            summary=summary,
+        )
     return await workflow.execute_activity(
-        name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY,
-        summary=summary)
+        name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY, summary=summary
+    )
 
 
 async def load_context(policy: str, first_year: int, years_ahead: int, *, local: bool = False) -> PlanContext:
@@ -89,7 +109,9 @@ async def load_context(policy: str, first_year: int, years_ahead: int, *, local:
     changes what a run replays."""
     return await run_activity(
         LOAD_PLAN_CONTEXT,
-        PlanContextRequest(policy=policy, first_year=first_year, last_year=local_date(workflow.now()).year + years_ahead),
+        PlanContextRequest(
+            policy=policy, first_year=first_year, last_year=local_date(workflow.now()).year + years_ahead
+        ),
         local=local,
         result_type=PlanContext,
         summary=f"load the {policy} profile and working-day calendar",
@@ -129,7 +151,7 @@ class EngineLoop:
                     timeout=timeout,
                     timeout_summary=f"next reminder or escalation: {waiting_for}" if timeout else None,
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         # Cleared once awake: a message handled from here on wakes the next sleep at once.
         self._wake = False
@@ -141,10 +163,12 @@ class EngineLoop:
             timer.cancel()  # a no-op once fired
             timer = self._timer = None
         if wake is not None and timer is None:
-            timer = self._timer = asyncio.ensure_future(workflow.sleep(
-                max(wake - now, timedelta(seconds=1)),
-                summary=f"next reminder or escalation: {waiting_for}",
-            ))
+            timer = self._timer = asyncio.ensure_future(
+                workflow.sleep(
+                    max(wake - now, timedelta(seconds=1)),
+                    summary=f"next reminder or escalation: {waiting_for}",
+                )
+            )
             self._timer_at = wake
         await workflow.wait_condition(lambda: self._wake or (timer is not None and timer.done()))
 
@@ -179,15 +203,21 @@ class EngineLoop:
             # which the server retries with backoff, where ops see it waiting and why.
             try:
                 return await workflow.execute_local_activity(
-                    NOTIFY, batch, result_type=NotifyResult, start_to_close_timeout=NOTIFY_TIMEOUT,
-                    retry_policy=SINGLE_ATTEMPT, summary=summary)
+                    NOTIFY,
+                    batch,
+                    result_type=NotifyResult,
+                    start_to_close_timeout=NOTIFY_TIMEOUT,
+                    retry_policy=SINGLE_ATTEMPT,
+                    summary=summary,
+                )
             except FailureError as err:
                 # A local activity's failure arrives as its own error (an ApplicationError, or a
                 # TimeoutError), not wrapped in an ActivityError. Cancellation is not a failure.
                 if isinstance(err, CancelledError) or _non_retryable(err):
                     raise
-        return await run_activity(NOTIFY, batch, local=False, result_type=NotifyResult, timeout=NOTIFY_TIMEOUT,
-                                  summary=summary)
+        return await run_activity(
+            NOTIFY, batch, local=False, result_type=NotifyResult, timeout=NOTIFY_TIMEOUT, summary=summary
+        )
 
     async def _ready(self) -> Any:
         await workflow.wait_condition(lambda: self.engine is not None)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from typing import Any
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate
@@ -21,7 +21,7 @@ def values_from_status(status: dict[str, Any]) -> dict[str, Any]:
     nxt = status.get("next_due")
     due = None
     if nxt:
-        due = datetime.combine(datetime.fromisoformat(nxt["due"]).date(), time(0), tzinfo=timezone.utc)
+        due = datetime.combine(datetime.fromisoformat(nxt["due"]).date(), time(0), tzinfo=UTC)
     return {
         PLAN_STATE.name: status["state"],
         POLICY.name: status["policy"],

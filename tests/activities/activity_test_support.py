@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
@@ -67,7 +67,9 @@ class SmtpServer:
             self.controller = None
 
 
-def make_notification(key: str, to_email: str | None = "sw-1@example.org", plan_id: str = "P-1", **extra: Any) -> Notification:
+def make_notification(
+    key: str, to_email: str | None = "sw-1@example.org", plan_id: str = "P-1", **extra: Any
+) -> Notification:
     values: dict[str, Any] = {
         "key": key,
         "plan_id": plan_id,
@@ -78,7 +80,7 @@ def make_notification(key: str, to_email: str | None = "sw-1@example.org", plan_
         "subject": f"Statutory visit due ({key})",
         "body": "The statutory visit for plan P-1 is due on 2026-12-01.",
         "obligation_id": "visit-1",
-        "created_at": datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc),
+        "created_at": datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
     }
     values.update(extra)
     return Notification(**values)
@@ -86,6 +88,6 @@ def make_notification(key: str, to_email: str | None = "sw-1@example.org", plan_
 
 async def run_activity(fn: Any, arg: Any) -> Any:
     """Call an activity the way a worker would: inside an activity context."""
-    from temporalio.testing import ActivityEnvironment  # noqa: PLC0415
+    from temporalio.testing import ActivityEnvironment
 
     return await ActivityEnvironment().run(fn, arg)

@@ -52,11 +52,11 @@ def smtp(smtp_down: SmtpServer) -> SmtpServer:
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """For tests that call `configure_logging()`: put the process's logging back afterwards."""
-    import logging  # noqa: PLC0415
+    import logging
 
-    import structlog  # noqa: PLC0415
+    import structlog
 
-    import worker.logging as worker_logging  # noqa: PLC0415
+    import worker.logging as worker_logging
 
     yield
     root = logging.getLogger()

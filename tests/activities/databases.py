@@ -20,8 +20,10 @@ import sqlalchemy as sa
 from activities.db import metadata, reset_engine_cache
 
 POSTGRES_ENV = "CPPLAN_TEST_POSTGRES_URL"
-SKIP_REASON = (f"PostgreSQL variant: set {POSTGRES_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5433/cpplan_test) "
-               "or run `make postgres-test`, which starts a throwaway server")
+SKIP_REASON = (
+    f"PostgreSQL variant: set {POSTGRES_ENV} (e.g. postgresql+psycopg://postgres@127.0.0.1:5433/cpplan_test) "
+    "or run `make postgres-test`, which starts a throwaway server"
+)
 
 
 def backend_params() -> list[object]:
@@ -29,8 +31,11 @@ def backend_params() -> list[object]:
     reason, unless its URL is set."""
     return [
         pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql",
-                     marks=pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=SKIP_REASON)),
+        pytest.param(
+            "postgresql",
+            id="postgresql",
+            marks=pytest.mark.skipif(not os.environ.get(POSTGRES_ENV), reason=SKIP_REASON),
+        ),
     ]
 
 

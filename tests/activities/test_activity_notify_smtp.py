@@ -24,7 +24,7 @@ def states() -> dict[str, tuple[str, int]]:
     return {r["key"]: (r["state"], r["attempts"]) for r in list_outbox("P-1")}
 
 
-async def test_sent_once_with_a_message_id_from_the_key(smtp) -> None:  # noqa: ANN001
+async def test_sent_once_with_a_message_id_from_the_key(smtp) -> None:
     result = await run_activity(notify, batch_of("P-1:visit-1:reminder"))
 
     assert result.delivered == ["P-1:visit-1:reminder"]
@@ -41,7 +41,7 @@ async def test_sent_once_with_a_message_id_from_the_key(smtp) -> None:  # noqa: 
     assert row["sent_at"] is not None
 
 
-async def test_the_same_batch_twice_sends_once(smtp) -> None:  # noqa: ANN001
+async def test_the_same_batch_twice_sends_once(smtp) -> None:
     batch = batch_of("k-1", "k-2")
 
     first = await run_activity(notify, batch)
@@ -52,7 +52,7 @@ async def test_the_same_batch_twice_sends_once(smtp) -> None:  # noqa: ANN001
     assert states() == {"k-1": ("sent", 1), "k-2": ("sent", 1)}
 
 
-async def test_server_down_raises_then_a_retry_sends_each_once(smtp_down) -> None:  # noqa: ANN001
+async def test_server_down_raises_then_a_retry_sends_each_once(smtp_down) -> None:
     batch = batch_of("k-1", "k-2")
 
     with pytest.raises(ApplicationError) as raised:
@@ -66,15 +66,22 @@ async def test_server_down_raises_then_a_retry_sends_each_once(smtp_down) -> Non
     again = await run_activity(notify, batch)
 
     assert result.delivered == again.delivered == ["k-1", "k-2"]
-    assert sorted(m["Message-ID"] for m in smtp_down.collector.messages) == sorted([message_id("k-1"), message_id("k-2")])
+    assert sorted(m["Message-ID"] for m in smtp_down.collector.messages) == sorted(
+        [message_id("k-1"), message_id("k-2")]
+    )
     assert states() == {"k-1": ("sent", 2), "k-2": ("sent", 1)}
 
 
-async def test_a_deferral_mid_batch_keeps_the_earlier_sends(smtp) -> None:  # noqa: ANN001
+async def test_a_deferral_mid_batch_keeps_the_earlier_sends(smtp) -> None:
     smtp.collector.defer.add("busy@example.org")
-    batch = NotifyBatch(plan_id="P-1", notifications=[make_notification("k-1"),
-                                                      make_notification("k-2", to_email="busy@example.org"),
-                                                      make_notification("k-3")])
+    batch = NotifyBatch(
+        plan_id="P-1",
+        notifications=[
+            make_notification("k-1"),
+            make_notification("k-2", to_email="busy@example.org"),
+            make_notification("k-3"),
+        ],
+    )
 
     with pytest.raises(ApplicationError) as raised:
         await run_activity(notify, batch)
@@ -88,10 +95,12 @@ async def test_a_deferral_mid_batch_keeps_the_earlier_sends(smtp) -> None:  # no
     assert [m["Message-ID"] for m in smtp.collector.messages] == [message_id(k) for k in ("k-1", "k-2", "k-3")]
 
 
-async def test_a_refused_recipient_is_reported_not_raised(smtp) -> None:  # noqa: ANN001
+async def test_a_refused_recipient_is_reported_not_raised(smtp) -> None:
     smtp.collector.refuse.add("gone@example.org")
-    batch = NotifyBatch(plan_id="P-1", notifications=[make_notification("k-1", to_email="gone@example.org", to_id="hv-9"),
-                                                      make_notification("k-2")])
+    batch = NotifyBatch(
+        plan_id="P-1",
+        notifications=[make_notification("k-1", to_email="gone@example.org", to_id="hv-9"), make_notification("k-2")],
+    )
 
     result = await run_activity(notify, batch)
 
@@ -111,7 +120,7 @@ async def test_a_refused_recipient_is_reported_not_raised(smtp) -> None:  # noqa
     assert len(smtp.collector.messages) == 1
 
 
-async def test_a_malformed_address_is_a_permanent_failure(smtp) -> None:  # noqa: ANN001
+async def test_a_malformed_address_is_a_permanent_failure(smtp) -> None:
     result = await run_activity(notify, batch_of("k-1", to_email="not an address"))
 
     assert [f.reason for f in result.failed] == ["malformed e-mail address"]
@@ -130,14 +139,14 @@ async def test_a_bad_smtp_url_is_a_retryable_configuration_error(monkeypatch: py
     assert list_outbox() == []
 
 
-async def test_a_key_twice_in_one_batch_is_mailed_once(smtp) -> None:  # noqa: ANN001
+async def test_a_key_twice_in_one_batch_is_mailed_once(smtp) -> None:
     result = await run_activity(notify, batch_of("k-1", "k-1"))
 
     assert result.delivered == ["k-1", "k-1"]
     assert len(smtp.collector.messages) == 1
 
 
-async def test_a_row_another_attempt_is_mailing_is_left_to_it(smtp) -> None:  # noqa: ANN001
+async def test_a_row_another_attempt_is_mailing_is_left_to_it(smtp) -> None:
     batch = batch_of("k-1")
     store.enqueue(get_engine(), batch.notifications)
     assert store.claim(get_engine(), "k-1")  # an overlapping attempt, still running

@@ -14,14 +14,18 @@ from workflows.activity_io import PlanContextRequest
 
 
 async def test_isle_of_man_has_the_tt_bank_holiday() -> None:
-    context = await run_activity(load_plan_context, PlanContextRequest(policy="isle-of-man", first_year=2026, last_year=2026))
+    context = await run_activity(
+        load_plan_context, PlanContextRequest(policy="isle-of-man", first_year=2026, last_year=2026)
+    )
 
     assert context.profile.id == "isle-of-man"
     assert date(2026, 6, 5) in context.non_working_days  # TT Bank Holiday, Isle of Man only
 
 
 async def test_london_has_christmas_and_not_the_tt_holiday() -> None:
-    context = await run_activity(load_plan_context, PlanContextRequest(policy="london", first_year=2025, last_year=2027))
+    context = await run_activity(
+        load_plan_context, PlanContextRequest(policy="london", first_year=2025, last_year=2027)
+    )
 
     assert date(2026, 12, 25) in context.non_working_days
     assert date(2026, 6, 5) not in context.non_working_days

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from activities.read_model import get_plan_status, overdue_plans, save_plan
 from tests.activities.activity_test_support import run_activity
 from workflows.activity_io import PlanSnapshot
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.all_databases  # SQLite, and PostgreSQL when configured
 
@@ -34,8 +34,15 @@ def status(plan_id: str = "P-1", **changes: Any) -> dict[str, Any]:
             {"id": "review-1", "kind": "review-conference", "due": "2027-02-01", "status": "pending"},
         ],
         "overdue_count": 1,
-        "escalations": [{"kind": "overdue", "level": 1, "to": "tm-1", "at": "2026-11-16T09:00:00+00:00",
-                         "obligation_id": "first-core-group"}],
+        "escalations": [
+            {
+                "kind": "overdue",
+                "level": 1,
+                "to": "tm-1",
+                "at": "2026-11-16T09:00:00+00:00",
+                "obligation_id": "first-core-group",
+            }
+        ],
         "next_due": {"id": "first-core-group", "kind": "first-core-group", "due": "2026-11-13", "description": "x"},
         "history": [],
     }
@@ -53,8 +60,11 @@ async def test_save_inserts_the_plan_and_its_obligations() -> None:
     await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(), updated_at=T0))
 
     assert get_plan_status("P-1") == status()
-    assert obligation_rows() == {"first-core-group": ("overdue", None), "visit-1": ("met", "2026-11-12"),
-                                 "review-1": ("pending", None)}
+    assert obligation_rows() == {
+        "first-core-group": ("overdue", None),
+        "visit-1": ("met", "2026-11-12"),
+        "review-1": ("pending", None),
+    }
     [late] = overdue_plans()
     assert late["plan_id"] == "P-1"
     assert (late["team_ref"], late["lead_ref"]) == ("tm-1", "sw-1")
@@ -66,10 +76,22 @@ async def test_save_inserts_the_plan_and_its_obligations() -> None:
 async def test_a_later_save_replaces_the_row_and_the_obligations() -> None:
     await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(), updated_at=T0))
     newer = status(
-        obligations=[{"id": "first-core-group", "kind": "first-core-group", "due": "2026-11-13", "status": "met-late",
-                      "met_on": "2026-11-17"},
-                     {"id": "signature-1-hv-1", "kind": "signature", "due": "2026-11-24", "status": "pending",
-                      "member_id": "hv-1"}],
+        obligations=[
+            {
+                "id": "first-core-group",
+                "kind": "first-core-group",
+                "due": "2026-11-13",
+                "status": "met-late",
+                "met_on": "2026-11-17",
+            },
+            {
+                "id": "signature-1-hv-1",
+                "kind": "signature",
+                "due": "2026-11-24",
+                "status": "pending",
+                "member_id": "hv-1",
+            },
+        ],
         overdue_count=0,
         next_due={"id": "signature-1-hv-1", "kind": "signature", "due": "2026-11-24"},
     )

@@ -51,17 +51,31 @@ class CallsActivitiesByName:
 
     @workflow.run
     async def run(self, plan_id: str) -> list[date]:
-        from workflows.activity_io import NotifyBatch, NotifyResult  # noqa: PLC0415
-        from workflows.engine import Notification  # noqa: PLC0415
+        from workflows.activity_io import NotifyBatch, NotifyResult
+        from workflows.engine import Notification
 
         context = await workflow.execute_activity(
-            "load_plan_context", PlanContextRequest(policy="isle-of-man", first_year=2026, last_year=2026),
-            result_type=PlanContext, start_to_close_timeout=timedelta(seconds=30))
-        note = Notification(key=f"{plan_id}:test", plan_id=plan_id, kind="alert", to_id="tm-1", to_role="team-manager",
-                            subject="s", body="b", created_at=workflow.now())
+            "load_plan_context",
+            PlanContextRequest(policy="isle-of-man", first_year=2026, last_year=2026),
+            result_type=PlanContext,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+        note = Notification(
+            key=f"{plan_id}:test",
+            plan_id=plan_id,
+            kind="alert",
+            to_id="tm-1",
+            to_role="team-manager",
+            subject="s",
+            body="b",
+            created_at=workflow.now(),
+        )
         result = await workflow.execute_activity(
-            "notify", NotifyBatch(plan_id=plan_id, notifications=[note]), result_type=NotifyResult,
-            start_to_close_timeout=timedelta(seconds=30))
+            "notify",
+            NotifyBatch(plan_id=plan_id, notifications=[note]),
+            result_type=NotifyResult,
+            start_to_close_timeout=timedelta(seconds=30),
+        )
         assert result.delivered == [note.key]
         return context.non_working_days
 
@@ -70,19 +84,29 @@ def test_the_plan_workflow_is_registered() -> None:
     assert "ChildProtectionPlan" in [cls.__name__ for cls in workflow_classes()]
 
 
-async def test_the_worker_builds_and_serves_the_activities(temporal: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch,
-                                                           restore_logging: None) -> None:
+async def test_the_worker_builds_and_serves_the_activities(
+    temporal: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch, restore_logging: None
+) -> None:
     monkeypatch.delenv("CPPLAN_TASK_QUEUE", raising=False)
     client = await connect(address=target(temporal))
 
     # Built with the real workflows: the sandbox validates each of them here.
     assert build_worker(client).task_queue == "child-protection-plans"
 
-    worker = build_worker(client, task_queue="test-activities", workflows=[CallsActivitiesByName],
-                          workflow_runner=UnsandboxedWorkflowRunner())
+    worker = build_worker(
+        client,
+        task_queue="test-activities",
+        workflows=[CallsActivitiesByName],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    )
     async with worker:
-        days = await client.execute_workflow(CallsActivitiesByName.run, "P-9", id="test-activities-P-9",
-                                             task_queue="test-activities", result_type=list[date])
+        days = await client.execute_workflow(
+            CallsActivitiesByName.run,
+            "P-9",
+            id="test-activities-P-9",
+            task_queue="test-activities",
+            result_type=list[date],
+        )
 
     assert date(2026, 6, 5) in days
     assert [row["state"] for row in list_outbox("P-9")] == ["recorded"]
@@ -101,6 +125,9 @@ async def test_run_worker_stops_gracefully_on_sigterm(temporal: WorkflowEnvironm
         os.kill(os.getpid(), signal.SIGTERM)
         await asyncio.wait_for(running, timeout=10)
 
-    assert [e["event"] for e in events if e["event"].startswith("worker")] == ["worker started", "worker stopping",
-                                                                                "worker stopped"]
+    assert [e["event"] for e in events if e["event"].startswith("worker")] == [
+        "worker started",
+        "worker stopping",
+        "worker stopped",
+    ]
     assert asyncio.get_running_loop().remove_signal_handler(signal.SIGTERM) is False  # handler removed

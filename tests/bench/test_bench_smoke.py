@@ -12,10 +12,22 @@ import sys
 from pathlib import Path
 
 FIGURES = (
-    "plans", "start_rate_plans_per_s", "trivial_start_rate_per_s", "start_ratio_vs_trivial",
-    "storm_plans", "storm_reminders", "storm_drain_s", "duplicate_notifications", "missing_notifications",
-    "replay_ms_per_plan_year", "events_per_plan_year", "largest_run_events", "worker_peak_rss_mb",
-    "machine", "targets", "method",
+    "plans",
+    "start_rate_plans_per_s",
+    "trivial_start_rate_per_s",
+    "start_ratio_vs_trivial",
+    "storm_plans",
+    "storm_reminders",
+    "storm_drain_s",
+    "duplicate_notifications",
+    "missing_notifications",
+    "replay_ms_per_plan_year",
+    "events_per_plan_year",
+    "largest_run_events",
+    "worker_peak_rss_mb",
+    "machine",
+    "targets",
+    "method",
 )
 TARGETS = ("start_ratio", "events_per_plan_year", "largest_run_events", "replay_ms_per_plan_year", "storm", "fleet_50k")
 
@@ -30,8 +42,14 @@ def _command() -> list[str]:
 def test_bench_with_five_plans_reports_every_figure_and_no_duplicate(tmp_path: Path) -> None:
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     env.pop("TEMPORAL_ADDRESS", None)
-    done = subprocess.run([*_command(), "bench", "--plans", "5", "--year-plans", "1", "--json"],
-                          capture_output=True, text=True, timeout=240, env=env, check=False)
+    done = subprocess.run(
+        [*_command(), "bench", "--plans", "5", "--year-plans", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)  # stdout is the JSON object alone; progress went to stderr
     missing = [key for key in FIGURES if key not in report]

@@ -59,7 +59,8 @@ async def temporal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     monkeypatch.setenv("CPPLAN_TASK_QUEUE", task_queue)
     reset_engine_cache()
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=data_converter())
+        test_server_existing_path=test_server_path(), data_converter=data_converter()
+    )
     try:
         async with build_worker(env.client, task_queue=task_queue):
             yield env

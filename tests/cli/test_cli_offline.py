@@ -45,17 +45,24 @@ def test_schedule_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_console_script() -> None:
     script = Path(sys.executable).parent / "cpplan"
-    done = subprocess.run([str(script), "schedule", "--policy", "darlington", "--icpc", "2026-12-18", "--json"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(script), "schedule", "--policy", "darlington", "--icpc", "2026-12-18", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert due(json.loads(done.stdout), "review-conference") == "2027-03-19"
 
 
-@pytest.mark.parametrize("argv", [
-    ["schedule", "--policy", "atlantis", "--icpc", "2026-12-18"],
-    ["schedule", "--policy", "london", "--icpc", "18/12/2026"],
-    ["policy", "atlantis"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["schedule", "--policy", "atlantis", "--icpc", "2026-12-18"],
+        ["schedule", "--policy", "london", "--icpc", "18/12/2026"],
+        ["policy", "atlantis"],
+    ],
+)
 def test_bad_input_is_one_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
     assert main(argv) != 0
     captured = capsys.readouterr()
@@ -79,8 +86,14 @@ def test_policies(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_invalid_start_is_refused_without_a_server(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    bad = {"plan_id": "has spaces", "child_ref": "c-1", "policy": "london", "icpc_date": "2026-01-05",
-           "category": "boredom", "lead_social_worker": {"id": "sw-1"}}
+    bad = {
+        "plan_id": "has spaces",
+        "child_ref": "c-1",
+        "policy": "london",
+        "icpc_date": "2026-01-05",
+        "category": "boredom",
+        "lead_social_worker": {"id": "sw-1"},
+    }
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad), encoding="utf-8")
     assert main(["start", str(path), "--address", NOWHERE]) != 0
@@ -118,6 +131,8 @@ def test_console_script_unreachable_server_is_one_line() -> None:
     # In a process of its own the Temporal client's threads meet interpreter teardown: the
     # command must still end with its one line and status 1, not an abort.
     script = Path(sys.executable).parent / "cpplan"
-    done = subprocess.run([str(script), "status", "p-1", "--address", NOWHERE], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(script), "status", "p-1", "--address", NOWHERE], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1 and "cannot reach Temporal" in done.stderr

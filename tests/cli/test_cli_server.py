@@ -14,7 +14,6 @@ from temporalio.testing import WorkflowEnvironment
 from starters import cli, plans
 from starters.plans import today_in_london
 
-
 # A line the in-process worker logged (timestamped, colours or not), not one the command wrote.
 WORKER_LOG_LINE = re.compile(r"^(\x1b\[[0-9;]*m)*\d{4}-\d{2}-\d{2}T")
 
@@ -28,7 +27,9 @@ async def run(env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], *arg
     return code, captured.out, err
 
 
-async def test_start_twice_keeps_one_plan(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any], write_doc) -> None:
+async def test_start_twice_keeps_one_plan(
+    temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any], write_doc
+) -> None:
     path = write_doc(demo_doc)
     code, out, err = await run(temporal, capsys, "start", path)
     assert code == 0, err
@@ -53,11 +54,15 @@ async def test_status_and_refusals(temporal: WorkflowEnvironment, capsys, demo_d
     assert len(err.strip().splitlines()) == 1
     assert "date" in err and "future" in err
 
-    code, out, err = await run(temporal, capsys, "record-signature", plan_id, "--member-id", "nobody", "--date", today_in_london().isoformat())
+    code, out, err = await run(
+        temporal, capsys, "record-signature", plan_id, "--member-id", "nobody", "--date", today_in_london().isoformat()
+    )
     assert code != 0
     assert "member_id" in err and "nobody" in err
 
-    code, out, err = await run(temporal, capsys, "record-visit", plan_id, "--date", today_in_london().isoformat(), "--seen", "--seen-alone")
+    code, out, err = await run(
+        temporal, capsys, "record-visit", plan_id, "--date", today_in_london().isoformat(), "--seen", "--seen-alone"
+    )
     assert code == 0, err
     assert isinstance(json.loads(out), dict)
 

@@ -74,17 +74,22 @@ def errors_of(path: Path) -> Path:
 # ---------------------------------------------------------------------- JSON lines
 
 
-async def test_good_rows_are_started_bad_ones_reported_by_line(server: WorkflowEnvironment, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+async def test_good_rows_are_started_bad_ones_reported_by_line(
+    server: WorkflowEnvironment, tmp_path: Path, capsys
+) -> None:
     good = [good_doc(), good_doc(), good_doc()]
     future = good_doc(icpc_date=(today_in_london() + timedelta(days=1)).isoformat())
-    path = write_jsonl(tmp_path / "caseload.jsonl", [
-        good[0],
-        '{"plan_id": "broken", ',  # line 2: not JSON
-        good[1],
-        "",  # line 4: blank lines are allowed and still counted
-        future,  # line 5: the conference is tomorrow
-        good[2],
-    ])
+    path = write_jsonl(
+        tmp_path / "caseload.jsonl",
+        [
+            good[0],
+            '{"plan_id": "broken", ',  # line 2: not JSON
+            good[1],
+            "",  # line 4: blank lines are allowed and still counted
+            future,  # line 5: the conference is tomorrow
+            good[2],
+        ],
+    )
 
     code, out, err = await run(capsys, str(path), client=server.client)
 
@@ -111,7 +116,9 @@ async def test_good_rows_are_started_bad_ones_reported_by_line(server: WorkflowE
     assert [await run_id(server, doc["plan_id"]) for doc in good] == runs
 
 
-async def test_a_clean_file_exits_0_and_leaves_no_error_file(server: WorkflowEnvironment, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+async def test_a_clean_file_exits_0_and_leaves_no_error_file(
+    server: WorkflowEnvironment, tmp_path: Path, capsys
+) -> None:
     path = write_jsonl(tmp_path / "caseload.jsonl", [good_doc(), good_doc()])
     errors_of(path).write_text('{"line": 9}\n')  # from an earlier run of a file since corrected
 
@@ -123,12 +130,16 @@ async def test_a_clean_file_exits_0_and_leaves_no_error_file(server: WorkflowEnv
     assert not errors_of(path).exists()
 
 
-async def test_rows_in_the_progress_file_are_skipped_unless_changed(server: WorkflowEnvironment, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+async def test_rows_in_the_progress_file_are_skipped_unless_changed(
+    server: WorkflowEnvironment, tmp_path: Path, capsys
+) -> None:
     docs = [good_doc(), good_doc(), good_doc()]
     path = write_jsonl(tmp_path / "caseload.jsonl", docs)
     # As an interrupted run leaves it: lines 1 and 2 done; line 3's row has changed since.
-    progress_of(path).write_text(f"# header\n1 {importer.fingerprint(docs[0])}\n2 {importer.fingerprint(docs[1])}\n"
-                                 f"3 {importer.fingerprint({**docs[2], 'category': 'physical'})}\n4 cut-sh")
+    progress_of(path).write_text(
+        f"# header\n1 {importer.fingerprint(docs[0])}\n2 {importer.fingerprint(docs[1])}\n"
+        f"3 {importer.fingerprint({**docs[2], 'category': 'physical'})}\n4 cut-sh"
+    )
 
     code, out, err = await run(capsys, str(path), client=server.client)
 
@@ -141,7 +152,7 @@ async def test_rows_in_the_progress_file_are_skipped_unless_changed(server: Work
     assert not progress_of(path).exists()
 
 
-async def test_restart_ignores_the_progress_file(server: WorkflowEnvironment, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+async def test_restart_ignores_the_progress_file(server: WorkflowEnvironment, tmp_path: Path, capsys) -> None:
     docs = [good_doc(), good_doc()]
     path = write_jsonl(tmp_path / "caseload.jsonl", docs)
     progress_of(path).write_text(f"1 {importer.fingerprint(docs[0])}\n")
@@ -152,8 +163,9 @@ async def test_restart_ignores_the_progress_file(server: WorkflowEnvironment, tm
     assert out.strip() == "imported 2, already there 0, bad 0"
 
 
-async def test_a_server_failure_stops_the_import_and_a_rerun_resumes(server: WorkflowEnvironment, tmp_path: Path, capsys,  # noqa: ANN001
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_server_failure_stops_the_import_and_a_rerun_resumes(
+    server: WorkflowEnvironment, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
     docs = [good_doc(), good_doc(), good_doc()]
     path = write_jsonl(tmp_path / "caseload.jsonl", docs)
     real_start = plans.start_plan
@@ -181,8 +193,9 @@ async def test_a_server_failure_stops_the_import_and_a_rerun_resumes(server: Wor
     assert all([await exists(server, d["plan_id"]) for d in docs])
 
 
-async def test_ctrl_c_keeps_the_rows_done_for_the_next_run(server: WorkflowEnvironment, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_ctrl_c_keeps_the_rows_done_for_the_next_run(
+    server: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     docs = [good_doc(), good_doc(), good_doc()]
     path = write_jsonl(tmp_path / "caseload.jsonl", docs)
     real_start = plans.start_plan
@@ -196,7 +209,9 @@ async def test_ctrl_c_keeps_the_rows_done_for_the_next_run(server: WorkflowEnvir
 
     monkeypatch.setattr(plans, "start_plan", slow_start)
     err = io.StringIO()
-    task = asyncio.create_task(importer.import_file(path, lambda: _client(server), concurrency=1, err=err, out=io.StringIO()))
+    task = asyncio.create_task(
+        importer.import_file(path, lambda: _client(server), concurrency=1, err=err, out=io.StringIO())
+    )
     await asyncio.wait_for(stuck.wait(), timeout=60)
     task.cancel()  # what asyncio.run does on Ctrl-C
     with pytest.raises(asyncio.CancelledError):
@@ -242,19 +257,43 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
-CSV_HEADER = ["plan_id", "child_ref", "policy", "icpc_date", "category", "lead_social_worker.id",
-              "lead_social_worker.email", "team_manager.id", "core_group", "visit_interval_working_days"]
+CSV_HEADER = [
+    "plan_id",
+    "child_ref",
+    "policy",
+    "icpc_date",
+    "category",
+    "lead_social_worker.id",
+    "lead_social_worker.email",
+    "team_manager.id",
+    "core_group",
+    "visit_interval_working_days",
+]
 
 
-async def test_a_csv_caseload(server: WorkflowEnvironment, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+async def test_a_csv_caseload(server: WorkflowEnvironment, tmp_path: Path, capsys) -> None:
     today = today_in_london().isoformat()
     ids = [f"csv-{uuid.uuid4().hex[:10]}" for _ in range(3)]
-    path = write_csv(tmp_path / "caseload.csv", CSV_HEADER, [
-        [ids[0], "c-1", "london", today, "neglect", "sw-1", "sw-1@example.org", "tm-1",
-         "hv-1:professional;par-1:parent:par-1@example.org", ""],
-        [ids[1], "c-2", "london", today, "neglect", "sw-2", "not-an-address", "tm-1", "hv-1:nobody", "5"],
-        [ids[2], "c-3", "darlington", today, "emotional", "sw-3", "", "tm-2", "", "5"],
-    ])
+    path = write_csv(
+        tmp_path / "caseload.csv",
+        CSV_HEADER,
+        [
+            [
+                ids[0],
+                "c-1",
+                "london",
+                today,
+                "neglect",
+                "sw-1",
+                "sw-1@example.org",
+                "tm-1",
+                "hv-1:professional;par-1:parent:par-1@example.org",
+                "",
+            ],
+            [ids[1], "c-2", "london", today, "neglect", "sw-2", "not-an-address", "tm-1", "hv-1:nobody", "5"],
+            [ids[2], "c-3", "darlington", today, "emotional", "sw-3", "", "tm-2", "", "5"],
+        ],
+    )
 
     code, out, err = await run(capsys, str(path), client=server.client)
 
@@ -278,16 +317,26 @@ async def test_a_csv_caseload(server: WorkflowEnvironment, tmp_path: Path, capsy
 
 
 def test_csv_cells_become_a_plan_start() -> None:
-    doc = importer.doc_from_cells({
-        "plan_id": "P-1", "lead_social_worker.id": "sw-1", "team_manager.id": "tm-1", "team_manager.role": "service-manager",
-        "core_group": " hv-1:professional ; par-1:parent:par-1@example.org;; gp-1 ", "visit_interval_working_days": "5"})
+    doc = importer.doc_from_cells(
+        {
+            "plan_id": "P-1",
+            "lead_social_worker.id": "sw-1",
+            "team_manager.id": "tm-1",
+            "team_manager.role": "service-manager",
+            "core_group": " hv-1:professional ; par-1:parent:par-1@example.org;; gp-1 ",
+            "visit_interval_working_days": "5",
+        }
+    )
 
     assert doc == {
         "plan_id": "P-1",
         "lead_social_worker": {"id": "sw-1", "role": "lead-social-worker"},
         "team_manager": {"id": "tm-1", "role": "service-manager"},  # a role given is kept
-        "core_group": [{"id": "hv-1", "role": "professional"}, {"id": "par-1", "role": "parent", "email": "par-1@example.org"},
-                       {"id": "gp-1"}],
+        "core_group": [
+            {"id": "hv-1", "role": "professional"},
+            {"id": "par-1", "role": "parent", "email": "par-1@example.org"},
+            {"id": "gp-1"},
+        ],
         "visit_interval_working_days": "5",
     }
 
@@ -299,10 +348,12 @@ def test_csv_line_numbers_follow_the_file_even_with_quoted_newlines(tmp_path: Pa
     rows = importer.read_rows(path, "csv")
 
     assert [(r.line, r.problems) for r in rows] == [
-        (2, []), (5, [("core_group", "member 1 'a:b:c:d': write id:role or id:role:email")])]
+        (2, []),
+        (5, [("core_group", "member 1 'a:b:c:d': write id:role or id:role:email")]),
+    ]
 
 
-async def test_an_unknown_csv_column_is_refused_before_anything_starts(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+async def test_an_unknown_csv_column_is_refused_before_anything_starts(tmp_path: Path, capsys) -> None:
     path = write_csv(tmp_path / "caseload.csv", ["plan_id", "lead_social_worker", "colour"], [["P-1", "sw-1", "red"]])
 
     code, out, err = await run(capsys, str(path))  # no client: nothing may connect
@@ -312,7 +363,7 @@ async def test_an_unknown_csv_column_is_refused_before_anything_starts(tmp_path:
     assert "line 1: unknown column(s) 'lead_social_worker', 'colour'" in err
 
 
-async def test_dry_run_checks_every_row_without_a_server(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+async def test_dry_run_checks_every_row_without_a_server(tmp_path: Path, capsys) -> None:
     path = write_jsonl(tmp_path / "caseload.jsonl", [good_doc(), good_doc(policy="atlantis")])
 
     code, out, err = await run(capsys, str(path), "--dry-run")  # no client, no TEMPORAL_ADDRESS needed
@@ -323,7 +374,7 @@ async def test_dry_run_checks_every_row_without_a_server(tmp_path: Path, capsys)
     assert not progress_of(path).exists()
 
 
-async def test_an_unknown_extension_needs_format(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+async def test_an_unknown_extension_needs_format(tmp_path: Path, capsys) -> None:
     path = write_jsonl(tmp_path / "caseload.txt", [good_doc()])
 
     code, _, err = await run(capsys, str(path))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from workflows.activity_io import PlanSnapshot
 
 pytestmark = pytest.mark.all_databases  # SQLite, and PostgreSQL when configured
 
-T0 = datetime(2026, 4, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
 PERIOD = ("--from", "2026-01-01", "--to", "2026-03-31")
 
 
@@ -32,15 +32,34 @@ def read_model(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyte
         yield url
 
 
-def ob(ident: str, kind: str, due: str, status: str, met_on: str | None = None, limit: str | None = None) -> dict[str, Any]:
-    return {"id": ident, "kind": kind, "due": due, "status": status, "description": kind, "rule": "test",
-            **({"met_on": met_on} if met_on else {}), **({"limit": limit} if limit else {})}
+def ob(
+    ident: str, kind: str, due: str, status: str, met_on: str | None = None, limit: str | None = None
+) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "kind": kind,
+        "due": due,
+        "status": status,
+        "description": kind,
+        "rule": "test",
+        **({"met_on": met_on} if met_on else {}),
+        **({"limit": limit} if limit else {}),
+    }
 
 
 async def save(plan_id: str, policy: str, team: str | None, obligations: list[dict[str, Any]]) -> None:
-    status = {"plan_id": plan_id, "policy": policy, "state": "active", "icpc_date": "2025-11-03",
-              "lead_social_worker": "sw-1", "obligations": obligations, "overdue_count": 0, "escalations": [],
-              "next_due": None, "history": []}
+    status = {
+        "plan_id": plan_id,
+        "policy": policy,
+        "state": "active",
+        "icpc_date": "2025-11-03",
+        "lead_social_worker": "sw-1",
+        "obligations": obligations,
+        "overdue_count": 0,
+        "escalations": [],
+        "next_due": None,
+        "history": [],
+    }
     if team is not None:
         status["team_manager"] = team
     await run_activity(save_plan, PlanSnapshot(plan_id=plan_id, status=status, updated_at=T0))
@@ -48,26 +67,46 @@ async def save(plan_id: str, policy: str, team: str | None, obligations: list[di
 
 @pytest.fixture
 async def caseload(read_model: str) -> None:
-    await save("A", "london", "tm-a", [
-        ob("visit-0", "visit", "2025-12-31", "met", "2025-12-30"),  # before the period
-        ob("visit-1", "visit", "2026-01-10", "met", "2026-01-09"),
-        ob("visit-2", "visit", "2026-02-10", "met-late", "2026-02-12"),
-        ob("core-group-1", "core-group", "2026-03-31", "overdue"),  # the last day counts
-        ob("review-conference-1", "review-conference", "2026-02-01", "met", "2026-02-01", limit="2026-02-03"),
-    ])
-    await save("B", "darlington", "tm-a", [
-        # Held after the date set for it, inside the statutory limit: late for the plan, within
-        # timescale for the census.
-        ob("review-conference-1", "review-conference", "2026-03-01", "met-late", "2026-03-05", limit="2026-03-10"),
-        ob("visit-1", "visit", "2026-04-01", "pending"),  # after the period
-    ])
-    await save("C", "london", "tm-b", [
-        ob("review-conference-1", "review-conference", "2026-03-15", "met-late", "2026-03-20", limit="2026-03-15"),
-        ob("signature-1-hv-1", "signature", "2026-01-05", "escalated"),
-    ])
-    await save("D", "london", None, [
-        ob("review-conference-1", "review-conference", "2026-03-20", "pending", limit="2026-03-20"),
-    ])
+    await save(
+        "A",
+        "london",
+        "tm-a",
+        [
+            ob("visit-0", "visit", "2025-12-31", "met", "2025-12-30"),  # before the period
+            ob("visit-1", "visit", "2026-01-10", "met", "2026-01-09"),
+            ob("visit-2", "visit", "2026-02-10", "met-late", "2026-02-12"),
+            ob("core-group-1", "core-group", "2026-03-31", "overdue"),  # the last day counts
+            ob("review-conference-1", "review-conference", "2026-02-01", "met", "2026-02-01", limit="2026-02-03"),
+        ],
+    )
+    await save(
+        "B",
+        "darlington",
+        "tm-a",
+        [
+            # Held after the date set for it, inside the statutory limit: late for the plan, within
+            # timescale for the census.
+            ob("review-conference-1", "review-conference", "2026-03-01", "met-late", "2026-03-05", limit="2026-03-10"),
+            ob("visit-1", "visit", "2026-04-01", "pending"),  # after the period
+        ],
+    )
+    await save(
+        "C",
+        "london",
+        "tm-b",
+        [
+            ob("review-conference-1", "review-conference", "2026-03-15", "met-late", "2026-03-20", limit="2026-03-15"),
+            ob("signature-1-hv-1", "signature", "2026-01-05", "escalated"),
+        ],
+    )
+    await save(
+        "D",
+        "london",
+        None,
+        [
+            ob("review-conference-1", "review-conference", "2026-03-20", "pending", limit="2026-03-20"),
+        ],
+    )
 
 
 def table(text: str) -> dict[str, dict[str, str]]:
@@ -75,8 +114,15 @@ def table(text: str) -> dict[str, dict[str, str]]:
 
 
 def figures(row: dict[str, str]) -> tuple[str, ...]:
-    return (row["due"], row["met_on_time"], row["met_late"], row["outstanding"], row["reviews_due"],
-            row["reviews_within_timescale"], row["reviews_within_timescale_pct"])
+    return (
+        row["due"],
+        row["met_on_time"],
+        row["met_late"],
+        row["outstanding"],
+        row["reviews_due"],
+        row["reviews_within_timescale"],
+        row["reviews_within_timescale_pct"],
+    )
 
 
 async def test_per_team_csv_and_chart(caseload: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,8 +133,10 @@ async def test_per_team_csv_and_chart(caseload: None, tmp_path: Path, capsys: py
     captured = capsys.readouterr()
     assert code == 0, captured.err
     text = csv_path.read_text(encoding="utf-8")
-    assert text.splitlines()[0] == ("from,to,by,group,due,met_on_time,met_late,outstanding,reviews_due,"
-                                    "reviews_within_timescale,reviews_within_timescale_pct")
+    assert text.splitlines()[0] == (
+        "from,to,by,group,due,met_on_time,met_late,outstanding,reviews_due,"
+        "reviews_within_timescale,reviews_within_timescale_pct"
+    )
     rows = table(text)
     assert list(rows) == ["(none)", "tm-a", "tm-b", "(all)"]
     assert {(r["from"], r["to"], r["by"]) for r in rows.values()} == {("2026-01-01", "2026-03-31", "team")}

@@ -163,18 +163,26 @@ def test_docker_compose_accepts_the_file():
     if not _docker_compose_available():
         pytest.skip("the docker client with the compose plugin is not installed here")
     env = {**os.environ, "CPPLAN_CODEC_KEYS": "k1:" + "A" * 43 + "=", "CPPLAN_CODEC_TOKEN": "test-token"}
-    result = subprocess.run(["docker", "compose", "-f", str(COMPOSE), "config", "-q"],
-                            capture_output=True, text=True, timeout=60, env=env)
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True, timeout=60, env=env
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_compose_registers_the_plans_search_attributes():
-    from temporalio.common import SearchAttributeIndexedValueType as T  # noqa: PLC0415
+    from temporalio.common import SearchAttributeIndexedValueType as T
 
-    from workflows.search_attributes import ALL  # noqa: PLC0415
+    from workflows.search_attributes import ALL
 
     script = (DEPLOY / "scripts" / "temporal-namespace.sh").read_text()
     registered = dict(re.findall(r"\b(\w+):(Keyword|Datetime|Int|Text|Bool|Double|KeywordList)\b", script))
-    names = {T.KEYWORD: "Keyword", T.DATETIME: "Datetime", T.INT: "Int", T.TEXT: "Text", T.BOOL: "Bool",
-             T.DOUBLE: "Double", T.KEYWORD_LIST: "KeywordList"}
+    names = {
+        T.KEYWORD: "Keyword",
+        T.DATETIME: "Datetime",
+        T.INT: "Int",
+        T.TEXT: "Text",
+        T.BOOL: "Bool",
+        T.DOUBLE: "Double",
+        T.KEYWORD_LIST: "KeywordList",
+    }
     assert registered == {key.name: names[key.indexed_value_type] for key in ALL}

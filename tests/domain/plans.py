@@ -29,7 +29,9 @@ def start_doc(policy: str = "london", icpc: str = "2026-11-23", **overrides: Any
     return doc
 
 
-def new_plan(policy: str = "london", icpc: str = "2026-11-23", now: datetime | None = None, **overrides: Any) -> PlanEngine:
+def new_plan(
+    policy: str = "london", icpc: str = "2026-11-23", now: datetime | None = None, **overrides: Any
+) -> PlanEngine:
     profile = get_profile(policy)
     cal = WorkingCalendar(non_working_days(profile.region, 2025, 2030, profile.closure_days))
     start = m.parse(m.PlanStart, start_doc(policy, icpc, **overrides))

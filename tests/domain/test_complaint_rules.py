@@ -93,10 +93,15 @@ def test_notification_keys_are_complaint_obligation_action_person():
     c.fire(at("2027-01-21", 9))
     c.fire(at("2027-01-26", 9))
     keys = [n.key for n in c.state.outbox]
-    assert keys == ["cc-1:service-manager-response:opened:sm-1", "cc-1:service-manager-response:reminder:sm-1",
-                    "cc-1:service-manager-response:escalation-1:scr-1"]
+    assert keys == [
+        "cc-1:service-manager-response:opened:sm-1",
+        "cc-1:service-manager-response:reminder:sm-1",
+        "cc-1:service-manager-response:escalation-1:scr-1",
+    ]
     reminder = c.state.outbox[1]
-    assert reminder.plan_id == "p-1" and reminder.to_role == "service-manager" and reminder.to_email == "sm-1@example.org"
+    assert (
+        reminder.plan_id == "p-1" and reminder.to_role == "service-manager" and reminder.to_email == "sm-1@example.org"
+    )
     assert "[cpplan complaint cc-1]" in reminder.subject and "cmp-1" in reminder.body
     assert c.state.outbox[2].to_role == "partnership"
 
@@ -108,7 +113,9 @@ def test_satisfied_after_the_response_closes_the_complaint():
     assert result["reason"] == "resolved after the service manager's response"
     status = c.status(at("2027-01-22", 10))
     assert status["state"] == "closed" and status["stage"] == "service-manager" and status["closed_on"] == "2027-01-22"
-    assert [(o["id"], o["status"], o["met_on"]) for o in status["obligations"]] == [("service-manager-response", "met", "2027-01-20")]
+    assert [(o["id"], o["status"], o["met_on"]) for o in status["obligations"]] == [
+        ("service-manager-response", "met", "2027-01-20")
+    ]
     assert status["history"][-1]["event"] == "complaint-closed" and status["history"][-1]["reason_ref"] == "res-7"
     assert c.finished and c.next_wakeup() is None
     with pytest.raises(m.Refusal, match=r"\(complaint\): the complaint was closed on 2027-01-22"):
@@ -121,8 +128,12 @@ def test_the_scrutineer_acknowledges_considers_and_responds_from_receipt():
     c.record_response({"date": "2027-01-22"}, at("2027-01-22", 15))
     sent(c)
     result = c.escalate_to_scrutineer({"date": "2027-02-01"}, at("2027-02-01", 10))
-    assert result == {"stage": "scrutineer", "acknowledgement_due": "2027-02-08", "consideration_due": "2027-02-22",
-                      "written_response_due": "2027-03-15"}
+    assert result == {
+        "stage": "scrutineer",
+        "acknowledgement_due": "2027-02-08",
+        "consideration_due": "2027-02-22",
+        "written_response_due": "2027-03-15",
+    }
     assert sent(c) == [("letter", "scr-1", "acknowledgement")]
     # Reminders go to the scrutineer; overdue steps go to the service manager.
     c.fire(at("2027-02-04", 9))
@@ -167,9 +178,19 @@ def test_the_appeal_meets_within_20_working_days_and_its_outcome_ends_the_proced
     # The subcommittee reports the outcome to the partnership.
     assert sent(c) == [("letter", "darlington-safeguarding-partnership", "appeal-outcome")]
     status = c.status(at("2027-04-19", 12))
-    assert status["state"] == "closed" and status["stage"] == "appeal" and status["close_reason"] == "appeal procedure ended"
-    assert [o["id"] for o in status["obligations"]] == ["service-manager-response", "acknowledgement", "consideration",
-                                                       "written-response", "appeal-meeting", "appeal-outcome"]
+    assert (
+        status["state"] == "closed"
+        and status["stage"] == "appeal"
+        and status["close_reason"] == "appeal procedure ended"
+    )
+    assert [o["id"] for o in status["obligations"]] == [
+        "service-manager-response",
+        "acknowledgement",
+        "consideration",
+        "written-response",
+        "appeal-meeting",
+        "appeal-outcome",
+    ]
     assert c.finished
 
 
@@ -186,7 +207,11 @@ def test_closing_mid_stage_drops_the_open_clocks():
 # Asked on Wed 3 Feb 2027, the complaint forwarded to the scrutineer on Mon 1 Feb.
 REFUSALS = [
     ("record_acknowledgement", {"date": "2027-02-04"}, "date: 2027-02-04 is in the future"),
-    ("record_acknowledgement", {"date": "2027-01-29"}, "date: 2027-01-29 is before the scrutineer received the complaint (2027-02-01)"),
+    (
+        "record_acknowledgement",
+        {"date": "2027-01-29"},
+        "date: 2027-01-29 is before the scrutineer received the complaint (2027-02-01)",
+    ),
     ("record_acknowledgement", {"date": "3 Feb 2027"}, "date: Input should be a valid date"),
     ("record_acknowledgement", {"date": "2027-02-02", "note": "x"}, "note: Extra inputs are not permitted"),
     ("record_consideration", {"date": "2027-02-02"}, "the acknowledgement is not recorded yet"),
@@ -196,12 +221,18 @@ REFUSALS = [
     ("record_appeal_outcome", {"date": "2027-02-02"}, "the complaint is at the scrutineer stage"),
     ("record_response", {"date": "2027-02-02"}, "the complaint is at the scrutineer stage"),
     ("escalate_to_scrutineer", {"date": "2027-02-02"}, "the complaint is at the scrutineer stage"),
-    ("close", {"date": "2027-01-29"}, "date: 2027-01-29 is before the last thing recorded on the complaint (2027-02-01)"),
+    (
+        "close",
+        {"date": "2027-01-29"},
+        "date: 2027-01-29 is before the last thing recorded on the complaint (2027-02-01)",
+    ),
     ("close", {"date": "2027-02-02", "reason_ref": "a@b.org"}, "reason_ref: String should match pattern"),
 ]
 
 
-@pytest.mark.parametrize(("name", "payload", "reason"), REFUSALS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(REFUSALS)])
+@pytest.mark.parametrize(
+    ("name", "payload", "reason"), REFUSALS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(REFUSALS)]
+)
 def test_bad_messages_are_refused_naming_the_field_and_change_nothing(name, payload, reason):
     c = at_stage_two()
     now = at("2027-02-03", 11)
@@ -234,7 +265,9 @@ def test_appeal_steps_in_order():
     c = at_stage_two()
     c.record_acknowledgement({"date": "2027-02-01"}, at("2027-02-01", 12))
     c.record_consideration({"date": "2027-02-01"}, at("2027-02-01", 12))  # the same day is in order
-    with pytest.raises(m.Refusal, match=r"date: 2027-01-29 is before the consideration of the documents \(2027-02-01\)"):
+    with pytest.raises(
+        m.Refusal, match=r"date: 2027-01-29 is before the consideration of the documents \(2027-02-01\)"
+    ):
         c.record_written_response({"date": "2027-01-29"}, at("2027-02-05", 12))
     c.record_written_response({"date": "2027-02-05"}, at("2027-02-05", 12))
     with pytest.raises(m.Refusal, match=r"date: 2027-02-04 is before the scrutineer's written response \(2027-02-05\)"):

@@ -73,7 +73,9 @@ def test_seeing_the_child_at_school_is_not_a_statutory_visit_in_darlington():
     plan = new_plan("darlington", "2026-11-23")
     plan.record_visit({"date": "2026-11-30", "seen": True, "location": "other"}, at("2026-11-30", 18))
     assert obligation(plan, "visit-1", at("2026-11-30", 18))["status"] == "pending"
-    plan.record_visit({"date": "2026-12-02", "seen": True, "location": "parent-home", "bedroom_seen": True}, at("2026-12-02", 18))
+    plan.record_visit(
+        {"date": "2026-12-02", "seen": True, "location": "parent-home", "bedroom_seen": True}, at("2026-12-02", 18)
+    )
     assert obligation(plan, "visit-1", at("2026-12-02", 18))["status"] == "met"
     assert obligation(plan, "bedroom-seen-2", at("2026-12-02", 18))["due"] == "2027-01-13"
 

@@ -104,17 +104,27 @@ def test_ending_at_the_first_review_needs_an_exceptional_reason():
     with pytest.raises(m.Refusal, match="exceptional"):
         plan.record_review_conference({"date": "2027-02-19", "outcome": "end"}, at("2027-02-19", 17))
     with pytest.raises(m.Refusal, match="needs the manager who agreed it"):
-        plan.record_review_conference({"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody"}, at("2027-02-19", 17))
+        plan.record_review_conference(
+            {"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody"}, at("2027-02-19", 17)
+        )
     with pytest.raises(m.Refusal, match="not one of this plan's managers"):
-        plan.record_review_conference({"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "sw-1"}, at("2027-02-19", 17))
-    plan.record_review_conference({"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"}, at("2027-02-19", 17))
+        plan.record_review_conference(
+            {"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "sw-1"},
+            at("2027-02-19", 17),
+        )
+    plan.record_review_conference(
+        {"date": "2027-02-19", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"},
+        at("2027-02-19", 17),
+    )
     assert plan.state.state == "ended"
 
 
 def test_birmingham_needs_no_step_down_when_the_child_became_looked_after():
     plan = new_plan("birmingham", "2026-11-23")
     plan.record_review_conference({"date": "2027-02-19", "outcome": "continue"}, at("2027-02-19", 17))
-    plan.record_review_conference({"date": "2027-08-13", "outcome": "end", "step_down_not_needed": "looked-after"}, at("2027-08-13", 17))
+    plan.record_review_conference(
+        {"date": "2027-08-13", "outcome": "end", "step_down_not_needed": "looked-after"}, at("2027-08-13", 17)
+    )
     assert plan.finished
 
 
@@ -128,7 +138,9 @@ def test_an_inquorate_review_sets_a_new_date_within_a_month():
 
 def test_birmingham_scaling_most_zero_scores_escalate_for_oversight():
     plan = new_plan("birmingham", "2026-11-23")
-    plan.record_review_conference({"date": "2027-02-19", "outcome": "continue", "scores": [0, 0, 0, 4]}, at("2027-02-19", 17))
+    plan.record_review_conference(
+        {"date": "2027-02-19", "outcome": "continue", "scores": [0, 0, 0, 4]}, at("2027-02-19", 17)
+    )
     assert {to for kind, to, _ in sent(plan) if kind == "alert"} == {"tm-1", "sm-1"}
 
 

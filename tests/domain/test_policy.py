@@ -50,7 +50,9 @@ def test_birmingham_is_silent_on_the_first_core_group_and_says_so():
 
 def test_an_authority_adds_its_own_profile_without_code(tmp_path: Path, monkeypatch):
     text = (Path(__file__).parents[2] / "workflows/policies/tees.toml").read_text()
-    (tmp_path / "northshire.toml").write_text(text.replace('id = "tees"', 'id = "northshire"').replace('region = "ENG"', 'region = "WLS"'))
+    (tmp_path / "northshire.toml").write_text(
+        text.replace('id = "tees"', 'id = "northshire"').replace('region = "ENG"', 'region = "WLS"')
+    )
     monkeypatch.setenv("CPPLAN_POLICY_DIR", str(tmp_path))
     profile = get_profile("northshire")
     assert profile.region == "WLS"
@@ -59,12 +61,20 @@ def test_an_authority_adds_its_own_profile_without_code(tmp_path: Path, monkeypa
 def test_a_profile_with_an_error_is_refused_with_file_field_and_reason(tmp_path: Path, monkeypatch):
     text = (Path(__file__).parents[2] / "workflows/policies/tees.toml").read_text()
     bad = tmp_path / "broken.toml"
-    bad.write_text(text.replace('id = "tees"', 'id = "broken"').replace("within = { working_days = 10 }", "within = { working_days = -3 }", 1))
+    bad.write_text(
+        text.replace('id = "tees"', 'id = "broken"').replace(
+            "within = { working_days = 10 }", "within = { working_days = -3 }", 1
+        )
+    )
     monkeypatch.setenv("CPPLAN_POLICY_DIR", str(tmp_path))
     with pytest.raises(PolicyError) as err:
         load_profiles()
     message = str(err.value)
-    assert "broken.toml" in message and "first_core_group.within.working_days" in message and "greater than or equal to 0" in message
+    assert (
+        "broken.toml" in message
+        and "first_core_group.within.working_days" in message
+        and "greater than or equal to 0" in message
+    )
 
 
 def test_a_profile_whose_id_is_not_its_file_name_is_refused(tmp_path: Path):

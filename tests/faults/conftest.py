@@ -30,5 +30,6 @@ def mail(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyMail]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "slow(reason): takes longer than the rest of its folder; the reason says why "
-                   "(`-m 'not slow'` leaves it out)")
+        "markers",
+        "slow(reason): takes longer than the rest of its folder; the reason says why (`-m 'not slow'` leaves it out)",
+    )

@@ -105,6 +105,7 @@ def start_mail_server(port: int, handler: FaultyMail, monkeypatch: pytest.Monkey
 def everyone_doc(icpc: str) -> dict[str, Any]:
     """A plan whose every person has an e-mail address: a letter to everyone is a batch of
     eight e-mails (lead social worker, team manager and six core group members)."""
+
     def person(pid: str, role: str) -> dict[str, str]:
         return {"id": pid, "role": role, "email": f"{pid}@example.org"}
 
@@ -170,7 +171,9 @@ def assert_each_message_id_once(mail: FaultyMail, keys: list[str], *, may_repeat
     """The exactly-once check described at the top of this module."""
     expected = {message_id(k) for k in keys}
     seen = mail.message_ids()
-    assert set(seen) == expected, f"lost: {expected - set(seen)}; unexpected: {[(m['Subject'], m['To']) for m in mail.messages if m['Message-ID'] not in expected]}"
+    assert set(seen) == expected, (
+        f"lost: {expected - set(seen)}; unexpected: {[(m['Subject'], m['To']) for m in mail.messages if m['Message-ID'] not in expected]}"
+    )
     allowed = {message_id(k) for k in may_repeat}
     doubled = {mid: n for mid, n in seen.items() if n > 1 and mid not in allowed}
     assert not doubled, f"mailed more than once: {doubled}"
@@ -232,8 +235,9 @@ async def pending(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], ac
     return None
 
 
-async def retried(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], activity_type: str,
-                  attempts: int, because: str) -> Pending:
+async def retried(
+    env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], activity_type: str, attempts: int, because: str
+) -> Pending:
     """Skip server time (the retry backoff) until the activity has failed `attempts` times
     (`because` in its last failure) and is waiting for its next attempt."""
     for _ in range(attempts + 5):
@@ -244,8 +248,9 @@ async def retried(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], ac
     return await _retried(env, handle, activity_type, attempts, because)
 
 
-async def _retried(env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], activity_type: str,
-                   attempts: int, because: str) -> Pending:
+async def _retried(
+    env: WorkflowEnvironment, handle: WorkflowHandle[Any, Any], activity_type: str, attempts: int, because: str
+) -> Pending:
     found = await pending(env, handle, activity_type)
     assert found is not None and found.attempt > attempts and because in found.failure, found
     return found
@@ -256,8 +261,9 @@ class DatabaseLock:
     program on the host would): writers wait for their busy timeout, then fail."""
 
     def __init__(self, db_url: str):
-        self.conn = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=10, isolation_level=None,
-                                    check_same_thread=False)
+        self.conn = sqlite3.connect(
+            db_url.removeprefix("sqlite:///"), timeout=10, isolation_level=None, check_same_thread=False
+        )
         self.held = False
 
     def take(self) -> None:
@@ -275,15 +281,25 @@ class DatabaseLock:
 
 
 @asynccontextmanager
-async def worker_process(env: WorkflowEnvironment, task_queue: str,
-                         log_path: Path) -> AsyncIterator[asyncio.subprocess.Process]:
+async def worker_process(
+    env: WorkflowEnvironment, task_queue: str, log_path: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
     """The project's worker in a child process, against this test's server, with this test's
     environment (database, SMTP, payload keys); yields once it polls. Killed on exit if alive."""
     target = env.client.service_client.config.target_host
     with log_path.open("wb") as log:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.faults.worker_process", "--address", target, "--task-queue", task_queue,
-            cwd=PROJECT_ROOT, env=dict(os.environ), stdout=asyncio.subprocess.PIPE, stderr=log,
+            sys.executable,
+            "-m",
+            "tests.faults.worker_process",
+            "--address",
+            target,
+            "--task-queue",
+            task_queue,
+            cwd=PROJECT_ROOT,
+            env=dict(os.environ),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
         )
         try:
             assert proc.stdout is not None
@@ -292,7 +308,9 @@ async def worker_process(env: WorkflowEnvironment, task_queue: str,
             except TimeoutError:
                 line = b""
             if line.strip() != b"ready":
-                pytest.fail(f"the worker process did not start: {line!r}\n{log_path.read_text(errors='replace')[-3000:]}")
+                pytest.fail(
+                    f"the worker process did not start: {line!r}\n{log_path.read_text(errors='replace')[-3000:]}"
+                )
             yield proc
         finally:
             if proc.returncode is None:

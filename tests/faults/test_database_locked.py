@@ -33,7 +33,7 @@ LOCKED = "database is locked"
 @pytest.fixture
 def lock(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[DatabaseLock]:
     monkeypatch.setenv("CPPLAN_SQLITE_BUSY_TIMEOUT", "0.3")
-    from activities.db import get_engine  # noqa: PLC0415
+    from activities.db import get_engine
 
     get_engine()  # the tables exist (and the file is in WAL mode) before anyone locks it
     held = DatabaseLock(db_url)
@@ -76,7 +76,8 @@ async def test_letters_wait_out_a_locked_database_and_go_once(env, db_url, mail:
 
 
 async def test_a_message_that_comes_while_the_read_model_is_locked_is_acted_on_when_it_frees(
-        env, db_url, mail: FaultyMail, lock: DatabaseLock):
+    env, db_url, mail: FaultyMail, lock: DatabaseLock
+):
     async with running_worker(env) as tq:
         plan = await start_plan_today(env, tq)
         await saved(plan.plan_id)
@@ -102,7 +103,9 @@ async def test_a_message_that_comes_while_the_read_model_is_locked_is_acted_on_w
         await assert_no_failed_workflow_task(plan.handle)
 
 
-async def test_a_lock_between_the_send_and_its_record_does_not_send_twice(env, db_url, mail: FaultyMail, lock: DatabaseLock):
+async def test_a_lock_between_the_send_and_its_record_does_not_send_twice(
+    env, db_url, mail: FaultyMail, lock: DatabaseLock
+):
     # The worst moment: the server has accepted the third letter and the worker is about to
     # record it `sent` when the database locks (taken by the mail server's thread, straight
     # after accepting). Were the record given up, the letter would be mailed again once the
@@ -123,4 +126,3 @@ async def test_a_lock_between_the_send_and_its_record_does_not_send_twice(env, d
         await all_sent(plan.plan_id, keys)
         assert_each_message_id_once(mail, keys)
         await assert_no_failed_workflow_task(plan.handle)
-

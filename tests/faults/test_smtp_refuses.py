@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from activities.mail import message_id
 from activities.read_model import list_outbox
 from tests.faults.support import (
@@ -44,7 +43,7 @@ async def test_a_server_that_defers_then_recovers_gets_every_letter_once(env, db
         # (`failing.attempt` is the one it waits for).
         assert (held_up["state"], held_up["attempts"]) == ("pending", failing.attempt)
         assert "421" in held_up["last_error"]
-        assert all((rows[k]["state"], rows[k]["attempts"]) == ("pending", 0) for k in keys[ACCEPTED_FIRST + 1:])
+        assert all((rows[k]["state"], rows[k]["attempts"]) == ("pending", 0) for k in keys[ACCEPTED_FIRST + 1 :])
 
         mail.recovered.set()
         await env.sleep(timedelta(seconds=5 * 2 ** (failing.attempt - 1)))
@@ -57,7 +56,11 @@ async def test_a_server_that_defers_then_recovers_gets_every_letter_once(env, db
         assert (local.kind, local.attempt) == ("local", 1)
         assert (retried_activity.kind, retried_activity.attempt) == ("activity", failing.attempt)
         policy = retried_activity.retry_policy
-        assert (policy.initial_interval.seconds, policy.backoff_coefficient, policy.maximum_interval.seconds) == (5, 2.0, 600)
+        assert (policy.initial_interval.seconds, policy.backoff_coefficient, policy.maximum_interval.seconds) == (
+            5,
+            2.0,
+            600,
+        )
         assert policy.maximum_attempts == 0
         await assert_no_failed_workflow_task(plan.handle)
 
@@ -85,7 +88,11 @@ async def test_an_address_refused_for_good_is_not_retried_and_the_team_manager_i
         assert_each_message_id_once(mail, delivered)
 
         # The team manager's e-mail says who was not reached and why, without the address.
-        [alert] = [m for m in mail.messages if m["To"] == f"{TEAM_MANAGER}@example.org" and "could not be delivered" in m["Subject"]]
+        [alert] = [
+            m
+            for m in mail.messages
+            if m["To"] == f"{TEAM_MANAGER}@example.org" and "could not be delivered" in m["Subject"]
+        ]
         body = alert.get_payload(decode=True).decode()
         assert "cg-2" in body and "SMTP 550" in body and "cg-2@example.org" not in body
 

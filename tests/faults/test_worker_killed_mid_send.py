@@ -25,10 +25,13 @@ from tests.helpers import assert_no_failed_workflow_task, new_task_queue, runnin
 HELD = 3  # the third e-mail of the batch is the one in flight when the worker dies
 
 
-@pytest.mark.slow(reason=(
-    "about 3 minutes of real time: the dead worker's claim on the e-mail in flight holds every "
-    "other attempt off for its lease (2 minutes), and the activity's retries that wait it out "
-    "back off in real time, since the test waits on the mailbox, not on the workflow"))
+@pytest.mark.slow(
+    reason=(
+        "about 3 minutes of real time: the dead worker's claim on the e-mail in flight holds every "
+        "other attempt off for its lease (2 minutes), and the activity's retries that wait it out "
+        "back off in real time, since the test waits on the mailbox, not on the workflow"
+    )
+)
 async def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(env, db_url, mail: FaultyMail, tmp_path):
     mail.hold_at = HELD
     task_queue = new_task_queue()
@@ -60,4 +63,3 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(env, 
         status = await plan.status()
         assert not [h for h in status["history"] if h["event"] == "notification-failed"]
         await assert_no_failed_workflow_task(plan.handle)
-

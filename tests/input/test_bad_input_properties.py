@@ -31,7 +31,15 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from tests.domain.plans import new_plan
-from tests.helpers import assert_no_failed_workflow_task, eventually, london, plan_doc, running_worker, skip_to, start_plan_workflow
+from tests.helpers import (
+    assert_no_failed_workflow_task,
+    eventually,
+    london,
+    plan_doc,
+    running_worker,
+    skip_to,
+    start_plan_workflow,
+)
 from tests.workflows.scenario import Plan
 from workflows import models as m
 from workflows.calendar import LONDON, local_date
@@ -46,6 +54,7 @@ OVERSIZED = 10_000
 
 
 # ---------------------------------------------------------------------------- the plan
+
 
 @dataclass(frozen=True)
 class Scene:
@@ -76,19 +85,32 @@ def setup_steps(scene: Scene) -> list[tuple[str, str, dict[str, Any]]]:
 def base_payloads(scene: Scene) -> dict[str, dict[str, Any]]:
     """One payload per update that the prepared plan accepts (checked below)."""
     return {
-        "record_visit": {"date": scene.day(-1), "seen": True, "seen_alone": True, "bedroom_seen": False,
-                         "location": "home", "parents_refused_seen_alone": False, "by": "sw-1"},
+        "record_visit": {
+            "date": scene.day(-1),
+            "seen": True,
+            "seen_alone": True,
+            "bedroom_seen": False,
+            "location": "home",
+            "parents_refused_seen_alone": False,
+            "by": "sw-1",
+        },
         "set_visit_frequency": {"interval_working_days": 8, "by": "tm-1", "reason_ref": "sup-1"},
         "record_core_group": {"date": scene.day(0), "next_date": scene.day(14)},
         "record_notes_circulated": {"date": scene.day(0)},
         "record_signature": {"member_id": "hv-1", "date": scene.day(0)},
         "schedule_meeting": {"kind": "core_group", "date": scene.day(7), "by": "hv-1"},
-        "record_review_conference": {"date": scene.day(0), "outcome": "continue", "next_review_date": scene.day(60),
-                                     "scores": [3, 5, 7]},
+        "record_review_conference": {
+            "date": scene.day(0),
+            "outcome": "continue",
+            "next_review_date": scene.day(60),
+            "scores": [3, 5, 7],
+        },
         "authorise_early_review": {"by": "tm-1", "review_date": scene.day(7)},
         "decline_early_review": {"by": "sm-1", "reason_ref": "dec-1"},
-        "change_lead_social_worker": {"person": {"id": "sw-2", "role": "lead-social-worker", "email": "sw-2@example.org"},
-                                      "cover_until": scene.day(14)},
+        "change_lead_social_worker": {
+            "person": {"id": "sw-2", "role": "lead-social-worker", "email": "sw-2@example.org"},
+            "cover_until": scene.day(14),
+        },
         "record_completion": {"obligation_id": "police-action-1", "date": scene.day(0)},
     }
 
@@ -110,22 +132,37 @@ SIGNAL_PAYLOADS = {
 #   ref        an opaque reference;  manager / member / person-id: one that must be known
 #   enum(...)  one of fixed words;  obligation: the id of an open one-off task
 FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
-    "record_visit": {"date": ("past", True), "seen": ("flag", True), "seen_alone": ("flag", False),
-                     "bedroom_seen": ("flag", False), "location": (("enum", "home", "parent-home", "other"), False),
-                     "parents_refused_seen_alone": ("flag", False), "by": ("ref", False)},
-    "set_visit_frequency": {"interval_working_days": (("count", 1, 60), True), "by": ("manager", True),
-                            "reason_ref": ("ref", False)},
+    "record_visit": {
+        "date": ("past", True),
+        "seen": ("flag", True),
+        "seen_alone": ("flag", False),
+        "bedroom_seen": ("flag", False),
+        "location": (("enum", "home", "parent-home", "other"), False),
+        "parents_refused_seen_alone": ("flag", False),
+        "by": ("ref", False),
+    },
+    "set_visit_frequency": {
+        "interval_working_days": (("count", 1, 60), True),
+        "by": ("manager", True),
+        "reason_ref": ("ref", False),
+    },
     "record_core_group": {"date": ("past", True), "next_date": ("after", False)},
     "record_notes_circulated": {"date": ("past", True)},
     "record_signature": {"member_id": ("member", True), "date": ("past", True)},
-    "schedule_meeting": {"kind": (("enum", "core_group", "review_conference"), True), "date": ("ahead", True),
-                         "by": ("person-id", False)},
-    "record_review_conference": {"date": ("past", True),
-                                 "outcome": (("enum", "continue", "end", "transfer-out", "inquorate"), True),
-                                 "exceptional_reason": (("enum", "perpetrator-custody", "perpetrator-deceased"), False),
-                                 "next_review_date": ("after", False), "scores": ("scores", False),
-                                 "step_down_not_needed": (("enum", "looked-after", "moved-authority"), False),
-                                 "by": ("ref", False)},
+    "schedule_meeting": {
+        "kind": (("enum", "core_group", "review_conference"), True),
+        "date": ("ahead", True),
+        "by": ("person-id", False),
+    },
+    "record_review_conference": {
+        "date": ("past", True),
+        "outcome": (("enum", "continue", "end", "transfer-out", "inquorate"), True),
+        "exceptional_reason": (("enum", "perpetrator-custody", "perpetrator-deceased"), False),
+        "next_review_date": ("after", False),
+        "scores": ("scores", False),
+        "step_down_not_needed": (("enum", "looked-after", "moved-authority"), False),
+        "by": ("ref", False),
+    },
     "authorise_early_review": {"by": ("manager", True), "review_date": ("ahead", True)},
     "decline_early_review": {"by": ("manager", True), "reason_ref": ("ref", False)},
     "change_lead_social_worker": {"person": ("person", True), "cover_until": ("cover", False)},
@@ -133,9 +170,23 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
 }
 
 SIGNAL_FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
-    "report_incident": {"kind": (("enum", "new-incident", "change-of-circumstances", "implementation-difficulty",
-                                  "birth-in-household", "risk-person-joins", "returning-home", "plan-not-needed"), True),
-                        "date": ("date", True), "summary_ref": ("ref", False)},
+    "report_incident": {
+        "kind": (
+            (
+                "enum",
+                "new-incident",
+                "change-of-circumstances",
+                "implementation-difficulty",
+                "birth-in-household",
+                "risk-person-joins",
+                "returning-home",
+                "plan-not-needed",
+            ),
+            True,
+        ),
+        "date": ("date", True),
+        "summary_ref": ("ref", False),
+    },
     "escalate": {"by": ("ref", True), "to": ("ref", True), "reason_ref": ("ref", False)},
     "report_missing": {"date": ("date", True)},
     "report_found": {"date": ("date", True)},
@@ -156,7 +207,11 @@ def prepared_engine(scene: Scene) -> tuple[PlanEngine, datetime]:
 
 def copy_of(plan: PlanEngine) -> PlanEngine:
     twin = PlanEngine(PlanState.model_validate(copy.deepcopy(plan.state.model_dump())), plan.profile, plan.cal)
-    twin.overdue_wake, twin.end_needs_manager, twin.strict_input = plan.overdue_wake, plan.end_needs_manager, plan.strict_input
+    twin.overdue_wake, twin.end_needs_manager, twin.strict_input = (
+        plan.overdue_wake,
+        plan.end_needs_manager,
+        plan.strict_input,
+    )
     return twin
 
 
@@ -168,8 +223,11 @@ ENGINE_PLAN, ENGINE_NOW = prepared_engine(ENGINE_SCENE)
 
 TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=30)  # JSON-safe text
 WRONG_TYPES = st.one_of(  # a JSON value of a type no field of these messages takes as it is
-    st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
-    st.lists(st.integers(), max_size=3), st.dictionaries(TEXT, st.integers(), max_size=2),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(TEXT, st.integers(), max_size=2),
 )
 OVERSIZED_TEXT = st.sampled_from(string.ascii_letters + string.digits + "-@ é").map(lambda c: c * OVERSIZED)
 UNIX_TIMES = st.sampled_from([0, 1795392000, 1795392000.0, "1795392000", -86400])
@@ -182,8 +240,23 @@ def wrong_types(required: bool) -> st.SearchStrategy[Any]:
 def not_a_date_text() -> st.SearchStrategy[str]:
     """Text that is not an ISO day: other formats, date-times, padding, anything."""
     return st.one_of(
-        st.sampled_from(["30/11/2026", "2026/11/30", "20261130", "2026-11-30T00:00:00", "2026-11-30 ", " 2026-11-30",
-                         "2026-W48-1", "Nov 30 2026", "tomorrow", "", "2026-11", "+2026-11-30", "２０２６-１１-３０"]),
+        st.sampled_from(
+            [
+                "30/11/2026",
+                "2026/11/30",
+                "20261130",
+                "2026-11-30T00:00:00",
+                "2026-11-30 ",
+                " 2026-11-30",
+                "2026-W48-1",
+                "Nov 30 2026",
+                "tomorrow",
+                "",
+                "2026-11",
+                "+2026-11-30",
+                "２０２６-１１-３０",
+            ]
+        ),
         TEXT.filter(lambda t: not ISO_DAY.match(t)),
         OVERSIZED_TEXT,
     )
@@ -191,6 +264,7 @@ def not_a_date_text() -> st.SearchStrategy[str]:
 
 def impossible_dates() -> st.SearchStrategy[str]:
     """YYYY-MM-DD shapes that are no day of the calendar."""
+
     def invalid(y: int, mo: int, d: int) -> bool:
         try:
             date(y, mo, d)
@@ -200,7 +274,9 @@ def impossible_dates() -> st.SearchStrategy[str]:
 
     drawn = st.tuples(st.integers(0, 9999), st.integers(0, 99), st.integers(0, 99)).filter(lambda t: invalid(*t))
     return st.one_of(
-        st.sampled_from(["2027-02-30", "2026-02-29", "2026-04-31", "0000-01-01", "2026-13-01", "2026-00-10", "2026-11-00"]),
+        st.sampled_from(
+            ["2027-02-30", "2026-02-29", "2026-04-31", "0000-01-01", "2026-13-01", "2026-00-10", "2026-11-00"]
+        ),
         drawn.map(lambda t: f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}"),
     )
 
@@ -241,60 +317,102 @@ def bad_ref(required: bool, known: set[str] | None = None) -> st.SearchStrategy[
 
 
 def bad_enum(choices: tuple[str, ...], required: bool) -> st.SearchStrategy[Any]:
-    return st.one_of(wrong_types(required), OVERSIZED_TEXT,
-                     st.sampled_from(["", "HOME", "Home", "core-group", "continue ", "yes", "null"]).filter(lambda t: t.strip() not in choices),
-                     TEXT.filter(lambda t: t.strip() not in choices))
+    return st.one_of(
+        wrong_types(required),
+        OVERSIZED_TEXT,
+        st.sampled_from(["", "HOME", "Home", "core-group", "continue ", "yes", "null"]).filter(
+            lambda t: t.strip() not in choices
+        ),
+        TEXT.filter(lambda t: t.strip() not in choices),
+    )
 
 
 def bad_flag(required: bool) -> st.SearchStrategy[Any]:
-    not_bool = st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                         st.lists(st.booleans(), max_size=2), st.dictionaries(TEXT, st.booleans(), max_size=1))
-    words = st.one_of(st.sampled_from(["true", "false", "yes", "no", "on", "off", "1", "0", "t", "f", "True", ""]), TEXT)
+    not_bool = st.one_of(
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.lists(st.booleans(), max_size=2),
+        st.dictionaries(TEXT, st.booleans(), max_size=1),
+    )
+    words = st.one_of(
+        st.sampled_from(["true", "false", "yes", "no", "on", "off", "1", "0", "t", "f", "True", ""]), TEXT
+    )
     return st.one_of(not_bool, words, st.none()) if required else st.one_of(not_bool, words)
 
 
 def bad_count(lo: int, hi: int, required: bool) -> st.SearchStrategy[Any]:
     return st.one_of(
-        st.booleans(), st.integers(max_value=lo - 1), st.integers(min_value=hi + 1),
-        st.floats(allow_nan=False, allow_infinity=False), st.just(float(lo)),  # 8.0 is not a whole number as sent
-        st.integers(lo, hi).map(str), TEXT, st.lists(st.integers(lo, hi), max_size=2),
+        st.booleans(),
+        st.integers(max_value=lo - 1),
+        st.integers(min_value=hi + 1),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.just(float(lo)),  # 8.0 is not a whole number as sent
+        st.integers(lo, hi).map(str),
+        TEXT,
+        st.lists(st.integers(lo, hi), max_size=2),
         *([st.none()] if required else []),
     )
 
 
 def bad_scores() -> st.SearchStrategy[Any]:
-    element = st.one_of(st.booleans(), st.integers(max_value=-1), st.integers(min_value=11), st.integers(0, 10).map(str),
-                        st.floats(allow_nan=False, allow_infinity=False), st.none())
+    element = st.one_of(
+        st.booleans(),
+        st.integers(max_value=-1),
+        st.integers(min_value=11),
+        st.integers(0, 10).map(str),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.none(),
+    )
     with_one_bad = st.tuples(st.lists(st.integers(0, 10), max_size=5), element).map(lambda t: [*t[0], t[1]])
-    return st.one_of(with_one_bad, st.lists(st.integers(0, 10), min_size=61, max_size=70),
-                     st.integers(), TEXT, st.booleans(), st.dictionaries(TEXT, st.integers(), max_size=1))
+    return st.one_of(
+        with_one_bad,
+        st.lists(st.integers(0, 10), min_size=61, max_size=70),
+        st.integers(),
+        TEXT,
+        st.booleans(),
+        st.dictionaries(TEXT, st.integers(), max_size=1),
+    )
 
 
 def bad_person() -> st.SearchStrategy[Any]:
     good = {"id": "sw-2", "role": "lead-social-worker", "email": "sw-2@example.org"}
     return st.one_of(
-        wrong_types(True), TEXT,
+        wrong_types(True),
+        TEXT,
         bad_ref(True).map(lambda v: {**good, "id": v}),
         bad_enum(m.ROLES, True).map(lambda v: {**good, "role": v}),
-        st.one_of(wrong_types(False), OVERSIZED_TEXT.map(lambda t: f"{t}@example.org"),
-                  st.sampled_from(["sw-2", "sw-2@", "@example.org", "sw 2@example.org", "sw-2@example", "a@b@example.org"]))
-        .map(lambda v: {**good, "email": v}),
+        st.one_of(
+            wrong_types(False),
+            OVERSIZED_TEXT.map(lambda t: f"{t}@example.org"),
+            st.sampled_from(["sw-2", "sw-2@", "@example.org", "sw 2@example.org", "sw-2@example", "a@b@example.org"]),
+        ).map(lambda v: {**good, "email": v}),
         st.just({"role": "lead-social-worker"}),
         extra_key(set(good)).map(lambda k: {**good, k: "x"}),
     )
 
 
 def bad_obligation(plan: PlanEngine) -> st.SearchStrategy[Any]:
-    open_ids = {o.id for o in plan.state.obligations if o.open and o.kind in ("police-action", "cin-meeting", "core-assessment")}
-    recurring = sorted(o.id for o in plan.state.obligations if o.kind in ("visit", "core-group", "first-core-group", "review-conference"))
-    return st.one_of(wrong_types(True), OVERSIZED_TEXT, st.sampled_from(recurring),
-                     TEXT.filter(lambda t: t.strip() not in open_ids),
-                     st.text(min_size=81, max_size=120))
+    open_ids = {
+        o.id for o in plan.state.obligations if o.open and o.kind in ("police-action", "cin-meeting", "core-assessment")
+    }
+    recurring = sorted(
+        o.id
+        for o in plan.state.obligations
+        if o.kind in ("visit", "core-group", "first-core-group", "review-conference")
+    )
+    return st.one_of(
+        wrong_types(True),
+        OVERSIZED_TEXT,
+        st.sampled_from(recurring),
+        TEXT.filter(lambda t: t.strip() not in open_ids),
+        st.text(min_size=81, max_size=120),
+    )
 
 
 def extra_key(known: set[str]) -> st.SearchStrategy[str]:
-    return st.one_of(st.sampled_from(["notes", "child_name", "Date", "seen ", "id", "__proto__"]), TEXT, OVERSIZED_TEXT) \
-        .filter(lambda k: k and k not in known)
+    return st.one_of(
+        st.sampled_from(["notes", "child_name", "Date", "seen ", "id", "__proto__"]), TEXT, OVERSIZED_TEXT
+    ).filter(lambda k: k and k not in known)
 
 
 def bad_value(kind: Any, required: bool, scene: Scene, plan: PlanEngine) -> st.SearchStrategy[Any]:
@@ -323,8 +441,9 @@ class Bad:
 
 
 @st.composite
-def bad_payloads(draw: st.DrawFn, fields: dict[str, tuple[Any, ...]], base: dict[str, Any], scene: Scene,
-                 plan: PlanEngine) -> Bad:
+def bad_payloads(
+    draw: st.DrawFn, fields: dict[str, tuple[Any, ...]], base: dict[str, Any], scene: Scene, plan: PlanEngine
+) -> Bad:
     how = draw(st.sampled_from(["field", "field", "field", "missing", "extra", "not-an-object"]))
     required = [f for f, (_, req) in fields.items() if req]
     if how == "missing" and required:
@@ -334,7 +453,9 @@ def bad_payloads(draw: st.DrawFn, fields: dict[str, tuple[Any, ...]], base: dict
         key = draw(extra_key(set(fields)))
         return Bad({**base, key: draw(st.one_of(TEXT, st.integers(), st.none()))}, key, how)
     if how == "not-an-object":
-        return Bad(draw(st.one_of(WRONG_TYPES.filter(lambda v: not isinstance(v, dict)), TEXT, st.none())), "(payload)", how)
+        return Bad(
+            draw(st.one_of(WRONG_TYPES.filter(lambda v: not isinstance(v, dict)), TEXT, st.none())), "(payload)", how
+        )
     name = draw(st.sampled_from(sorted(fields)))
     kind, req = fields[name]
     return Bad({**base, name: draw(bad_value(kind, req, scene, plan))}, name, f"field {name}")
@@ -346,6 +467,7 @@ def names_the_field(problems: list[tuple[str, str]], field: str) -> bool:
 
 # ---------------------------------------------------------------------------- the pure engine
 
+
 @pytest.mark.parametrize("name", UPDATES)
 def test_each_base_payload_is_accepted_by_the_prepared_plan(name):
     plan = copy_of(ENGINE_PLAN)
@@ -356,7 +478,9 @@ def test_each_base_payload_is_accepted_by_the_prepared_plan(name):
 @settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_a_bad_update_is_refused_naming_the_field_and_changes_nothing(name, data):
-    bad = data.draw(bad_payloads(FIELDS[name], base_payloads(ENGINE_SCENE)[name], ENGINE_SCENE, ENGINE_PLAN), label="bad")
+    bad = data.draw(
+        bad_payloads(FIELDS[name], base_payloads(ENGINE_SCENE)[name], ENGINE_SCENE, ENGINE_PLAN), label="bad"
+    )
     plan = ENGINE_PLAN  # shared: a refusal changes nothing, and that is checked every time
     before = plan.state.model_dump()
     for apply in (False, True):  # the update's validator, then its handler
@@ -379,19 +503,19 @@ def test_an_unreadable_signal_is_recorded_and_someone_is_told(name, data):
     getattr(plan, name)(bad.payload, ENGINE_NOW)
     after = plan.state.model_dump()
 
-    recorded, alerted = after["history"][len(before["history"]):]
+    recorded, alerted = after["history"][len(before["history"]) :]
     assert recorded["event"] == "unreadable-message" and recorded["detail"]["message"] == name
     assert bad.field in recorded["detail"]["reason"] or bad.field == "(payload)", recorded
     shape = recorded["detail"]["fields"]
     assert shape == (sorted(bad.payload) if isinstance(bad.payload, dict) else type(bad.payload).__name__)
     assert alerted["event"] == "unreadable-message" and alerted["detail"]["to"] == ["sw-1", "tm-1"]
-    told = after["outbox"][len(before["outbox"]):]
+    told = after["outbox"][len(before["outbox"]) :]
     assert [(n["kind"], n["to_id"]) for n in told] == [("alert", "sw-1"), ("alert", "tm-1")]
     assert all(name in n["subject"] and "could not be read" in n["subject"] for n in told)
     # Nothing else: no incident, no escalation, no missing child, no death, no obligation.
     changed = {k for k in before if before[k] != after[k]}
     assert changed <= {"history", "outbox", "escalations", "counters"}, changed
-    assert [e["kind"] for e in after["escalations"][len(before["escalations"]):]] == ["unreadable-message"] * 2
+    assert [e["kind"] for e in after["escalations"][len(before["escalations"]) :]] == ["unreadable-message"] * 2
 
 
 def test_messages_recorded_before_the_types_were_strict_are_still_read_as_they_were():
@@ -406,6 +530,7 @@ def test_messages_recorded_before_the_types_were_strict_are_still_read_as_they_w
 
 
 # ---------------------------------------------------------------------------- the real server
+
 
 @pytest.fixture
 async def server_plan(env, db_url) -> Any:
@@ -428,8 +553,10 @@ async def server_plan(env, db_url) -> Any:
             status = await plan.status()
             ids = [o["id"] for o in status["obligations"]]
             assert "police-action-1" in ids and "early-review-decision-1" in ids, ids
-            assert any(h["event"] == "reminder" and h.get("obligation_id") == "early-review-decision-1"
-                       for h in status["history"]), status["history"]
+            assert any(
+                h["event"] == "reminder" and h.get("obligation_id") == "early-review-decision-1"
+                for h in status["history"]
+            ), status["history"]
 
         await eventually(prepared)
         yield plan, scene

@@ -29,12 +29,18 @@ async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[
     from tests.workflows.scenario import Plan
 
     await skip_to(env, london("2027-01-11", 11))
-    doc = plan_doc(icpc_date="2027-01-11", plan_id="replay-every-message", child_ref="c-replay-1",
-                   senior_manager={"id": "cpm-1", "role": "senior-manager"})
+    doc = plan_doc(
+        icpc_date="2027-01-11",
+        plan_id="replay-every-message",
+        child_ref="c-replay-1",
+        senior_manager={"id": "cpm-1", "role": "senior-manager"},
+    )
     plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
     await plan.at(london("2027-01-13", 15))
-    await plan.update("record_visit", {"date": "2027-01-13", "seen": True, "seen_alone": False, "parents_refused_seen_alone": True})
+    await plan.update(
+        "record_visit", {"date": "2027-01-13", "seen": True, "seen_alone": False, "parents_refused_seen_alone": True}
+    )
     await plan.update("set_visit_frequency", {"interval_working_days": 8, "by": "tm-1", "reason_ref": "sup-1"})
     await plan.update("schedule_meeting", {"kind": "core_group", "date": "2027-01-20"})
     await plan.at(london("2027-01-20", 15))
@@ -78,12 +84,14 @@ async def _step_down(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[A
     from tests.workflows.scenario import Plan
 
     doc = plan_doc(icpc_date="2027-08-09", plan_id="replay-step-down", child_ref="c-replay-2", policy="isle-of-man")
-    await env.sleep((london("2027-08-09", 11) - await env.get_current_time()))
+    await env.sleep(london("2027-08-09", 11) - await env.get_current_time())
     plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
     await plan.at(london("2027-08-12", 16))
-    await plan.update("record_review_conference", {"date": "2027-08-12", "outcome": "end", "exceptional_reason": "perpetrator-custody",
-                                                        "by": "tm-1"})
+    await plan.update(
+        "record_review_conference",
+        {"date": "2027-08-12", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"},
+    )
     await plan.at(london("2027-08-20", 12))
     await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": "2027-08-20"})
     await plan.handle.result()
@@ -102,10 +110,11 @@ async def main() -> None:
     # Each scenario on a server of its own: both need the clock before their conference date,
     # and waiting for a plan's result lets the test server skip time past it.
     for scenario in (_everything, _step_down):
-        env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=TEST_SERVER, data_converter=data_converter())
-        async with env:
-            async with running_worker(env) as tq:
-                await _record(env, await scenario(env, tq))
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=TEST_SERVER, data_converter=data_converter()
+        )
+        async with env, running_worker(env) as tq:
+            await _record(env, await scenario(env, tq))
 
 
 async def _record(env: WorkflowEnvironment, handles: list[WorkflowHandle[Any, Any]]) -> None:
@@ -118,6 +127,7 @@ async def _record(env: WorkflowEnvironment, handles: list[WorkflowHandle[Any, An
         path = HERE / f"{n:02d}-{handle.id}.json"
         path.write_text(history.to_json())
         print(path, len(history.events), "events")
+
 
 if __name__ == "__main__":
     asyncio.run(main())

@@ -24,8 +24,8 @@ from activities.plan_context import load_plan_context
 from tests.helpers import plan_doc, running_worker
 from worker.client import data_converter
 from worker.main import sandbox_runner
-from workflows.calendar import non_working_days
 from workflows.activity_io import LOAD_PLAN_CONTEXT, PlanContext, PlanContextRequest
+from workflows.calendar import non_working_days
 from workflows.plan import END_NEEDS_MANAGER_PATCH, ChildProtectionPlan
 from workflows.runtime import LEAN_HISTORY_PATCH
 
@@ -37,14 +37,28 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def replayer(*workflows: type) -> Replayer:
-    return Replayer(workflows=list(workflows) or [ChildProtectionPlan], workflow_runner=sandbox_runner(), data_converter=data_converter())
+    return Replayer(
+        workflows=list(workflows) or [ChildProtectionPlan],
+        workflow_runner=sandbox_runner(),
+        data_converter=data_converter(),
+    )
 
 
 def test_the_saved_histories_cover_every_message_kind():
     text = "".join(p.read_text() for p in HISTORIES)
-    updates = ["record_visit", "set_visit_frequency", "record_core_group", "record_notes_circulated", "record_signature",
-               "schedule_meeting", "record_review_conference", "authorise_early_review", "decline_early_review",
-               "change_lead_social_worker", "record_completion"]
+    updates = [
+        "record_visit",
+        "set_visit_frequency",
+        "record_core_group",
+        "record_notes_circulated",
+        "record_signature",
+        "schedule_meeting",
+        "record_review_conference",
+        "authorise_early_review",
+        "decline_early_review",
+        "change_lead_social_worker",
+        "record_completion",
+    ]
     signals = ["report_incident", "escalate", "report_missing", "report_found", "report_death"]
     for name in updates + signals:
         assert f'"{name}"' in text, f"no saved history uses {name}"
@@ -96,7 +110,9 @@ async def test_the_patch_is_what_keeps_an_older_plan_replaying(monkeypatch):
     step_down = next(p for p in HISTORIES if "step-down" in p.stem)
     assert (await replayer().replay_workflow(load(step_down))).replay_failure is None
     original = workflow.patched
-    monkeypatch.setattr(workflow, "patched", lambda patch_id: True if patch_id == END_NEEDS_MANAGER_PATCH else original(patch_id))
+    monkeypatch.setattr(
+        workflow, "patched", lambda patch_id: True if patch_id == END_NEEDS_MANAGER_PATCH else original(patch_id)
+    )
     with pytest.raises(Exception, match="[Nn]ondeterminism|needs the manager|does not match"):
         await replayer().replay_workflow(load(step_down))
 
@@ -116,8 +132,13 @@ async def test_a_plan_whose_profile_loads_slower_than_its_workflow_task_still_re
     activities = [a for a in ALL_ACTIVITIES if getattr(a, "__temporal_activity_definition").name != LOAD_PLAN_CONTEXT]
     async with running_worker(env, activities=[*activities, slow_load_plan_context]) as tq:
         doc = plan_doc(icpc_date=(await env.get_current_time()).date().isoformat())
-        handle = await env.client.start_workflow(workflows.WORKFLOW_TYPE, doc, id=workflows.workflow_id(doc["plan_id"]),
-                                                 task_queue=tq, task_timeout=timedelta(seconds=1))
+        handle = await env.client.start_workflow(
+            workflows.WORKFLOW_TYPE,
+            doc,
+            id=workflows.workflow_id(doc["plan_id"]),
+            task_queue=tq,
+            task_timeout=timedelta(seconds=1),
+        )
         for _ in range(100):
             history = await handle.fetch_history()
             if any(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in history.events):
@@ -125,14 +146,20 @@ async def test_a_plan_whose_profile_loads_slower_than_its_workflow_task_still_re
             await asyncio.sleep(0.1)
     tasks = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED]
     assert len(tasks) >= 2, "the first turn was meant to span two workflow tasks"
-    assert LEAN_HISTORY_PATCH.encode() in history.events[4].marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+    assert (
+        LEAN_HISTORY_PATCH.encode()
+        in history.events[4].marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+    )
     assert (await replayer().replay_workflow(history)).replay_failure is None
 
 
 def patch_markers(history: WorkflowHistory) -> list[bytes]:
-    return [e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data for e in history.events
-            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-            and e.marker_recorded_event_attributes.marker_name == "core_patch"]
+    return [
+        e.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_patch"
+    ]
 
 
 def test_a_lean_run_records_its_one_patch_marker_and_no_activity_for_context_or_read_model():
@@ -140,8 +167,11 @@ def test_a_lean_run_records_its_one_patch_marker_and_no_activity_for_context_or_
     lean = {name: h for name, h in histories.items() if any(LEAN_HISTORY_PATCH.encode() in m for m in patch_markers(h))}
     assert len(lean) == 3, "the histories recorded since lean-history"
     for name, history in lean.items():
-        scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name for e in history.events
-                     if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+        scheduled = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        ]
         assert not {"load_plan_context", "save_plan"} & set(scheduled), name
         assert len(patch_markers(history)) == 1, name
     # And they are much shorter than the same plans' histories before it.

@@ -63,12 +63,22 @@ class Plan:
 
         async def check() -> dict[str, Any]:
             for row in self.notifications():
-                if row["kind"] == kind and row["to_id"] == to and (obligation_id is None or row["obligation_id"] == obligation_id):
+                if (
+                    row["kind"] == kind
+                    and row["to_id"] == to
+                    and (obligation_id is None or row["obligation_id"] == obligation_id)
+                ):
                     return row
-            raise AssertionError(f"no {kind} to {to} for {obligation_id}: {[(r['kind'], r['to_id'], r['obligation_id']) for r in self.notifications()]}")
+            raise AssertionError(
+                f"no {kind} to {to} for {obligation_id}: {[(r['kind'], r['to_id'], r['obligation_id']) for r in self.notifications()]}"
+            )
 
         return await eventually(check)
 
     def not_told(self, kind: str, to: str, obligation_id: str | None = None) -> None:
-        found = [r for r in self.notifications() if r["kind"] == kind and r["to_id"] == to and (obligation_id is None or r["obligation_id"] == obligation_id)]
+        found = [
+            r
+            for r in self.notifications()
+            if r["kind"] == kind and r["to_id"] == to and (obligation_id is None or r["obligation_id"] == obligation_id)
+        ]
         assert not found, found

@@ -35,8 +35,9 @@ async def start(env, tq: str, received: str = "2027-01-11", **overrides: Any) ->
     outbox rows carry the plan's id)."""
     await skip_to(env, london(received, 11))
     doc = complaint_doc(received, **overrides)
-    handle = await env.client.start_workflow(COMPLAINT_WORKFLOW_TYPE, doc, id=complaint_workflow_id(doc["complaint_id"]),
-                                             task_queue=tq)
+    handle = await env.client.start_workflow(
+        COMPLAINT_WORKFLOW_TYPE, doc, id=complaint_workflow_id(doc["complaint_id"]), task_queue=tq
+    )
     assert handle.id == f"cp-complaint-{doc['complaint_id']}"
     complaint = Plan(env, handle, doc["plan_id"])
     await complaint.started()
@@ -68,8 +69,12 @@ async def test_a_complaint_through_every_stage_reminded_escalated_and_ended_by_t
         # Not satisfied: forwarded to the scrutineer on Mon 1 Feb.
         await c.at(london("2027-02-01", 11))
         forwarded = await c.update("escalate_to_scrutineer", {"date": "2027-02-01"})
-        assert forwarded == {"stage": "scrutineer", "acknowledgement_due": "2027-02-08", "consideration_due": "2027-02-22",
-                             "written_response_due": "2027-03-15"}
+        assert forwarded == {
+            "stage": "scrutineer",
+            "acknowledgement_due": "2027-02-08",
+            "consideration_due": "2027-02-22",
+            "written_response_due": "2027-03-15",
+        }
         await c.told("letter", "scr-1", "acknowledgement")
         await c.at(london("2027-02-04", 9, 30))
         await c.told("reminder", "scr-1", "acknowledgement")
@@ -91,8 +96,13 @@ async def test_a_complaint_through_every_stage_reminded_escalated_and_ended_by_t
         final = await c.handle.result()
         assert (final["state"], final["stage"], final["close_reason"]) == ("closed", "appeal", "appeal procedure ended")
         assert {o["id"]: o["status"] for o in final["obligations"]} == {
-            "service-manager-response": "met-late", "acknowledgement": "met", "consideration": "met",
-            "written-response": "met", "appeal-meeting": "met", "appeal-outcome": "met"}
+            "service-manager-response": "met-late",
+            "acknowledgement": "met",
+            "consideration": "met",
+            "written-response": "met",
+            "appeal-meeting": "met",
+            "appeal-outcome": "met",
+        }
         await c.told("letter", "darlington-safeguarding-partnership", "appeal-outcome")
         await assert_no_failed_workflow_task(c.handle)
         # The whole history replays in the worker's sandbox without nondeterminism.
@@ -101,7 +111,9 @@ async def test_a_complaint_through_every_stage_reminded_escalated_and_ended_by_t
         from worker.client import data_converter
         from worker.main import sandbox_runner, workflow_classes
 
-        replayer = Replayer(workflows=workflow_classes(), workflow_runner=sandbox_runner(), data_converter=data_converter())
+        replayer = Replayer(
+            workflows=workflow_classes(), workflow_runner=sandbox_runner(), data_converter=data_converter()
+        )
         await replayer.replay_workflow(await c.handle.fetch_history())
 
 
@@ -110,13 +122,16 @@ async def test_refusals_change_nothing_then_the_satisfied_complainant_closes_it(
         c = await start(env, tq)
         await c.at(london("2027-01-18", 11))
         assert "date: 2027-01-19 is in the future" in await c.refused("record_response", {"date": "2027-01-19"})
-        assert "date: 2027-01-08 is before the complaint was received (2027-01-11)" in await c.refused("record_response", {"date": "2027-01-08"})
+        assert "date: 2027-01-08 is before the complaint was received (2027-01-11)" in await c.refused(
+            "record_response", {"date": "2027-01-08"}
+        )
         assert "date: Input should be a valid date" in await c.refused("record_response", {"date": "18/01/2027"})
         assert "record_response first" in await c.refused("escalate_to_scrutineer", {"date": "2027-01-18"})
         assert "at the service-manager stage" in await c.refused("record_acknowledgement", {"date": "2027-01-18"})
         await c.update("record_response", {"date": "2027-01-15"})
         assert "date: 2027-01-14 is before the service manager's response (2027-01-15)" in await c.refused(
-            "escalate_to_scrutineer", {"date": "2027-01-14"})
+            "escalate_to_scrutineer", {"date": "2027-01-14"}
+        )
         closed = await c.update("close", {"date": "2027-01-18", "reason_ref": "res-1"})
         assert closed["reason"] == "resolved after the service manager's response"
         final = await c.handle.result()
@@ -129,8 +144,9 @@ async def test_a_profile_without_a_complaints_procedure_refuses_to_start(env, db
     await skip_to(env, london("2027-01-11", 11))
     async with running_worker(env) as tq:
         doc = complaint_doc(policy="london")
-        handle = await env.client.start_workflow(COMPLAINT_WORKFLOW_TYPE, doc, id=complaint_workflow_id(doc["complaint_id"]),
-                                                 task_queue=tq)
+        handle = await env.client.start_workflow(
+            COMPLAINT_WORKFLOW_TYPE, doc, id=complaint_workflow_id(doc["complaint_id"]), task_queue=tq
+        )
         with pytest.raises(WorkflowFailureError) as err:
             await handle.result()
         cause = err.value.cause

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from starters.plans import start_plan
 from tests.helpers import assert_no_failed_workflow_task, eventually, plan_doc, running_worker
+from worker.client import data_converter
 from worker.search_attributes import ensure_search_attributes
 from workflows import search_attributes as sa
 from workflows.calendar import local_date
-from worker.client import data_converter
 
 
 async def test_an_overdue_plan_is_found_by_its_search_attributes(env, db_url, monkeypatch):

@@ -6,8 +6,6 @@ reminded before, who is told after, and what the next clocks are once something 
 
 from __future__ import annotations
 
-import pytest
-
 from tests.helpers import assert_no_failed_workflow_task, london, plan_doc, running_worker, skip_to, start_plan_workflow
 from tests.workflows.scenario import Plan
 
@@ -41,7 +39,9 @@ async def test_icpc_friday_before_christmas_first_core_group_escalated_on_7_janu
         first = next(o for o in status["obligations"] if o["id"] == "first-core-group")
         assert first["status"] == "escalated"
         escalation = next(e for e in status["escalations"] if e["obligation_id"] == "first-core-group")
-        assert escalation["to"] == "tm-1" and escalation["level"] == 1 and escalation["at"].startswith("2027-01-07T09:00")
+        assert (
+            escalation["to"] == "tm-1" and escalation["level"] == 1 and escalation["at"].startswith("2027-01-07T09:00")
+        )
         # Recording the meeting on the 7th: met late; the next core group within six weeks,
         # notes within 5 working days, signatures within 5 more (000 9.3.26).
         result = await plan.update("record_core_group", {"date": "2027-01-07"})
@@ -66,7 +66,11 @@ async def test_a_plan_started_on_a_monday_escalates_to_the_service_manager_after
         plan.not_told("escalation", "sm-1", "first-core-group")
         await plan.at(london("2027-02-02", 9, 30))
         await plan.told("escalation", "sm-1", "first-core-group")
-        levels = [(e["level"], e["to"]) for e in (await plan.status())["escalations"] if e.get("obligation_id") == "first-core-group"]
+        levels = [
+            (e["level"], e["to"])
+            for e in (await plan.status())["escalations"]
+            if e.get("obligation_id") == "first-core-group"
+        ]
         assert levels == [(1, "tm-1"), (2, "sm-1")]
         await assert_no_failed_workflow_task(plan.handle)
 
@@ -102,7 +106,9 @@ async def test_darlington_review_in_91_days_and_school_is_not_a_statutory_visit(
         await plan.at(london("2026-12-21", 17))
         await plan.update("record_visit", {"date": "2026-12-21", "seen": True, "location": "other"})
         assert (await plan.obligation("visit-1"))["status"] == "pending"
-        await plan.update("record_visit", {"date": "2026-12-21", "seen": True, "location": "home", "bedroom_seen": True})
+        await plan.update(
+            "record_visit", {"date": "2026-12-21", "seen": True, "location": "home", "bedroom_seen": True}
+        )
         assert (await plan.obligation("visit-1"))["status"] == "met"
         assert (await plan.obligation("visit-2"))["due"] == "2027-01-07"
         await assert_no_failed_workflow_task(plan.handle)

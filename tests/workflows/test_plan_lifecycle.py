@@ -7,7 +7,15 @@ from datetime import date, timedelta
 
 from temporalio.api.enums.v1 import EventType
 
-from tests.helpers import assert_no_failed_workflow_task, eventually, london, plan_doc, running_worker, skip_to, start_plan_workflow
+from tests.helpers import (
+    assert_no_failed_workflow_task,
+    eventually,
+    london,
+    plan_doc,
+    running_worker,
+    skip_to,
+    start_plan_workflow,
+)
 from tests.workflows.scenario import Plan
 from workflows.calendar import WorkingCalendar, non_working_days
 
@@ -36,8 +44,12 @@ async def test_incident_early_review_held_continue_then_end_with_step_down(env, 
         await plan.signal("report_incident", {"kind": "new-incident", "date": "2027-02-01", "summary_ref": "s47-0042"})
         await plan.told("alert", "tm-1", "early-review-decision-1")
         # Only a manager may decide, and never past the statutory limit (3 months: 11 Apr).
-        assert "not one of this plan's managers" in await plan.refused("authorise_early_review", {"by": "sw-1", "review_date": "2027-02-15"})
-        assert "past the statutory limit 2027-04-11" in await plan.refused("authorise_early_review", {"by": "tm-1", "review_date": "2027-04-20"})
+        assert "not one of this plan's managers" in await plan.refused(
+            "authorise_early_review", {"by": "sw-1", "review_date": "2027-02-15"}
+        )
+        assert "past the statutory limit 2027-04-11" in await plan.refused(
+            "authorise_early_review", {"by": "tm-1", "review_date": "2027-04-20"}
+        )
         await plan.update("authorise_early_review", {"by": "tm-1", "review_date": "2027-02-15"})
         assert (await plan.obligation("review-conference-1"))["due"] == "2027-02-15"
         for member in ("sw-1", "tm-1", "hv-1", "par-1"):
@@ -58,13 +70,17 @@ async def test_incident_early_review_held_continue_then_end_with_step_down(env, 
         await plan.at(london("2027-08-20", 12))
         await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": "2027-08-20"})
         final = await plan.handle.result()
-        assert final["state"] == "ended" and [o["status"] for o in final["obligations"] if o["kind"] == "cin-meeting"] == ["met"]
+        assert final["state"] == "ended" and [
+            o["status"] for o in final["obligations"] if o["kind"] == "cin-meeting"
+        ] == ["met"]
         await assert_no_failed_workflow_task(plan.handle)
 
 
 async def test_missing_child_not_found_reaches_the_senior_manager_then_found(env, db_url):
     async with running_worker(env) as tq:
-        plan = await start(env, tq, "2027-01-11", policy="darlington", senior_manager={"id": "cpm-1", "role": "senior-manager"})
+        plan = await start(
+            env, tq, "2027-01-11", policy="darlington", senior_manager={"id": "cpm-1", "role": "senior-manager"}
+        )
         await plan.at(london("2027-01-20", 15))
         await plan.signal("report_missing", {"date": "2027-01-20"})
         await plan.told("alert", "sw-1", "child-found-1")
@@ -119,13 +135,19 @@ async def test_a_three_year_plan_with_fortnightly_visits_keeps_its_status_across
             day += timedelta(days=14)
             visit_day = cal.on_or_after(day)
             await plan.at(london(visit_day, 16))
-            await plan.update("record_visit", {"date": visit_day.isoformat(), "seen": True, "seen_alone": True, "bedroom_seen": True})
+            await plan.update(
+                "record_visit", {"date": visit_day.isoformat(), "seen": True, "seen_alone": True, "bedroom_seen": True}
+            )
             if (visit_day - last_core_group).days >= 28:
                 await plan.update("record_core_group", {"date": visit_day.isoformat()})
                 await plan.update("record_notes_circulated", {"date": visit_day.isoformat()})
                 await plan.update("record_signature", {"member_id": "hv-1", "date": visit_day.isoformat()})
                 last_core_group = visit_day
-            review = next(o for o in (await plan.status())["obligations"] if o["kind"] == "review-conference" and o["status"] == "pending")
+            review = next(
+                o
+                for o in (await plan.status())["obligations"]
+                if o["kind"] == "review-conference" and o["status"] == "pending"
+            )
             if date.fromisoformat(review["due"]) <= visit_day + timedelta(days=14):
                 old_run = (await plan.handle.describe()).run_id
                 await plan.update("record_review_conference", {"date": visit_day.isoformat(), "outcome": "continue"})
@@ -142,5 +164,7 @@ async def test_a_three_year_plan_with_fortnightly_visits_keeps_its_status_across
         assert runs_checked >= 5
         status = await plan.status()
         assert status["reviews_held"] == runs_checked
-        assert not [o for o in status["obligations"] if o["kind"] == "visit" and o["status"] in ("overdue", "escalated")]
+        assert not [
+            o for o in status["obligations"] if o["kind"] == "visit" and o["status"] in ("overdue", "escalated")
+        ]
         await assert_no_failed_workflow_task(plan.handle)

@@ -14,22 +14,52 @@ REFUSALS = [
     ("record_visit", {"date": "2027-01-08", "seen": True}, "date: 2027-01-08 is before the plan started"),
     ("record_visit", {"date": "18/01/2027", "seen": True}, "date: Input should be a valid date"),
     ("record_visit", {"date": "2027-01-15", "seen": "yes please"}, "seen: Input should be a valid boolean"),
-    ("record_visit", {"date": "2027-01-15", "seen": True, "notes": "x" * 5000}, "notes: Extra inputs are not permitted"),
-    ("set_visit_frequency", {"interval_working_days": 20, "by": "hv-1"}, "by: 'hv-1' is not one of this plan's managers"),
-    ("record_core_group", {"date": "2027-01-15", "next_date": "2027-03-01"}, "next_date: 2027-03-01 is past the limit 2027-02-26"),
+    (
+        "record_visit",
+        {"date": "2027-01-15", "seen": True, "notes": "x" * 5000},
+        "notes: Extra inputs are not permitted",
+    ),
+    (
+        "set_visit_frequency",
+        {"interval_working_days": 20, "by": "hv-1"},
+        "by: 'hv-1' is not one of this plan's managers",
+    ),
+    (
+        "record_core_group",
+        {"date": "2027-01-15", "next_date": "2027-03-01"},
+        "next_date: 2027-03-01 is past the limit 2027-02-26",
+    ),
     ("record_notes_circulated", {"date": "2027-01-15"}, "no core group notes are outstanding"),
-    ("record_signature", {"member_id": "gp-404", "date": "2027-01-15"}, "member_id: 'gp-404' is not a member of this plan's core group"),
-    ("schedule_meeting", {"kind": "review_conference", "date": "2027-04-12"}, "date: 2027-04-12 is past the limit 2027-04-11"),
+    (
+        "record_signature",
+        {"member_id": "gp-404", "date": "2027-01-15"},
+        "member_id: 'gp-404' is not a member of this plan's core group",
+    ),
+    (
+        "schedule_meeting",
+        {"kind": "review_conference", "date": "2027-04-12"},
+        "date: 2027-04-12 is past the limit 2027-04-11",
+    ),
     ("schedule_meeting", {"kind": "core_group", "date": "2027-01-26"}, "date: 2027-01-26 is past the limit 2027-01-25"),
-    ("record_review_conference", {"date": "2027-01-15", "outcome": "end"}, "exceptional_reason: a plan is not ended at the first review"),
+    (
+        "record_review_conference",
+        {"date": "2027-01-15", "outcome": "end"},
+        "exceptional_reason: a plan is not ended at the first review",
+    ),
     ("authorise_early_review", {"by": "tm-1", "review_date": "2027-02-01"}, "no early review has been asked for"),
     ("decline_early_review", {"by": "sw-1"}, "by: 'sw-1' is not one of this plan's managers"),
-    ("change_lead_social_worker", {"person": {"id": "sw-2"}, "cover_until": "2027-01-01"}, "cover_until: 2027-01-01 is in the past"),
+    (
+        "change_lead_social_worker",
+        {"person": {"id": "sw-2"}, "cover_until": "2027-01-01"},
+        "cover_until: 2027-01-01 is in the past",
+    ),
     ("record_completion", {"obligation_id": "visit-1", "date": "2027-01-15"}, "recorded with its own message"),
 ]
 
 
-@pytest.mark.parametrize(("name", "payload", "reason"), REFUSALS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(REFUSALS)])
+@pytest.mark.parametrize(
+    ("name", "payload", "reason"), REFUSALS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(REFUSALS)]
+)
 async def test_bad_updates_are_refused_with_the_field_and_change_nothing(env, db_url, name, payload, reason):
     await skip_to(env, london("2027-01-11", 11))
     async with running_worker(env) as tq:

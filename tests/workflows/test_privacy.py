@@ -8,7 +8,6 @@ import json
 
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
-
 from temporalio.client import WorkflowUpdateFailedError
 
 from tests.helpers import london, plan_doc, running_worker, skip_to, start_plan_workflow
@@ -17,8 +16,16 @@ from worker.codec import ENCODING
 from workflows.plan import END_NEEDS_MANAGER_PATCH, OVERDUE_WAKE_PATCH, STRICT_INPUT_PATCH
 from workflows.runtime import KEEP_WAKE_PATCH, LEAN_HISTORY_PATCH
 
-LOCAL_ACTIVITY_MARKER_KEYS = {"seq", "attempt", "activity_id", "activity_type", "complete_time", "backoff",
-                              "original_schedule_time", "activation_index"}
+LOCAL_ACTIVITY_MARKER_KEYS = {
+    "seq",
+    "attempt",
+    "activity_id",
+    "activity_type",
+    "complete_time",
+    "backoff",
+    "original_schedule_time",
+    "activation_index",
+}
 PATCH_IDS = {OVERDUE_WAKE_PATCH, END_NEEDS_MANAGER_PATCH, STRICT_INPUT_PATCH, KEEP_WAKE_PATCH, LEAN_HISTORY_PATCH}
 
 
@@ -45,13 +52,18 @@ async def test_history_read_without_the_codec_shows_ciphertext_only(env, db_url)
     email = "jane.private@example.org"
     await skip_to(env, london("2027-01-11", 11))
     async with running_worker(env) as tq:
-        doc = plan_doc(icpc_date="2027-01-11", child_ref=secret_child,
-                       lead_social_worker={"id": "sw-1", "role": "lead-social-worker", "email": email})
+        doc = plan_doc(
+            icpc_date="2027-01-11",
+            child_ref=secret_child,
+            lead_social_worker={"id": "sw-1", "role": "lead-social-worker", "email": email},
+        )
         plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
         await plan.started()
         await plan.at(london("2027-01-12", 12))
         await plan.update("record_visit", {"date": "2027-01-12", "seen": True, "by": "sw-1"})
-        await plan.signal("report_incident", {"kind": "new-incident", "date": "2027-01-12", "summary_ref": "s47-secret"})
+        await plan.signal(
+            "report_incident", {"kind": "new-incident", "date": "2027-01-12", "summary_ref": "s47-secret"}
+        )
         try:
             await plan.update("record_signature", {"member_id": "gp-SECRET", "date": "2027-01-12"})
         except WorkflowUpdateFailedError:
@@ -77,7 +89,10 @@ async def test_history_read_without_the_codec_shows_ciphertext_only(env, db_url)
                     assert set(marker) <= LOCAL_ACTIVITY_MARKER_KEYS, marker
                     assert marker["activity_type"] in {"load_plan_context", "save_plan", "notify"}, marker
                 else:
-                    ids = {m["id"] if isinstance(m, dict) else m for m in (marker if isinstance(marker, list) else [marker])}
+                    ids = {
+                        m["id"] if isinstance(m, dict) else m
+                        for m in (marker if isinstance(marker, list) else [marker])
+                    }
                     assert ids <= PATCH_IDS, payload
             for needle in (secret_child, email):
                 assert needle.encode() not in payload.data
