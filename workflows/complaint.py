@@ -20,11 +20,12 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.runtime import EngineLoop, load_context
+from workflows.runtime import EngineLoop, load_context, message_handlers
 
 with workflow.unsafe.imports_passed_through():
     from workflows import models as m
     from workflows.calendar import WorkingCalendar
+    from workflows.messages import COMPLAINT_MESSAGES
     from workflows.complaint_rules import (
         COMPLAINT_WORKFLOW_TYPE,
         ComplaintEngine,
@@ -38,6 +39,7 @@ CALENDAR_YEARS_AHEAD = 3
 
 
 @workflow.defn(name=COMPLAINT_WORKFLOW_TYPE)
+@message_handlers(COMPLAINT_MESSAGES)
 class ConferenceComplaint(EngineLoop):
     @workflow.init
     def __init__(self, start: Any) -> None:
@@ -82,78 +84,6 @@ class ConferenceComplaint(EngineLoop):
             await self._sleep_until_next()
 
     # ------------------------------------------------------------------ messages
-
-    @workflow.update
-    async def record_response(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._apply("record_response", payload)
-
-    @record_response.validator
-    def _check_record_response(self, payload: dict[str, Any]) -> None:
-        self._check("record_response", payload)
-
-    @workflow.update
-    async def close(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._apply("close", payload)
-
-    @close.validator
-    def _check_close(self, payload: dict[str, Any]) -> None:
-        self._check("close", payload)
-
-    @workflow.update
-    async def escalate_to_scrutineer(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._apply("escalate_to_scrutineer", payload)
-
-    @escalate_to_scrutineer.validator
-    def _check_escalate_to_scrutineer(self, payload: dict[str, Any]) -> None:
-        self._check("escalate_to_scrutineer", payload)
-
-    @workflow.update
-    async def record_acknowledgement(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._apply("record_acknowledgement", payload)
-
-    @record_acknowledgement.validator
-    def _check_record_acknowledgement(self, payload: dict[str, Any]) -> None:
-        self._check("record_acknowledgement", payload)
-
-    @workflow.update
-    async def record_consideration(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._apply("record_consideration", payload)
-
-    @record_consideration.validator
-    def _check_record_consideration(self, payload: dict[str, Any]) -> None:
-        self._check("record_consideration", payload)
-
-    @workflow.update
-    async def record_written_response(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._apply("record_written_response", payload)
-
-    @record_written_response.validator
-    def _check_record_written_response(self, payload: dict[str, Any]) -> None:
-        self._check("record_written_response", payload)
-
-    @workflow.update
-    async def request_appeal(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._apply("request_appeal", payload)
-
-    @request_appeal.validator
-    def _check_request_appeal(self, payload: dict[str, Any]) -> None:
-        self._check("request_appeal", payload)
-
-    @workflow.update
-    async def record_appeal_meeting(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._apply("record_appeal_meeting", payload)
-
-    @record_appeal_meeting.validator
-    def _check_record_appeal_meeting(self, payload: dict[str, Any]) -> None:
-        self._check("record_appeal_meeting", payload)
-
-    @workflow.update
-    async def record_appeal_outcome(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._apply("record_appeal_outcome", payload)
-
-    @record_appeal_outcome.validator
-    def _check_record_appeal_outcome(self, payload: dict[str, Any]) -> None:
-        self._check("record_appeal_outcome", payload)
 
     @workflow.query
     def status(self) -> dict[str, Any]:

@@ -278,6 +278,34 @@ class ComplaintEngine:
     def _letter(self, now: datetime, ob: Obligation, action: str, to: m.Person, subject: str, body: str) -> None:
         self._notify(now, "letter", ob.id, action, to, subject, f"{body}\nRule: {ob.source}", ob.id)
 
+    def unreadable(self, now: datetime, name: str, reason: str) -> None:
+        """A message that could not be read: kept by name and reason (never its content), and
+        the service manager told, so that it is sent again."""
+        self._log(now, local_date(now), "unreadable-message", message=name, reason=reason)
+        n = len([h for h in self.state.history if h.event == "unreadable-message"])
+        self._notify(
+            now,
+            "alert",
+            "unreadable-message",
+            str(n),
+            self.service_manager,
+            f"a {name} message could not be read",
+            f"A {name} message was received but could not be read: {reason}. Please send it again.",
+        )
+
+    def message_failed(self, now: datetime, name: str, error: str) -> None:
+        self._log(now, local_date(now), "message-failed", message=name, error=error)
+        n = len([h for h in self.state.history if h.event == "message-failed"])
+        self._notify(
+            now,
+            "alert",
+            "message-failed",
+            str(n),
+            self.service_manager,
+            f"a {name} message could not be applied",
+            f"A {name} message could not be applied ({error}); please check the complaint and record it again.",
+        )
+
     def _check_active(self) -> None:
         if self.state.state != "active":
             raise m.Refusal.one(

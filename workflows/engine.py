@@ -960,13 +960,32 @@ class PlanEngine:
     def _unreadable(self, now: datetime, name: str, raw: Any, err: m.Refusal) -> None:
         # Keep the shape of what came, not its content (it may hold personal data).
         shape = sorted(raw.keys()) if isinstance(raw, dict) else type(raw).__name__
-        self._log(now, local_date(now), "unreadable-message", message=name, reason=str(err), fields=shape)
+        self.unreadable(now, name, str(err), fields=shape)
+
+    def unreadable(self, now: datetime, name: str, reason: str, fields: Any = None) -> None:
+        """A message that could not be read (no payload, a payload the worker could not open, or
+        one a report cannot take): kept in the plan's history by name and reason, never its
+        content, and the people who must act are told, so that it is sent again."""
+        self._log(now, local_date(now), "unreadable-message", message=name, reason=reason, fields=fields)
         self._alert(
             now,
             "unreadable-message",
             [self.lead_social_worker(local_date(now)), self._team_manager()],
-            f"a {name} report could not be read",
-            f"A {name} report was received but could not be read: {err}. Please re-send it.",
+            f"a {name} message could not be read",
+            f"A {name} message was received but could not be read: {reason}. Please send it again.",
+        )
+
+    def message_failed(self, now: datetime, name: str, error: str) -> None:
+        """A message whose rule failed unexpectedly: recorded and the team manager told; the plan
+        carries on with its clocks."""
+        self._log(now, local_date(now), "message-failed", message=name, error=error)
+        self._alert(
+            now,
+            "message-failed",
+            [self._team_manager()],
+            f"a {name} message could not be applied",
+            f"A {name} message could not be applied ({error}). The plan's other clocks carry on; "
+            "please check the plan and record it again, or report the fault.",
         )
 
     def _decide_early_review(self, by: str) -> Obligation:

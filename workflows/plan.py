@@ -19,7 +19,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from workflows.runtime import LEAN_HISTORY_PATCH, EngineLoop, load_context, run_activity
+from workflows.runtime import LEAN_HISTORY_PATCH, EngineLoop, load_context, message_handlers, run_activity
 
 with workflow.unsafe.imports_passed_through():
     from workflows import WORKFLOW_TYPE
@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_io import SAVE_PLAN, PlanSnapshot
     from workflows.calendar import WorkingCalendar
     from workflows.engine import PlanEngine, PlanState
+    from workflows.messages import PLAN_MESSAGES
 
 # Years of bank holidays loaded with each run: a run ends at the next review conference
 # (at most 6 months away), so this leaves years of margin for a review that is overdue.
@@ -38,6 +39,7 @@ STRICT_INPUT_PATCH = "messages-take-json-types"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
+@message_handlers(PLAN_MESSAGES)
 class ChildProtectionPlan(EngineLoop):
     @workflow.init
     def __init__(self, start: Any, carried: PlanState | None = None) -> None:
@@ -133,124 +135,13 @@ class ChildProtectionPlan(EngineLoop):
             self._indexed = values
 
     # ------------------------------------------------------------------ messages
-    # Payloads are typed `Any`, not `dict`: a payload that is not a JSON object then reaches the
-    # engine, which refuses it by name ("(payload): expected a JSON object"), instead of failing
-    # to decode with "RuntimeError: Failed decoding arguments".
+    # The handlers of PLAN_MESSAGES (workflows/messages.py) are made by `message_handlers`: each
+    # passes its payload to the engine method of the same name.
 
     def _applied(self, name: str, result: dict[str, Any]) -> None:
         if name == "record_review_conference" and result.get("outcome") == "continue":
             # A review conference is the natural boundary of a run: continue as new.
             self._continue_as_new = True
-
-    @workflow.update
-    async def record_visit(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("record_visit", payload)
-
-    @record_visit.validator
-    def _check_record_visit(self, payload: Any) -> None:
-        self._check("record_visit", payload)
-
-    @workflow.update
-    async def set_visit_frequency(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("set_visit_frequency", payload)
-
-    @set_visit_frequency.validator
-    def _check_set_visit_frequency(self, payload: Any) -> None:
-        self._check("set_visit_frequency", payload)
-
-    @workflow.update
-    async def record_core_group(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("record_core_group", payload)
-
-    @record_core_group.validator
-    def _check_record_core_group(self, payload: Any) -> None:
-        self._check("record_core_group", payload)
-
-    @workflow.update
-    async def record_notes_circulated(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("record_notes_circulated", payload)
-
-    @record_notes_circulated.validator
-    def _check_record_notes_circulated(self, payload: Any) -> None:
-        self._check("record_notes_circulated", payload)
-
-    @workflow.update
-    async def record_signature(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("record_signature", payload)
-
-    @record_signature.validator
-    def _check_record_signature(self, payload: Any) -> None:
-        self._check("record_signature", payload)
-
-    @workflow.update
-    async def schedule_meeting(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("schedule_meeting", payload)
-
-    @schedule_meeting.validator
-    def _check_schedule_meeting(self, payload: Any) -> None:
-        self._check("schedule_meeting", payload)
-
-    @workflow.update
-    async def record_review_conference(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("record_review_conference", payload)
-
-    @record_review_conference.validator
-    def _check_record_review_conference(self, payload: Any) -> None:
-        self._check("record_review_conference", payload)
-
-    @workflow.update
-    async def authorise_early_review(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("authorise_early_review", payload)
-
-    @authorise_early_review.validator
-    def _check_authorise_early_review(self, payload: Any) -> None:
-        self._check("authorise_early_review", payload)
-
-    @workflow.update
-    async def decline_early_review(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("decline_early_review", payload)
-
-    @decline_early_review.validator
-    def _check_decline_early_review(self, payload: Any) -> None:
-        self._check("decline_early_review", payload)
-
-    @workflow.update
-    async def change_lead_social_worker(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("change_lead_social_worker", payload)
-
-    @change_lead_social_worker.validator
-    def _check_change_lead_social_worker(self, payload: Any) -> None:
-        self._check("change_lead_social_worker", payload)
-
-    @workflow.update
-    async def record_completion(self, payload: Any) -> dict[str, Any]:
-        return await self._apply("record_completion", payload)
-
-    @record_completion.validator
-    def _check_record_completion(self, payload: Any) -> None:
-        self._check("record_completion", payload)
-
-    # Signals: reports that must never be lost, recorded even when they cannot be checked.
-
-    @workflow.signal
-    async def report_incident(self, payload: Any) -> None:
-        await self._signal("report_incident", payload)
-
-    @workflow.signal
-    async def escalate(self, payload: Any) -> None:
-        await self._signal("escalate", payload)
-
-    @workflow.signal
-    async def report_missing(self, payload: Any) -> None:
-        await self._signal("report_missing", payload)
-
-    @workflow.signal
-    async def report_found(self, payload: Any) -> None:
-        await self._signal("report_found", payload)
-
-    @workflow.signal
-    async def report_death(self, payload: Any) -> None:
-        await self._signal("report_death", payload)
 
     @workflow.query
     def status(self) -> dict[str, Any]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -28,6 +29,8 @@ with workflow.unsafe.imports_passed_through():
         PlanContextRequest,
     )
     from workflows.calendar import local_date
+    from workflows.messages import MessageSpec
+    from workflows.unreadable import Unreadable
 
 NOTIFY_BATCH = 50
 NOTIFY_TIMEOUT = timedelta(minutes=2)  # a batch of up to NOTIFY_BATCH e-mails
@@ -223,21 +226,48 @@ class EngineLoop:
         await workflow.wait_condition(lambda: self.engine is not None)
         return self.engine
 
-    def _check(self, name: str, payload: Any) -> None:
+    # A message handler never fails a workflow task: whatever a client sends (no payload, two,
+    # one the worker could not open, one that is not what the message takes) is refused (an
+    # update) or recorded as unreadable with a person told (a signal). A failing workflow task
+    # would stop every reminder and escalation of the plan until someone noticed.
+
+    def _check(self, name: str, args: Sequence[Any]) -> None:
         """Update validators: refuse bad input before it is written to history."""
         if self.engine is None:
             return  # still loading its profile: the handler checks once it has it
         try:
+            payload = _one_payload(name, args)
+            if isinstance(payload, Unreadable):
+                return  # accepted, so that the handler records it and tells someone
             getattr(self.engine, name)(payload, workflow.now(), apply=False)
         except m.Refusal as err:
             raise refused(err) from None
 
-    async def _apply(self, name: str, payload: Any) -> dict[str, Any]:
+    async def _apply(self, name: str, args: Sequence[Any]) -> dict[str, Any]:
         engine = await self._ready()
+        now = workflow.now()
         try:
-            result = getattr(engine, name)(payload, workflow.now(), apply=True)
+            payload = _one_payload(name, args)
         except m.Refusal as err:
             raise refused(err) from None
+        if isinstance(payload, Unreadable):
+            engine.unreadable(now, name, payload.reason)
+            self._wake = True
+            raise refused(m.Refusal.one("(payload)", f"could not be read: {payload.reason}"))
+        try:
+            result = getattr(engine, name)(payload, now, apply=True)
+        except m.Refusal as err:
+            raise refused(err) from None
+        except workflow.NondeterminismError:
+            raise
+        except Exception as err:  # a fault in the rules: recorded and told, the plan runs on
+            engine.message_failed(now, name, type(err).__name__)
+            self._wake = True
+            raise ApplicationError(
+                f"{name} could not be applied ({type(err).__name__}); the team manager has been told",
+                type="MessageFailed",
+                non_retryable=True,
+            ) from None
         self._applied(name, result)
         self._wake = True
         return result
@@ -245,7 +275,89 @@ class EngineLoop:
     def _applied(self, name: str, result: dict[str, Any]) -> None:
         """Hook: a workflow reacts to an accepted update (the plan continues as new)."""
 
-    async def _signal(self, name: str, payload: Any) -> None:
+    async def _signal(self, name: str, args: Sequence[Any]) -> None:
         engine = await self._ready()
-        getattr(engine, name)(payload, workflow.now())
+        now = workflow.now()
+        try:
+            payload = _one_payload(name, args)
+        except m.Refusal as err:
+            payload = Unreadable(str(err))
+        if isinstance(payload, Unreadable):
+            engine.unreadable(now, name, payload.reason)
+        else:
+            try:
+                getattr(engine, name)(payload, now)
+            except workflow.NondeterminismError:
+                raise
+            except Exception as err:  # a fault in the rules: recorded and told, the plan runs on
+                engine.message_failed(now, name, type(err).__name__)
         self._wake = True
+
+
+def _one_payload(name: str, args: Sequence[Any]) -> Any:
+    """Every message carries exactly one payload, a JSON object."""
+    if len(args) != 1:
+        raise m.Refusal.one("(payload)", f"{name} takes one payload, a JSON object; {len(args)} were sent")
+    return args[0]
+
+
+def _known(specs: tuple[MessageSpec, ...]) -> str:
+    return ", ".join(spec.name for spec in specs)
+
+
+def message_handlers(specs: tuple[MessageSpec, ...]) -> Callable[[type[EngineLoop]], type[EngineLoop]]:
+    """Class decorator (under `@workflow.defn`): one handler per message of `specs`, named after
+    it, plus handlers for names that are not messages. Handlers take any number of arguments of
+    any type, so no payload a client sends can fail the workflow task before the rules see it."""
+
+    def decorate(cls: type[EngineLoop]) -> type[EngineLoop]:
+        for spec in specs:
+            setattr(cls, spec.name, _update_handler(spec.name) if spec.kind == "update" else _signal_handler(spec.name))
+        setattr(cls, "_unknown_signal", _unknown_signal_handler())
+        setattr(cls, "_unknown_update", _unknown_update_handler(_known(specs)))
+        return cls
+
+    return decorate
+
+
+def _update_handler(name: str) -> Any:
+    async def handler(self: EngineLoop, *args: Any) -> dict[str, Any]:
+        return await self._apply(name, args)
+
+    def validator(self: EngineLoop, *args: Any) -> None:
+        self._check(name, args)
+
+    handler.__name__ = handler.__qualname__ = name
+    update = workflow.update(name=name)(handler)
+    update.validator(validator)
+    return update
+
+
+def _signal_handler(name: str) -> Any:
+    async def handler(self: EngineLoop, *args: Any) -> None:
+        await self._signal(name, args)
+
+    handler.__name__ = handler.__qualname__ = name
+    return workflow.signal(name=name)(handler)
+
+
+def _unknown_signal_handler() -> Any:
+    # `self` unannotated: the SDK reads a dynamic handler's hints as (self, str, Sequence[RawValue]).
+    async def handler(self, name: str, args: Sequence[RawValue]) -> None:  # type: ignore[no-untyped-def]
+        engine = await self._ready()
+        engine.unreadable(workflow.now(), name[:80], "no such message")
+        self._wake = True
+
+    return workflow.signal(dynamic=True)(handler)
+
+
+def _unknown_update_handler(known: str) -> Any:
+    async def handler(self, name: str, args: Sequence[RawValue]) -> None:  # type: ignore[no-untyped-def]
+        raise refused(m.Refusal.one("(message)", f"no message named {name[:80]!r}; known: {known}"))
+
+    def validator(self, name: str, args: Sequence[RawValue]) -> None:  # type: ignore[no-untyped-def]
+        raise refused(m.Refusal.one("(message)", f"no message named {name[:80]!r}; known: {known}"))
+
+    update = workflow.update(dynamic=True)(handler)
+    update.validator(validator)
+    return update
