@@ -25,13 +25,13 @@ from workflows.runtime import EngineLoop, load_context, message_handlers
 with workflow.unsafe.imports_passed_through():
     from workflows import models as m
     from workflows.calendar import WorkingCalendar
-    from workflows.messages import COMPLAINT_MESSAGES
     from workflows.complaint_rules import (
         COMPLAINT_WORKFLOW_TYPE,
         ComplaintEngine,
         ComplaintStart,
         NoComplaintsProcedure,
     )
+    from workflows.messages import COMPLAINT_MESSAGES
 
 # Years of bank holidays loaded: the procedure takes months, with a margin for a complainant
 # who takes their time to decide.
