@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
@@ -26,28 +27,12 @@ from workflows import models as m
 from workflows import search_attributes as sa
 from workflows.calendar import WorkingCalendar, local_date, non_working_days
 from workflows.engine import PlanEngine
+from workflows.messages import PLAN_MESSAGES
 from workflows.policy import get_profile
 
-# Every message the workflow accepts: name -> (payload model, kind). The command line builds
-# one sub-command per entry from the model's fields.
-MESSAGES: dict[str, tuple[type[m._Message], str]] = {
-    "record_visit": (m.RecordVisit, "update"),
-    "set_visit_frequency": (m.SetVisitFrequency, "update"),
-    "record_core_group": (m.RecordCoreGroup, "update"),
-    "record_notes_circulated": (m.RecordNotesCirculated, "update"),
-    "record_signature": (m.RecordSignature, "update"),
-    "schedule_meeting": (m.ScheduleMeeting, "update"),
-    "record_review_conference": (m.RecordReviewConference, "update"),
-    "authorise_early_review": (m.AuthoriseEarlyReview, "update"),
-    "decline_early_review": (m.DeclineEarlyReview, "update"),
-    "change_lead_social_worker": (m.ChangeLeadSocialWorker, "update"),
-    "record_completion": (m.RecordMeeting, "update"),
-    "report_incident": (m.ReportIncident, "signal"),
-    "escalate": (m.Escalate, "signal"),
-    "report_missing": (m.ReportMissing, "signal"),
-    "report_found": (m.ReportFound, "signal"),
-    "report_death": (m.ReportDeath, "signal"),
-}
+# Every message the workflow accepts (declared once, in workflows/messages.py): name -> (payload
+# model, kind). The command line builds one sub-command per entry from the model's fields.
+MESSAGES: dict[str, tuple[type[BaseModel], str]] = {spec.name: (spec.model, spec.kind) for spec in PLAN_MESSAGES}
 
 
 class PlanCommandError(Exception):
