@@ -175,9 +175,12 @@ def plan_doc(icpc_date: str | date = "2026-11-23", **overrides: Any) -> dict[str
         "icpc_date": icpc_date.isoformat() if isinstance(icpc_date, date) else icpc_date,
         "category": "neglect",
         "lead_social_worker": {"id": "sw-1", "role": "lead-social-worker", "email": "sw-1@example.org"},
-        "team_manager": {"id": "tm-1", "role": "team-manager"},
-        "service_manager": {"id": "sm-1", "role": "service-manager"},
-        "core_group": [{"id": "hv-1", "role": "professional"}, {"id": "par-1", "role": "parent"}],
+        "team_manager": {"id": "tm-1", "role": "team-manager", "email": "tm-1@example.org"},
+        "service_manager": {"id": "sm-1", "role": "service-manager", "email": "sm-1@example.org"},
+        "core_group": [
+            {"id": "hv-1", "role": "professional", "email": "hv-1@example.org"},
+            {"id": "par-1", "role": "parent", "email": "par-1@example.org"},
+        ],
     }
     doc.update(overrides)
     return doc

@@ -126,17 +126,39 @@ class PlanEngine:
         # Messages' dates, flags and counts must have their JSON types (workflows/models.py);
         # plans whose history predates that read them leniently, as they did (patched likewise).
         self.strict_input = True
+        # Honest records: reports checked like updates (dates neither in the future nor before the
+        # plan), a signature not before its notes went out, staff reachable, police-action notices
+        # to professionals only. Patched in the workflow (HONEST_RECORDS_PATCH).
+        self.honest_records = True
 
     def _parse(self, model: type[Any], raw: Any) -> Any:
         return m.parse(model, raw, lax=not self.strict_input)
 
+    def _parse_report(self, model: type[Any], raw: Any, now: datetime) -> Any:
+        """A signal's payload, checked as an update's would be: a date neither in the future nor
+        before the plan, and a manager's escalation from one of the plan's managers. A report that
+        fails is kept as unreadable by the caller (a signal cannot be refused)."""
+        msg = self._parse(model, raw)
+        if not self.honest_records:
+            return msg
+        day = getattr(msg, "date", None)
+        if day is not None:
+            self._check_past("date", day, local_date(now), self.state.start.icpc_date)
+        if isinstance(msg, m.Escalate):
+            self._check_manager("by", msg.by)
+        return msg
+
     # ------------------------------------------------------------------ start
 
     @classmethod
-    def check_start(cls, start: m.PlanStart, profile: Profile, cal: WorkingCalendar, today: date) -> None:
+    def check_start(
+        cls, start: m.PlanStart, profile: Profile, cal: WorkingCalendar, today: date, *, honest: bool = True
+    ) -> None:
         problems: list[tuple[str, str]] = []
         if start.icpc_date > today:
             problems.append(("icpc_date", f"{start.icpc_date} is in the future"))
+        if honest:
+            problems += m.implausible_start(start, today)
         limit = profile.first_core_group.within.after(start.icpc_date, cal)
         if start.first_core_group_date:
             if start.first_core_group_date > limit:
@@ -162,12 +184,32 @@ class PlanEngine:
             raise m.Refusal(problems)
 
     @classmethod
-    def begin(cls, start: m.PlanStart, profile: Profile, cal: WorkingCalendar, now: datetime) -> PlanEngine:
-        cls.check_start(start, profile, cal, local_date(now))
+    def begin(
+        cls, start: m.PlanStart, profile: Profile, cal: WorkingCalendar, now: datetime, *, honest: bool = True
+    ) -> PlanEngine:
+        cls.check_start(start, profile, cal, local_date(now), honest=honest)
         interval = start.visit_interval_working_days or profile.visit.interval.working_days or 10
         engine = cls(PlanState(start=start, visit_interval_working_days=interval), profile, cal)
+        engine.honest_records = honest
         engine._open_first_obligations(now)
+        if honest:
+            engine._report_unreachable(now, start.people())
         return engine
+
+    def _report_unreachable(self, now: datetime, people: list[m.Person]) -> None:
+        """People the plan must write to who have no e-mail address: their letters can only be
+        recorded, so the team manager is told once who they are, to reach them another way."""
+        missing = sorted({f"{p.id} ({p.role})" for p in people if not p.email})
+        if not missing:
+            return
+        self._alert(
+            now,
+            "people-unreachable",
+            [self._team_manager()],
+            "people on the plan without an e-mail address",
+            "These people have no e-mail address, so letters to them are recorded but not sent; "
+            f"please reach them another way or add their address: {', '.join(missing)}.",
+        )
 
     def _open_first_obligations(self, now: datetime) -> None:
         start, icpc = self.state.start, self.state.start.icpc_date
@@ -525,6 +567,9 @@ class PlanEngine:
         self.state.consecutive_no_access = 0
         ob = self._open("police-action", rule.police_action_within.after(on, self.cal), on, rule.source)
         people = [self._team_manager(), *[p for p in self.state.start.core_group if p.id != self._team_manager().id]]
+        if self.honest_records:
+            # Action agreed with the police is for the professionals, not the family.
+            people = [p for p in people if p.role not in m.FAMILY_ROLES]
         self._alert(
             now,
             "no-access",
@@ -658,6 +703,13 @@ class PlanEngine:
             raise m.Refusal.one("member_id", f"no signed agreement is outstanding from {msg.member_id!r}")
         ob = min(pending, key=lambda o: o.opened_on)
         self._check_past("date", msg.date, today, ob.opened_on, "the core group meeting")
+        if self.honest_records:
+            # 000 9.3.26: the agreement is signed once the notes and the plan have gone out.
+            notes = next(
+                (o for o in self.state.obligations if o.kind == "notes-circulated" and o.group == ob.group), None
+            )
+            if notes is not None and notes.met_on and msg.date < notes.met_on:
+                raise m.Refusal.one("date", f"{msg.date} is before the notes were circulated ({notes.met_on})")
         if not apply:
             return {}
         ob.met_on = msg.date
@@ -933,7 +985,7 @@ class PlanEngine:
         """A signal: recorded even when it cannot be checked (it must never be lost)."""
         today = local_date(now)
         try:
-            msg: m.ReportIncident = self._parse(m.ReportIncident, raw)
+            msg: m.ReportIncident = self._parse_report(m.ReportIncident, raw, now)
         except m.Refusal as err:
             self._unreadable(now, "report_incident", raw, err)
             return
@@ -1052,7 +1104,7 @@ class PlanEngine:
 
     def escalate(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.Escalate = self._parse(m.Escalate, raw)
+            msg: m.Escalate = self._parse_report(m.Escalate, raw, now)
         except m.Refusal as err:
             self._unreadable(now, "escalate", raw, err)
             return
@@ -1065,12 +1117,14 @@ class PlanEngine:
             f"{msg.by} has escalated this plan to you." + (f" Reason: {msg.reason_ref}." if msg.reason_ref else ""),
         )
         self._log(now, local_date(now), "escalated-by-manager", by=msg.by, to=msg.to, reason_ref=msg.reason_ref)
+        if self.honest_records and not to.email:
+            self._report_unreachable(now, [to])
 
     # ------------------------------------------------------------------ missing, death, people
 
     def report_missing(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.ReportMissing = self._parse(m.ReportMissing, raw)
+            msg: m.ReportMissing = self._parse_report(m.ReportMissing, raw, now)
         except m.Refusal as err:
             self._unreadable(now, "report_missing", raw, err)
             return
@@ -1092,7 +1146,7 @@ class PlanEngine:
 
     def report_found(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.ReportFound = self._parse(m.ReportFound, raw)
+            msg: m.ReportFound = self._parse_report(m.ReportFound, raw, now)
         except m.Refusal as err:
             self._unreadable(now, "report_found", raw, err)
             return
@@ -1117,7 +1171,7 @@ class PlanEngine:
 
     def report_death(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.ReportDeath = self._parse(m.ReportDeath, raw)
+            msg: m.ReportDeath = self._parse_report(m.ReportDeath, raw, now)
         except m.Refusal as err:
             self._unreadable(now, "report_death", raw, err)
             return
@@ -1141,6 +1195,8 @@ class PlanEngine:
         msg: m.ChangeLeadSocialWorker = self._parse(m.ChangeLeadSocialWorker, raw)
         today = local_date(now)
         self._check_active()
+        if self.honest_records and not msg.person.email:
+            raise m.Refusal.one("person.email", "required: the lead social worker is sent every reminder")
         if msg.cover_until is not None and msg.cover_until < today:
             raise m.Refusal.one("cover_until", f"{msg.cover_until} is in the past")
         if not apply:

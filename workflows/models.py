@@ -93,6 +93,14 @@ ROLES = (
 )
 
 
+# Roles of the child's family: never a member of staff, and not sent what is for professionals.
+FAMILY_ROLES = ("parent", "child", "carer")
+# How far back a conference date is believable: plans are reviewed every six months, and a child
+# is rarely on a plan for years; an older date is a typing error (1900 would open years of
+# overdue clocks at once).
+OLDEST_PLAN_YEARS = 5
+
+
 class Refusal(ValueError):
     """Bad input: a message naming each field and why. Nothing was changed."""
 
@@ -119,7 +127,7 @@ class PlanStart(_Message):
     plan_id: Ref
     child_ref: Ref
     policy: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")]
-    icpc_date: date
+    icpc_date: Day
     conference_kind: Literal["initial", "transfer-in", "pre-birth"] = "initial"
     category: Literal["physical", "emotional", "sexual", "neglect"]
     lead_social_worker: Person
@@ -127,11 +135,11 @@ class PlanStart(_Message):
     service_manager: Person | None = None
     senior_manager: Person | None = None
     core_group: list[Person] = Field(default_factory=list, max_length=50)
-    first_core_group_date: date | None = None
-    first_review_date: date | None = None
-    visit_interval_working_days: int | None = Field(default=None, ge=1, le=60)
-    core_group_interval_weeks: int | None = Field(default=None, ge=1, le=26)
-    expected_birth_date: date | None = None
+    first_core_group_date: MaybeDay = None
+    first_review_date: MaybeDay = None
+    visit_interval_working_days: Count | None = Field(default=None, ge=1, le=60)
+    core_group_interval_weeks: Count | None = Field(default=None, ge=1, le=26)
+    expected_birth_date: MaybeDay = None
 
     @model_validator(mode="after")
     def _coherent(self) -> PlanStart:
@@ -148,6 +156,12 @@ class PlanStart(_Message):
         if problems:
             raise ValueError("; ".join(f"{f}: {r}" for f, r in problems))
         return self
+
+    def staff(self) -> list[tuple[str, Person]]:
+        """The plan's staff by their place in the start document."""
+        slots = [("lead_social_worker", self.lead_social_worker), ("team_manager", self.team_manager)]
+        optional = (("service_manager", self.service_manager), ("senior_manager", self.senior_manager))
+        return slots + [(name, p) for name, p in optional if p]
 
     def people(self) -> list[Person]:
         found = [self.lead_social_worker, self.team_manager, *self.core_group]
@@ -275,3 +289,30 @@ def parse(model: type[_Message], raw: Any, *, lax: bool = False) -> Any:
             reason = item["msg"].removeprefix("Value error, ")
             problems.append((field, reason))
         raise Refusal(problems) from None
+
+
+def implausible_start(start: PlanStart, today: date) -> list[tuple[str, str]]:
+    """What a start document cannot mean, whatever the profile: a conference more than
+    OLDEST_PLAN_YEARS ago, a birth expected implausibly far from the conference, a member of the
+    family in a member of staff's place, staff who cannot be written to."""
+    problems: list[tuple[str, str]] = []
+    if start.icpc_date < _years_from(today, -OLDEST_PLAN_YEARS):
+        problems.append(("icpc_date", f"{start.icpc_date} is more than {OLDEST_PLAN_YEARS} years ago; check the date"))
+    birth, icpc = start.expected_birth_date, start.icpc_date
+    if birth is not None and not _years_from(icpc, -1) <= birth <= _years_from(icpc, 1):
+        problems.append(("expected_birth_date", "must be within a year of the conference"))
+    for slot, person in start.staff():
+        if person.role in FAMILY_ROLES or person.role == "partnership":
+            problems.append((f"{slot}.role", f"must be a member of staff, not {person.role!r}"))
+    for slot, person in start.staff()[:2]:
+        if not person.email:
+            problems.append((f"{slot}.email", "required: reminders and escalations are sent to this person"))
+    return problems
+
+
+def _years_from(day: date, years: int) -> date:
+    """The same day `years` later (or earlier); 29 February becomes the 28th."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)

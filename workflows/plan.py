@@ -36,6 +36,10 @@ CALENDAR_YEARS_AHEAD = 4
 OVERDUE_WAKE_PATCH = "overdue-wake-at-midnight"
 END_NEEDS_MANAGER_PATCH = "end-at-first-review-needs-manager"
 STRICT_INPUT_PATCH = "messages-take-json-types"
+# Reports checked like updates, a start document's types and plausibility checked, signatures not
+# before circulation, staff reachable, police-action notices to professionals only
+# (PlanEngine.honest_records). Stricter checks that would refuse what older histories accepted.
+HONEST_RECORDS_PATCH = "honest-records"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -53,8 +57,11 @@ class ChildProtectionPlan(EngineLoop):
 
     @workflow.run
     async def run(self, start: Any, carried: PlanState | None = None) -> dict[str, Any]:
+        # Asked before anything else, like LEAN_HISTORY_PATCH below: it decides how strictly the
+        # start document itself is read.
+        honest = workflow.patched(HONEST_RECORDS_PATCH)
         try:
-            plan_start: m.PlanStart = carried.start if carried else m.parse(m.PlanStart, start)
+            plan_start: m.PlanStart = carried.start if carried else m.parse(m.PlanStart, start, lax=not honest)
         except m.Refusal as err:
             raise ApplicationError(f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True) from None
         # Asked first, before any command: a run recorded without the marker meets the question
@@ -71,7 +78,7 @@ class ChildProtectionPlan(EngineLoop):
             self.engine = PlanEngine(carried, context.profile, calendar)
         else:
             try:
-                self.engine = PlanEngine.begin(plan_start, context.profile, calendar, now)
+                self.engine = PlanEngine.begin(plan_start, context.profile, calendar, now, honest=honest)
             except m.Refusal as err:
                 raise ApplicationError(
                     f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True
@@ -85,6 +92,7 @@ class ChildProtectionPlan(EngineLoop):
         self.engine.overdue_wake = lean or workflow.patched(OVERDUE_WAKE_PATCH)
         self.engine.end_needs_manager = lean or workflow.patched(END_NEEDS_MANAGER_PATCH)
         self.engine.strict_input = lean or workflow.patched(STRICT_INPUT_PATCH)
+        self.engine.honest_records = honest
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine
 

@@ -22,8 +22,11 @@ def start_doc(policy: str = "london", icpc: str = "2026-11-23", **overrides: Any
         "category": "neglect",
         "lead_social_worker": {"id": "sw-1", "role": "lead-social-worker", "email": "sw-1@example.org"},
         "team_manager": {"id": "tm-1", "role": "team-manager", "email": "tm-1@example.org"},
-        "service_manager": {"id": "sm-1", "role": "service-manager"},
-        "core_group": [{"id": "hv-1"}, {"id": "par-1", "role": "parent"}],
+        "service_manager": {"id": "sm-1", "role": "service-manager", "email": "sm-1@example.org"},
+        "core_group": [
+            {"id": "hv-1", "email": "hv-1@example.org"},
+            {"id": "par-1", "role": "parent", "email": "par-1@example.org"},
+        ],
     }
     doc.update(overrides)
     return doc

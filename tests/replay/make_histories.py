@@ -65,7 +65,10 @@ async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[
     await plan.signal("report_missing", {"date": "2027-01-25"})
     await plan.at(london("2027-01-26", 15))
     await plan.signal("report_found", {"date": "2027-01-26"})
-    await plan.update("change_lead_social_worker", {"person": {"id": "sw-2"}, "cover_until": "2027-02-05"})
+    await plan.update(
+        "change_lead_social_worker",
+        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": "2027-02-05"},
+    )
     await plan.update("schedule_meeting", {"kind": "review_conference", "date": "2027-02-10", "by": "tm-1"})
     await plan.at(london("2027-02-10", 16))
     first = (await plan.handle.describe()).run_id

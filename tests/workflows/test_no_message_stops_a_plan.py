@@ -47,6 +47,8 @@ SIGNALS = [
     ("report_missing with bytes that are not JSON", "report_missing", [NOT_JSON], ""),
     ("a name that is no message", "report_birthday", [{"date": "2020-01-01"}], "no such message"),
     ("report_death with a payload that is not an object", "report_death", ["2026-12-01"], "expected a JSON object"),
+    ("report_death dated in the future", "report_death", [{"date": "2999-01-01"}], "2999-01-01 is in the future"),
+    ("escalate by a parent", "escalate", [{"by": "par-1", "to": "hos-1"}], "not one of this plan's managers"),
 ]
 
 

@@ -19,7 +19,10 @@ async def test_an_overdue_plan_is_found_by_its_search_attributes(env, db_url, mo
     today = local_date(await env.get_current_time())
     async with running_worker(env) as tq:
         monkeypatch.setenv("CPPLAN_TASK_QUEUE", tq)
-        doc = plan_doc(icpc_date=today.isoformat(), team_manager={"id": "team-7-tm", "role": "team-manager"})
+        doc = plan_doc(
+            icpc_date=today.isoformat(),
+            team_manager={"id": "team-7-tm", "role": "team-manager", "email": "tm-7@example.org"},
+        )
         workflow_id, created = await start_plan(env.client, doc)
         assert created
         handle = env.client.get_workflow_handle(workflow_id)
