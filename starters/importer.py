@@ -198,6 +198,10 @@ def read_csv(text: str, path: Path) -> list[Row]:
     return rows
 
 
+# Columns whose cells are whole numbers (the start document takes JSON numbers there).
+WHOLE_NUMBER_COLUMNS = ("visit_interval_working_days", "core_group_interval_weeks")
+
+
 def doc_from_cells(cells: dict[str, str]) -> dict[str, Any]:
     """One CSV record's non-empty cells as a PlanStart document (still to be checked)."""
     doc: dict[str, Any] = {}
@@ -207,6 +211,10 @@ def doc_from_cells(cells: dict[str, str]) -> dict[str, Any]:
         elif "." in column:
             slot, part = column.split(".", 1)
             doc.setdefault(slot, {})[part] = value
+        elif column in WHOLE_NUMBER_COLUMNS:
+            # CSV cells are text; a whole number written as one is read as one, anything else
+            # is left as text for the start check to refuse by name.
+            doc[column] = int(value) if value.strip().isdigit() else value
         else:
             doc[column] = value
     for slot, role in PERSON_SLOTS.items():

@@ -266,6 +266,7 @@ CSV_HEADER = [
     "lead_social_worker.id",
     "lead_social_worker.email",
     "team_manager.id",
+    "team_manager.email",
     "core_group",
     "visit_interval_working_days",
 ]
@@ -287,11 +288,36 @@ async def test_a_csv_caseload(server: WorkflowEnvironment, tmp_path: Path, capsy
                 "sw-1",
                 "sw-1@example.org",
                 "tm-1",
+                "tm-1@example.org",
                 "hv-1:professional;par-1:parent:par-1@example.org",
                 "",
             ],
-            [ids[1], "c-2", "london", today, "neglect", "sw-2", "not-an-address", "tm-1", "hv-1:nobody", "5"],
-            [ids[2], "c-3", "darlington", today, "emotional", "sw-3", "", "tm-2", "", "5"],
+            [
+                ids[1],
+                "c-2",
+                "london",
+                today,
+                "neglect",
+                "sw-2",
+                "not-an-address",
+                "tm-1",
+                "tm-1@example.org",
+                "hv-1:nobody",
+                "5",
+            ],
+            [
+                ids[2],
+                "c-3",
+                "darlington",
+                today,
+                "emotional",
+                "sw-3",
+                "sw-3@example.org",
+                "tm-2",
+                "tm-2@example.org",
+                "",
+                "5",
+            ],
         ],
     )
 
@@ -337,7 +363,7 @@ def test_csv_cells_become_a_plan_start() -> None:
             {"id": "par-1", "role": "parent", "email": "par-1@example.org"},
             {"id": "gp-1"},
         ],
-        "visit_interval_working_days": "5",
+        "visit_interval_working_days": 5,
     }
 
 
