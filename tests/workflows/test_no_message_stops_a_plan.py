@@ -13,7 +13,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import RawValue
 
-from tests.helpers import assert_no_failed_workflow_task, plan_doc, running_worker, start_plan_workflow
+from tests.helpers import assert_no_failed_workflow_task, eventually, plan_doc, running_worker, start_plan_workflow
 from tests.workflows.scenario import Plan
 from workflows.calendar import local_date
 
@@ -98,4 +98,28 @@ async def test_an_update_whose_bytes_are_not_json_is_refused_kept_and_told(env, 
         assert [h["message"] for h in history if h["event"] == "unreadable-message" and "message" in h] == [
             "record_visit"
         ]
+        await _still_takes_a_visit(plan, env)
+
+
+async def test_every_message_sent_with_no_payload_leaves_the_plan_running(env, db_url):
+    """Every message the plan declares (workflows/messages.py), sent bare: each update is refused,
+    each signal kept as unreadable; then the plan still answers and takes a visit."""
+    from workflows.messages import PLAN_MESSAGES
+
+    async with running_worker(env) as tq:
+        plan = await _plan_three_days_old(env, tq)
+        for spec in PLAN_MESSAGES:
+            if spec.kind == "update":
+                with pytest.raises(WorkflowUpdateFailedError, match="Workflow update failed"):
+                    await plan.handle.execute_update(spec.name, args=[], result_type=dict)
+            else:
+                await plan.handle.signal(spec.name, args=[])
+        signals = [s.name for s in PLAN_MESSAGES if s.kind == "signal"]
+
+        async def all_kept() -> None:
+            history = (await plan.status())["history"]
+            kept = [h["message"] for h in history if h["event"] == "unreadable-message" and "message" in h]
+            assert sorted(kept) == sorted(signals)
+
+        await eventually(all_kept)
         await _still_takes_a_visit(plan, env)
