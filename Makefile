@@ -14,13 +14,19 @@ ARGS   ?=
 
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test postgres-test install clean
+.PHONY: run test lint postgres-test install lock clean
 
 run: $(STAMP)
 	$(BIN)/cpplan dev $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/pytest -q $(ARGS)
+
+# ruff (lint and format) and mypy, configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 postgres-test: $(STAMP)
 	PYTHON_BIN=$(BIN)/python scripts/ci-postgres.sh $(ARGS)
@@ -30,9 +36,13 @@ install: $(STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install $(PIP_QUIET) -e '.[test]'
+# constraints.txt pins every package to the versions CI last tested (`make lock` writes it anew).
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install $(PIP_QUIET) -c constraints.txt -e '.[dev,report,test]'
 	@touch $(STAMP)
+
+lock: $(STAMP)
+	$(BIN)/python -m pip freeze --exclude-editable --disable-pip-version-check | LC_ALL=C sort > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

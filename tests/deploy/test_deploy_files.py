@@ -186,3 +186,11 @@ def test_compose_registers_the_plans_search_attributes():
         T.KEYWORD_LIST: "KeywordList",
     }
     assert registered == {key.name: names[key.indexed_value_type] for key in ALL}
+
+
+def test_the_image_installs_the_runtime_only_at_the_tested_versions():
+    text = (DEPLOY / "Dockerfile").read_text()
+    installs = re.findall(r"pip install ([^\\\n]*)", text)
+    assert installs and all("-c constraints.txt" in line for line in installs), installs
+    assert not any(extra in line for line in installs for extra in ("[dev", "[test", "[report", ",test", ",dev"))
+    assert "constraints.txt" in (DEPLOY / "Dockerfile.dockerignore").read_text()
