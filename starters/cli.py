@@ -1,4 +1,4 @@
-"""`cpplan`: the command line of shared/contract.md, "Command line (`cpplan`)".
+"""`cpplan`: the command line of docs/contract.md, "Command line (`cpplan`)".
 
 Exit status 0 on success; otherwise one line on stderr (a refusal naming the fields, an unknown
 plan, a server that cannot be reached) and status 1 (2 for a usage error). Commands that need

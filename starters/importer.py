@@ -3,7 +3,7 @@
 FILE is JSON lines (`.jsonl` / `.ndjson`: one `PlanStart` document per line, as for
 `cpplan start`) or CSV (`.csv`); `--format` overrides the extension.
 
-CSV: one column per `PlanStart` field (shared/contract.md), header row first. Empty cells are
+CSV: one column per `PlanStart` field (docs/contract.md), header row first. Empty cells are
 left out (the field's default applies). People are spread over dotted columns:
 
     lead_social_worker.id, lead_social_worker.role, lead_social_worker.email

@@ -1,4 +1,4 @@
-"""cpplan workflows: one durable workflow per child protection plan (shared/contract.md)."""
+"""cpplan workflows: one durable workflow per child protection plan (docs/contract.md)."""
 
 import os
 

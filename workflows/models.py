@@ -1,4 +1,4 @@
-"""The plan's inputs and messages as case systems send them (shared/contract.md).
+"""The plan's inputs and messages as case systems send them (docs/contract.md).
 
 Shape checks live here (types, enums, lengths); checks that need the plan (a date before the
 plan, an unknown member, a date past a statutory limit) live in `workflows.engine`. Both end in
