@@ -169,7 +169,7 @@ def _create_engine(url: str) -> Engine:
             url, poolclass=StaticPool, connect_args={"check_same_thread": False}, hide_parameters=True
         )
     else:
-        Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        Path(parsed.database or "").expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": busy_timeout}, hide_parameters=True)
 
     @sa.event.listens_for(engine, "connect")

@@ -21,14 +21,14 @@ _HANDLER_NAME = "cpplan"
 _configured = False
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StderrHandler(logging.StreamHandler):
     """Writes to whatever `sys.stderr` is when a record is emitted, not when configured: test
     harnesses and daemon wrappers replace it after start-up."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -78,7 +78,7 @@ def configure_logging(force: bool = False) -> None:
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _redact_addresses, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _redact_addresses, renderer],  # type: ignore[list-item]
     )
     handler = _StderrHandler()
     handler.set_name(_HANDLER_NAME)

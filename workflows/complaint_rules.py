@@ -264,10 +264,10 @@ class ComplaintEngine:
             Notification(
                 key=key,
                 plan_id=s.plan_id,
-                kind=kind,
+                kind=kind,  # type: ignore[arg-type]
                 to_id=to.id,
                 to_role=to.role,
-                to_email=to.email,  # type: ignore[arg-type]
+                to_email=to.email,
                 subject=f"[cpplan complaint {s.complaint_id}] {subject}",
                 body=f"Complaint {s.complaint_id} (complainant {s.complainant_ref}) about a child protection conference, plan {s.plan_id}.\n{body}",
                 obligation_id=obligation_id,

@@ -372,10 +372,10 @@ class PlanEngine:
             Notification(
                 key=key,
                 plan_id=plan_id,
-                kind=kind,
+                kind=kind,  # type: ignore[arg-type]
                 to_id=to.id,
                 to_role=to.role,
-                to_email=to.email,  # type: ignore[arg-type]
+                to_email=to.email,
                 subject=f"[cpplan {plan_id}] {subject}",
                 body=f"Plan {plan_id} (child {self.state.start.child_ref}).\n{body}",
                 obligation_id=obligation_id,
@@ -437,7 +437,7 @@ class PlanEngine:
         if self.state.missing_since and not self.state.missing_escalated:
             if now >= self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta():
                 self.state.missing_escalated = True
-                ob = self._find_open("child-found")
+                found = self._find_open("child-found")
                 self._alert(
                     now,
                     "missing-not-traced",
@@ -445,7 +445,7 @@ class PlanEngine:
                     "missing child not traced",
                     f"The child reported missing at {self.state.missing_since.isoformat()} has not been traced. ({self.profile.missing.source})",
                     level=2,
-                    obligation_id=ob.id if ob else None,
+                    obligation_id=found.id if found else None,
                 )
                 fired += 1
         return fired
@@ -663,8 +663,8 @@ class PlanEngine:
         notes_due = (
             notes_rule.within.after(msg.date, self.cal)
             if notes_rule.within
-            else notes_rule.before_next_core_group.before(nxt.due, self.cal)
-        )  # type: ignore[union-attr]
+            else notes_rule.before_next_core_group.before(nxt.due, self.cal)  # type: ignore[union-attr]
+        )
         notes_due = max(notes_due, msg.date)
         self._open("notes-circulated", notes_due, msg.date, notes_rule.source, group=group)
         sign_due = self.profile.signature.within.after(notes_due, self.cal)

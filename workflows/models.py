@@ -273,7 +273,7 @@ class RecordMeeting(_Message):
     date: Day
 
 
-def parse(model: type[_Message], raw: Any, *, lax: bool = False) -> Any:
+def parse(model: type[BaseModel], raw: Any, *, lax: bool = False) -> Any:
     """Validate a raw message; a `Refusal` names each bad field. `lax`: read dates, flags and
     counts as pydantic does by default (histories recorded before the types were strict)."""
     if isinstance(raw, model):

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_io import (
         LOAD_PLAN_CONTEXT,
         NOTIFY,
+        DeliveryFailure,
         NotifyBatch,
         NotifyResult,
         PlanContext,
@@ -192,7 +193,7 @@ class EngineLoop:
             except (ActivityError, ApplicationError) as err:
                 # Only a non-retryable failure gets here: keep running, and tell a person.
                 reason = str(_cause(err))
-                result = NotifyResult(failed=[{"key": n.key, "to_id": n.to_id, "reason": reason} for n in batch])  # type: ignore[list-item]
+                result = NotifyResult(failed=[DeliveryFailure(key=n.key, to_id=n.to_id, reason=reason) for n in batch])
             sent = {n.key for n in batch}
             engine.state.outbox = [n for n in engine.state.outbox if n.key not in sent]
             for failure in result.failed:
@@ -343,7 +344,7 @@ def _signal_handler(name: str) -> Any:
 
 def _unknown_signal_handler() -> Any:
     # `self` unannotated: the SDK reads a dynamic handler's hints as (self, str, Sequence[RawValue]).
-    async def handler(self, name: str, args: Sequence[RawValue]) -> None:  # type: ignore[no-untyped-def]
+    async def handler(self, name: str, args: Sequence[RawValue]) -> None:
         engine = await self._ready()
         engine.unreadable(workflow.now(), name[:80], "no such message")
         self._wake = True
@@ -352,10 +353,10 @@ def _unknown_signal_handler() -> Any:
 
 
 def _unknown_update_handler(known: str) -> Any:
-    async def handler(self, name: str, args: Sequence[RawValue]) -> None:  # type: ignore[no-untyped-def]
+    async def handler(self, name: str, args: Sequence[RawValue]) -> None:
         raise refused(m.Refusal.one("(message)", f"no message named {name[:80]!r}; known: {known}"))
 
-    def validator(self, name: str, args: Sequence[RawValue]) -> None:  # type: ignore[no-untyped-def]
+    def validator(self, name: str, args: Sequence[RawValue]) -> None:
         raise refused(m.Refusal.one("(message)", f"no message named {name[:80]!r}; known: {known}"))
 
     update = workflow.update(dynamic=True)(handler)
