@@ -173,7 +173,7 @@ def _create_engine(url: str) -> Engine:
     else:
         # The read model names children's plans and people: a file only this user can read,
         # created so before SQLite opens it (its -wal and -shm files take the same mode).
-        create_private_file(Path(parsed.database).expanduser().resolve())
+        create_private_file(Path(str(parsed.database)).expanduser().resolve())
         engine = sa.create_engine(url, connect_args={"timeout": busy_timeout}, hide_parameters=True)
 
     @sa.event.listens_for(engine, "connect")
