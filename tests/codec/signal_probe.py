@@ -17,7 +17,7 @@ class SignalProbe:
 
     @workflow.run
     async def run(self) -> None:
-        await workflow.wait_condition(lambda: len(self.received) >= 2)
+        await workflow.wait_condition(lambda: len(self.received) >= 3)
 
     @workflow.signal
     def message(self, *args: Any) -> None:

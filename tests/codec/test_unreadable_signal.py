@@ -1,5 +1,6 @@
-"""On the time-skipping server: a signal sealed with a key the worker does not hold reaches the
-handler as `Unreadable`, and the workflow task does not fail."""
+"""On the time-skipping server: a signal sealed with a key the worker does not hold, or sent
+unencrypted while encryption is on, reaches the handler as `Unreadable`, and the workflow task
+does not fail."""
 
 from __future__ import annotations
 
@@ -15,26 +16,29 @@ from tests.helpers import assert_no_failed_workflow_task, eventually, running_wo
 from worker.codec import EncryptionCodec, Keyring
 
 
-async def test_a_signal_sealed_with_an_unknown_key_id_arrives_as_unreadable(env: WorkflowEnvironment) -> None:
+def client_with_codec(client: Client, codec: EncryptionCodec | None) -> Client:
+    """A second client on the same connection with another codec (or none)."""
+    config = client.config()
+    config["data_converter"] = dataclasses.replace(client.data_converter, payload_codec=codec)
+    return Client(**config)
+
+
+async def test_signals_the_worker_cannot_open_arrive_as_unreadable(env: WorkflowEnvironment) -> None:
     async with running_worker(env, workflows=[SignalProbe], activities=[]) as task_queue:
         handle = await env.client.start_workflow(
             SignalProbe.run, id=f"probe-{uuid.uuid4().hex[:8]}", task_queue=task_queue
         )
-        # A second client on the same connection whose codec holds another key only (a sender
-        # on a newer key than this worker, mid-rotation).
-        other_keys = Keyring([("kelsewhere", os.urandom(32))])
-        config = env.client.config()
-        config["data_converter"] = dataclasses.replace(
-            env.client.data_converter, payload_codec=EncryptionCodec(other_keys)
-        )
-        foreign = Client(**config)
+        # A sender on a key this worker does not hold (mid-rotation), and one without encryption.
+        foreign = client_with_codec(env.client, EncryptionCodec(Keyring([("kelsewhere", os.urandom(32))])))
+        plain = client_with_codec(env.client, None)
 
         await foreign.get_workflow_handle(handle.id).signal("message", {"kind": "new-incident", "child": "c-77"})
+        await plain.get_workflow_handle(handle.id).signal("message", {"kind": "new-incident", "child": "c-78"})
         await handle.signal("message", {"kind": "new-incident"})
 
         async def both_seen() -> list[dict]:
             seen = await handle.query(SignalProbe.seen)
-            assert len(seen) == 2
+            assert len(seen) == 3
             return seen
 
         seen = await eventually(both_seen, timeout=30)
@@ -42,6 +46,7 @@ async def test_a_signal_sealed_with_an_unknown_key_id_arrives_as_unreadable(env:
 
     assert seen == [
         {"unreadable": "sealed with key id 'kelsewhere' which this worker does not hold"},
+        {"unreadable": "arrived unencrypted; encryption is required"},
         {"value": {"kind": "new-incident"}},
     ]
     await assert_no_failed_workflow_task(handle)
