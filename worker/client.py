@@ -12,11 +12,13 @@ import os
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfig
 
 from worker.codec import EncryptionCodec, load_keyring
+from worker.lenient_codec import LenientEncryptionCodec, accept_plaintext
+from worker.unreadable_converter import LenientPayloadConverter
 
 DEFAULT_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
@@ -47,6 +49,32 @@ def data_converter() -> DataConverter:
         payload_codec=EncryptionCodec(keyring),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
+
+
+def worker_data_converter(base: DataConverter | None = None) -> DataConverter:
+    """The worker's version of `base` (default `data_converter()`): a payload it cannot open or
+    read (a key it does not hold, damaged ciphertext, plaintext while encryption is on, bytes
+    that are not JSON) reaches a handler that asks for no particular type as
+    `workflows.unreadable.Unreadable` instead of failing the workflow task, which would stop
+    the plan. Clients, the replayer of tests and the codec server keep the strict converter.
+    """
+    base = base or data_converter()
+    codec = base.payload_codec
+    if isinstance(codec, EncryptionCodec) and not isinstance(codec, LenientEncryptionCodec):
+        codec = LenientEncryptionCodec(codec.keyring, accept_plaintext=accept_plaintext())
+    converter_class = base.payload_converter_class
+    if issubclass(converter_class, PydanticPayloadConverter):
+        converter_class = LenientPayloadConverter
+    return dataclasses.replace(base, payload_codec=codec, payload_converter_class=converter_class)
+
+
+def worker_client(client: Client) -> Client:
+    """`client` with the worker's data converter, sharing its connection."""
+    if isinstance(client.data_converter.payload_converter, LenientPayloadConverter):
+        return client
+    config = client.config()
+    config["data_converter"] = worker_data_converter(client.data_converter)
+    return Client(**config)
 
 
 def connect_config(address: str | None = None, namespace: str | None = None) -> dict[str, Any]:

@@ -15,17 +15,34 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec
 
+from worker.private_files import write_private_file
+
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
+NONCE_BYTES = 12
+TAG_BYTES = 16  # AES-GCM's authentication tag, at the end of the ciphertext
 DEFAULT_KEY_FILE = Path(__file__).resolve().parent.parent / ".data" / "codec-keys.json"
 
 
-class KeyError_(LookupError):
-    """A payload sealed with a key this process does not hold."""
+class Undecodable(ValueError):
+    """A payload this process cannot open. The message says why and never quotes the payload:
+    it may reach a log, a workflow's history or the codec server's answer."""
+
+
+class UnknownKeyId(Undecodable, LookupError):
+    """A payload sealed with a key this process does not hold (mid key-rotation, or another system's)."""
+
+
+def _shown(kid: str) -> str:
+    # A key id comes from the payload's metadata, which anyone who can write to the server
+    # controls: shown short, so a reason stays a reason.
+    return repr(kid if len(kid) <= 40 else kid[:40] + "...")
 
 
 class Keyring:
@@ -40,11 +57,11 @@ class Keyring:
         self.current_id = keys[0][0]
         self._keys = dict(keys)
 
-    def key(self, kid: str) -> bytes:
+    def key(self, kid: str, holder: str = "process") -> bytes:
         try:
             return self._keys[kid]
         except KeyError:
-            raise KeyError_(f"no key {kid!r} in this keyring (known: {', '.join(self._keys)})") from None
+            raise UnknownKeyId(f"sealed with key id {_shown(kid)} which this {holder} does not hold") from None
 
     @classmethod
     def parse(cls, text: str) -> Keyring:
@@ -83,16 +100,23 @@ def ensure_local_keyring() -> Keyring:
     found = load_keyring()
     if found:
         return found
-    path = key_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
     entry = new_key_entry()
-    token = secrets.token_urlsafe(24)
-    path.write_text(json.dumps({"keys": entry, "codec_token": token}))
-    path.chmod(0o600)
-    return Keyring.parse(entry)
+    if write_private_file(key_file(), json.dumps({"keys": entry, "codec_token": secrets.token_urlsafe(24)})):
+        return Keyring.parse(entry)
+    found = load_keyring()  # another process created it between our look and our write
+    if found is None:
+        raise RuntimeError(f"the key file {key_file()} vanished as it was created")
+    return found
 
 
 class EncryptionCodec(PayloadCodec):
+    """Seals every payload with the keyring's current key. Decoding is strict: a payload that
+    cannot be opened raises `Undecodable` (clients, the codec server). Plaintext passes through
+    unchanged (written before encryption was on); the worker's codec (worker/lenient_codec.py)
+    decides what to do with it."""
+
+    holder = "process"
+
     def __init__(self, keyring: Keyring):
         self.keyring = keyring
 
@@ -107,13 +131,27 @@ class EncryptionCodec(PayloadCodec):
         return out
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        out = []
-        for payload in payloads:
-            if payload.metadata.get("encoding") != ENCODING:
-                out.append(payload)  # written before encryption was on, or by the server itself
-                continue
-            kid = payload.metadata[KEY_ID].decode()
-            nonce, sealed = payload.data[:12], payload.data[12:]
-            plain = AESGCM(self.keyring.key(kid)).decrypt(nonce, sealed, kid.encode())
-            out.append(Payload.FromString(plain))
-        return out
+        return [self.open(payload) if is_sealed(payload) else payload for payload in payloads]
+
+    def open(self, payload: Payload) -> Payload:
+        """The payload `payload` seals; `Undecodable` naming why when it cannot be opened."""
+        raw_kid = payload.metadata.get(KEY_ID)
+        if not raw_kid:
+            raise Undecodable("encrypted but names no key id")
+        kid = raw_kid.decode("utf-8", "replace")
+        key = self.keyring.key(kid, self.holder)
+        if len(payload.data) < NONCE_BYTES + TAG_BYTES:
+            raise Undecodable(f"ciphertext too short to have been sealed with key id {_shown(kid)}")
+        nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+        try:
+            plain = AESGCM(key).decrypt(nonce, sealed, raw_kid)
+        except InvalidTag:
+            raise Undecodable(f"ciphertext does not open with key id {_shown(kid)} (damaged or altered)") from None
+        try:
+            return Payload.FromString(plain)
+        except DecodeError:
+            raise Undecodable("decrypted, but not a payload") from None
+
+
+def is_sealed(payload: Payload) -> bool:
+    return payload.metadata.get("encoding") == ENCODING

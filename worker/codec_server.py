@@ -1,9 +1,21 @@
 """`cpplan codec-server`: lets the Temporal UI show decrypted payloads to ops staff with a token.
 
-The UI posts payloads to `<endpoint>/decode` (and `/encode`). The endpoint is either
-`http://host:port` with the token sent as `Authorization: Bearer <token>`, or
-`http://host:port/<token>` for UIs that send no credentials. Cross-origin requests are
-allowed from the UI's origin only (CPPLAN_UI_ORIGIN, default http://localhost:8233).
+The UI (and `temporal ... --codec-endpoint`) posts `{"payloads": [...]}` to `<endpoint>/decode`
+and `/encode`. The token travels in a header only, `Authorization: Bearer <token>` (what the UI
+sends with `passAccessToken`, and the CLI with `--codec-auth` / `TEMPORAL_CODEC_AUTH`) or
+`X-Codec-Token`: never in the endpoint's path, which browsers, proxies and the UI's public
+settings page would show. No access log is written (aiohttp's would carry the path and client
+headers); each request is logged by this module with counts only, never a payload or the token.
+
+Payloads are decoded one by one: one that cannot be opened (a key this server does not hold,
+damaged ciphertext) comes back as it was sent and is counted (`X-Cpplan-Undecoded`); a request
+none of whose payloads opens, or whose body is not `{"payloads": [...]}`, answers 400 with a
+short reason. Cross-origin requests are allowed from the UI's origin only (CPPLAN_UI_ORIGIN,
+default http://localhost:8233).
+
+`cpplan dev` runs this on 127.0.0.1 with `trust_local_ui`: requests from the local UI's origin
+over loopback need no token, because the dev server's UI has no sign-in to send one with.
+Production never sets it.
 """
 
 from __future__ import annotations
@@ -11,14 +23,29 @@ from __future__ import annotations
 import hmac
 import json
 import os
+from typing import Any
 
+import structlog
 from aiohttp import web
 from google.protobuf import json_format
-from temporalio.api.common.v1 import Payloads
+from temporalio.api.common.v1 import Payload, Payloads
 
-from worker.codec import EncryptionCodec, key_file, load_keyring
+from worker.codec import EncryptionCodec, Undecodable, is_sealed, key_file, load_keyring
 
 DEFAULT_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
+ALLOWED_HEADERS = "Content-Type, Authorization, X-Codec-Token, X-Namespace"
+LOOPBACK = ("127.0.0.1", "::1")
+UNDECODED_HEADER = "X-Cpplan-Undecoded"
+
+log = structlog.get_logger("cpplan.codec_server")
+
+
+class BadRequest(ValueError):
+    """A request body that is not `{"payloads": [...]}`."""
+
+
+class ServerCodec(EncryptionCodec):
+    holder = "codec server"
 
 
 def codec_token() -> str | None:
@@ -31,54 +58,143 @@ def codec_token() -> str | None:
     return None
 
 
-def build_app(codec: EncryptionCodec, token: str, origins: tuple[str, ...]) -> web.Application:
+def presented_token(request: web.Request) -> str:
+    bearer = request.headers.get("Authorization", "")
+    if bearer[:7].lower() == "bearer ":
+        return bearer[7:].strip()
+    return request.headers.get("X-Codec-Token", "").strip()
+
+
+def parse_payloads(body: bytes) -> list[Payload]:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("body is not JSON") from None
+    if not isinstance(document, dict) or not isinstance(document.get("payloads"), list):
+        raise BadRequest('body must be {"payloads": [...]}')
+    try:
+        return list(json_format.ParseDict(document, Payloads(), ignore_unknown_fields=True).payloads)
+    except json_format.ParseError:
+        raise BadRequest("payloads are not Temporal payloads (metadata and data in base64)") from None
+
+
+def decode_each(codec: EncryptionCodec, payloads: list[Payload]) -> tuple[list[Payload], list[str]]:
+    """Each payload opened, or returned as it came; and why each of those failed."""
+    out, failures = [], []
+    for payload in payloads:
+        if not is_sealed(payload):
+            out.append(payload)
+            continue
+        try:
+            out.append(codec.open(payload))
+        except Undecodable as err:
+            out.append(payload)
+            failures.append(str(err))
+    return out, failures
+
+
+def _short(value: str | None, limit: int = 100) -> str | None:
+    return value if value is None or len(value) <= limit else value[:limit] + "..."
+
+
+def build_app(
+    codec: EncryptionCodec, token: str, origins: tuple[str, ...], *, trust_local_ui: bool = False
+) -> web.Application:
     def cors(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         if origin in origins:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, X-Namespace"
+            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
             response.headers["Access-Control-Allow-Credentials"] = "true"
+            response.headers["Access-Control-Expose-Headers"] = UNDECODED_HEADER
             response.headers["Vary"] = "Origin"
         return response
 
     def authorised(request: web.Request) -> bool:
-        given = (
-            request.match_info.get("token") or request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        )
-        return bool(given) and hmac.compare_digest(given, token)
+        given = presented_token(request)
+        if given:
+            return hmac.compare_digest(given.encode(), token.encode())
+        return trust_local_ui and request.headers.get("Origin") in origins and request.remote in LOOPBACK
 
     async def options(request: web.Request) -> web.StreamResponse:
         return cors(request, web.Response())
 
     def handler(decode: bool):
+        operation = "decode" if decode else "encode"
+
         async def handle(request: web.Request) -> web.StreamResponse:
+            context: dict[str, Any] = {
+                "op": operation,
+                "client": request.remote,
+                "namespace": _short(request.headers.get("X-Namespace")),
+            }
             if request.headers.get("Origin") and request.headers["Origin"] not in origins:
+                log.warning("codec request refused", reason="origin not allowed", **context)
                 return web.Response(status=403, text="origin not allowed")
             if not authorised(request):
+                log.warning("codec request refused", reason="no valid token", **context)
                 return cors(request, web.Response(status=401, text="a valid codec token is required"))
-            payloads = json_format.Parse(await request.read(), Payloads())
-            coded = await (codec.decode(payloads.payloads) if decode else codec.encode(payloads.payloads))
+            try:
+                payloads = parse_payloads(await request.read())
+            except BadRequest as err:
+                log.warning("codec request refused", reason=str(err), **context)
+                return cors(request, web.Response(status=400, text=str(err)))
+            if decode:
+                coded, failures = decode_each(codec, payloads)
+            else:
+                coded, failures = await codec.encode(payloads), []
+            log.info(
+                "codec request",
+                payloads=len(payloads),
+                failed=len(failures),
+                first_failure=failures[0] if failures else None,
+                **context,
+            )
+            if failures and len(failures) == len(payloads):
+                reason = failures[0] if len(failures) == 1 else f"none of {len(failures)} payloads opens: {failures[0]}"
+                return cors(request, web.Response(status=400, text=reason))
             body = json_format.MessageToJson(Payloads(payloads=coded))
-            return cors(request, web.Response(text=body, content_type="application/json"))
+            response = web.Response(text=body, content_type="application/json")
+            response.headers[UNDECODED_HEADER] = str(len(failures))
+            return cors(request, response)
 
         return handle
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
-    for prefix in ("", "/{token}"):
-        app.router.add_route("OPTIONS", prefix + "/decode", options)
-        app.router.add_route("OPTIONS", prefix + "/encode", options)
-        app.router.add_post(prefix + "/decode", handler(decode=True))
-        app.router.add_post(prefix + "/encode", handler(decode=False))
+    app.router.add_route("OPTIONS", "/decode", options)
+    app.router.add_route("OPTIONS", "/encode", options)
+    app.router.add_post("/decode", handler(decode=True))
+    app.router.add_post("/encode", handler(decode=False))
     return app
 
 
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve `app` in the running event loop (`cpplan dev`); returns the runner to clean up and
+    the port bound (`port` 0 picks a free one)."""
+    runner = web.AppRunner(app, access_log=None)  # its access log would write each request line
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server = site._server
+    sockets = getattr(server, "sockets", None) or []
+    return runner, (sockets[0].getsockname()[1] if sockets else port)
+
+
+def ui_origins() -> tuple[str, ...]:
+    return tuple(filter(None, os.environ.get("CPPLAN_UI_ORIGIN", ",".join(DEFAULT_ORIGINS)).split(",")))
+
+
 def serve(host: str = "127.0.0.1", port: int = 8081) -> None:
+    from worker.logging import configure_logging
+
+    configure_logging()
     keyring = load_keyring()
     token = codec_token()
     if keyring is None or not token:
         raise SystemExit(
             "codec-server: no keys or token (set CPPLAN_CODEC_KEYS and CPPLAN_CODEC_TOKEN, or run `cpplan dev` once)"
         )
-    origins = tuple(filter(None, os.environ.get("CPPLAN_UI_ORIGIN", ",".join(DEFAULT_ORIGINS)).split(",")))
-    web.run_app(build_app(EncryptionCodec(keyring), token, origins), host=host, port=port, print=None)
+    log.info("codec server listening", host=host, port=port)
+    # access_log=None: aiohttp's access log would write each request line.
+    web.run_app(build_app(ServerCodec(keyring), token, ui_origins()), host=host, port=port, print=None, access_log=None)

@@ -15,7 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import workflows
 from activities import ALL_ACTIVITIES
-from worker.client import connect
+from worker.client import connect, worker_client
 from worker.logging import configure_logging
 
 log = structlog.get_logger("cpplan.worker")
@@ -29,6 +29,7 @@ PASSTHROUGH_MODULES = (
     "workflows.activity_io",
     "workflows.search_attributes",
     "workflows.complaint_rules",
+    "workflows.unreadable",
     "pydantic",
     "pydantic_core",
     "annotated_types",
@@ -72,9 +73,11 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(client: Client, task_queue: str | None = None, **kwargs: Any) -> Worker:
-    """The worker for `client`; extra keyword arguments go to `Worker` (and may replace the
-    defaults below). Configures logging if nothing has yet: unconfigured structlog prints to
-    stdout, which commands keep for their own output."""
+    """The worker for `client`, with the worker's data converter (worker/client.py
+    `worker_data_converter`: a payload it cannot open never fails a workflow task); extra
+    keyword arguments go to `Worker` (and may replace the defaults below). Configures logging if
+    nothing has yet: unconfigured structlog prints to stdout, which commands keep for their own
+    output."""
     configure_logging()
     kwargs.setdefault("workflow_runner", sandbox_runner())
     kwargs.setdefault("workflows", workflow_classes())
@@ -83,7 +86,7 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs: Any) -
     kwargs.setdefault(
         "max_concurrent_workflow_tasks", int(os.environ.get("CPPLAN_WORKFLOW_TASK_SLOTS") or WORKFLOW_TASK_SLOTS)
     )
-    return Worker(client, task_queue=task_queue or workflows.task_queue(), **kwargs)
+    return Worker(worker_client(client), task_queue=task_queue or workflows.task_queue(), **kwargs)
 
 
 async def run_worker(address: str | None = None, namespace: str | None = None, task_queue: str | None = None) -> None:

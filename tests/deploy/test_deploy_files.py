@@ -80,6 +80,8 @@ def test_compose_ui_decodes_through_the_codec_server():
     assert "--port" in services["codec-server"]["command"]
     assert "CPPLAN_CODEC_KEYS" in services["codec-server"]["environment"]
     assert services["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"].startswith("http://localhost:8081")
+    # The UI's settings are public: the endpoint it is given must not carry the token.
+    assert "CPPLAN_CODEC_TOKEN" not in services["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"]
 
 
 def test_k8s_objects_name_themselves():

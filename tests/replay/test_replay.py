@@ -22,7 +22,7 @@ import workflows
 from activities import ALL_ACTIVITIES
 from activities.plan_context import load_plan_context
 from tests.helpers import plan_doc, running_worker
-from worker.client import data_converter
+from worker.client import worker_data_converter
 from worker.main import sandbox_runner
 from workflows.activity_io import LOAD_PLAN_CONTEXT, PlanContext, PlanContextRequest
 from workflows.calendar import non_working_days
@@ -40,7 +40,7 @@ def replayer(*workflows: type) -> Replayer:
     return Replayer(
         workflows=list(workflows) or [ChildProtectionPlan],
         workflow_runner=sandbox_runner(),
-        data_converter=data_converter(),
+        data_converter=worker_data_converter(),
     )
 
 

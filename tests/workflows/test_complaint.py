@@ -108,11 +108,11 @@ async def test_a_complaint_through_every_stage_reminded_escalated_and_ended_by_t
         # The whole history replays in the worker's sandbox without nondeterminism.
         from temporalio.worker import Replayer
 
-        from worker.client import data_converter
+        from worker.client import worker_data_converter
         from worker.main import sandbox_runner, workflow_classes
 
         replayer = Replayer(
-            workflows=workflow_classes(), workflow_runner=sandbox_runner(), data_converter=data_converter()
+            workflows=workflow_classes(), workflow_runner=sandbox_runner(), data_converter=worker_data_converter()
         )
         await replayer.replay_workflow(await c.handle.fetch_history())
 
