@@ -81,10 +81,12 @@ class Period(_Strict):
         raise ValueError("this period is counted in dates, not hours")
 
     def describe(self) -> str:
+        """In words: '3 months', '1 month', '10 working days', '1 working day'."""
         for name in ("working_days", "days", "weeks", "months", "hours"):
             value = getattr(self, name)
             if value is not None:
-                return f"{value} {name.replace('_', ' ')}"
+                unit = name.replace("_", " ")
+                return f"{value} {unit.removesuffix('s') if value == 1 else unit}"
         return ""
 
 
