@@ -898,6 +898,10 @@ class PlanEngine:
             scores=msg.scores,
             exceptional_reason=msg.exceptional_reason,
             by=msg.by,
+            receiving_authority=msg.receiving_authority,
+            transfer_conference_date=msg.transfer_conference_date.isoformat() if msg.transfer_conference_date else None,
+            step_down_not_needed=msg.step_down_not_needed,
+            rationale_ref=msg.rationale_ref,
         )
         self._conference_admin_after(msg.date)
         self._scaling(now, msg.scores)
@@ -1278,7 +1282,7 @@ class PlanEngine:
             now,
             f"letter-{n}",
             f"review conference brought forward to {msg.review_date}",
-            f"An early review conference has been authorised by {msg.by} for {msg.review_date} (previously due {previous}). (000 9.4.14)",
+            f"An early review conference has been authorised by {msg.by} for {msg.review_date} (previously due {previous}). ({self.profile.review_changes.source if self.procedures else '000 9.4.14'})",
         )
         self._log(
             now,

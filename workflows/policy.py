@@ -278,7 +278,10 @@ class Profile(_Strict):
     conference_admin: ConferenceAdminRule | None = None
     step_down: StepDownRule | None = None
     missing: MissingRule = MissingRule()
-    no_access: NoAccessRule = NoAccessRule(source="000 9.4.8, 9.5.3; 002 'Seeing the Child'")
+    # Defaults for profiles whose seed is silent say so, and never quote another authority's seed.
+    no_access: NoAccessRule = NoAccessRule(
+        source="default (seed silent): not seen on two consecutive visits, the team manager and core group told; action agreed with the police"
+    )
     ending: EndingRule = EndingRule(
         at_first_review="ordinary",
         first_review_exceptional_reasons=[],
@@ -291,9 +294,15 @@ class Profile(_Strict):
     implementation_difficulty: ImplementationDifficultyRule = ImplementationDifficultyRule(
         source="default (seed silent): a plan that cannot be implemented goes to the chair and a review conference is convened"
     )
-    pre_birth: PreBirthRule = PreBirthRule(source="002 'Unborn Child Protection Conference'")
-    inquorate: InquorateRule = InquorateRule(source="002: another conference date, usually within a month")
-    transfer_in: TransferInRule = TransferInRule(source="002 'Transfer Child Protection Conference'")
+    pre_birth: PreBirthRule = PreBirthRule(
+        source="default (seed silent): a pre-birth conference ideally 3 months before the expected birth; the core group meets before the birth"
+    )
+    inquorate: InquorateRule = InquorateRule(
+        source="default (seed silent): an interim plan stands; another conference date within a month"
+    )
+    transfer_in: TransferInRule = TransferInRule(
+        source="default (seed silent): a transfer-in conference within 15 working days, treated as an initial conference"
+    )
     transfer_out: TransferOutRule = TransferOutRule(
         source="default (seed silent): the plan stays until the receiving authority's transfer conference; report 5 working days before it"
     )

@@ -115,6 +115,7 @@ def test_no_refusal_quotes_another_profiles_citation(policy):
         ("record_review_conference", {"date": "2027-02-09", "outcome": "end"}),
         ("record_review_conference", {"date": "2027-02-09", "outcome": "transfer-out"}),
         ("schedule_meeting", {"kind": "review_conference", "date": "2027-02-05"}),
+        ("record_review_conference", {"date": "2027-02-09", "outcome": "inquorate", "next_review_date": "2027-06-01"}),
     ]:
         with pytest.raises(m.Refusal) as err:
             getattr(plan, name)(payload, at("2027-02-09", 17))
