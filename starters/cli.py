@@ -27,6 +27,7 @@ from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, non_working_days
 from workflows.engine import timetable
+from workflows.obligations import hold_by
 from workflows.policy import PolicyError, get_profile, load_profiles
 
 # One sub-command per workflow message, named after it with dashes (record_completion's
@@ -82,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("schedule", "the statutory timetable from the conference date alone (no server needed)")
     p.add_argument("--policy", required=True, help="profile id, e.g. london")
     p.add_argument("--icpc", required=True, metavar="YYYY-MM-DD", help="date of the initial conference")
+    p.add_argument(
+        "--conference-kind",
+        choices=["initial", "transfer-in", "pre-birth"],
+        default="initial",
+        help="initial (default)",
+    )
+    p.add_argument("--expected-birth-date", metavar="YYYY-MM-DD", help="pre-birth plans: the expected birth")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p = add("policies", "the available policy profiles")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
@@ -136,17 +144,36 @@ def _iso(field: str, text: str) -> date:
         raise m.Refusal.one(field, f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _hold_by(due: date, calendar: WorkingCalendar) -> dict[str, str]:
+    """A limit on a non-working day: the working day to hold it by."""
+    held = hold_by(due, calendar)
+    return {"hold_by": held.isoformat()} if held != due else {}
+
+
 def cmd_schedule(args: argparse.Namespace) -> None:
     profile = get_profile(args.policy)
     icpc = _iso("icpc", args.icpc)
     calendar = WorkingCalendar(non_working_days(profile.region, icpc.year - 1, icpc.year + 2, profile.closure_days))
-    # timetable() reads only the conference date and a visit interval the conference may set.
-    start = m.PlanStart.model_construct(icpc_date=icpc, visit_interval_working_days=None)
+    birth = _iso("expected_birth_date", args.expected_birth_date) if args.expected_birth_date else None
+    if args.conference_kind == "pre-birth" and birth is None:
+        raise m.Refusal.one("expected_birth_date", "required for a pre-birth plan")
+    # timetable() reads only the conference (date, kind, expected birth) and a visit interval the
+    # conference may set.
+    start = m.PlanStart.model_construct(
+        icpc_date=icpc,
+        conference_kind=args.conference_kind,
+        expected_birth_date=birth,
+        visit_interval_working_days=None,
+    )
     rows = [
-        {"kind": kind, "due": due.isoformat(), "rule": rule} for kind, due, rule in timetable(start, profile, calendar)
+        {"kind": kind, "due": due.isoformat(), **_hold_by(due, calendar), "rule": rule}
+        for kind, due, rule in timetable(start, profile, calendar)
     ]
     if args.json:
-        _print_json({"policy": profile.id, "icpc_date": icpc.isoformat(), "obligations": rows})
+        extra = {"conference_kind": args.conference_kind}
+        if birth:
+            extra["expected_birth_date"] = birth.isoformat()
+        _print_json({"policy": profile.id, "icpc_date": icpc.isoformat(), **extra, "obligations": rows})
     else:
         print(render.schedule(profile.id, icpc.isoformat(), rows))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import time
 from typing import Any
 
 from workflows.policy import Period, Profile, Rule
@@ -45,7 +46,10 @@ def status(doc: dict[str, Any]) -> str:
 
 def schedule(policy: str, icpc: str, obligations: list[dict[str, str]]) -> str:
     head = f"statutory timetable for policy {policy}, conference on {icpc}\n"
-    return head + table(["KIND", "DUE", "RULE"], ([o["kind"], o["due"], o["rule"]] for o in obligations))
+    return head + table(
+        ["KIND", "DUE", "HOLD BY", "RULE"],
+        ([o["kind"], o["due"], o.get("hold_by", ""), o["rule"]] for o in obligations),
+    )
 
 
 def overdue(plans: list[dict[str, Any]]) -> str:
@@ -63,17 +67,48 @@ def policies(profiles: list[Profile]) -> str:
 
 
 def _setting(value: Any) -> str:
+    """A rule's setting in words, never a Python repr."""
     if isinstance(value, Period):
         return value.describe()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(map(str, value)) or "none"
+        return ", ".join(_setting(v) for v in value) or "none"
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
     return str(value)
+
+
+# Yes/no settings read as sentences: (when true, when false); None leaves it unsaid.
+FLAG_WORDS: dict[str, tuple[str, str | None]] = {
+    "not_on_conference_day": ("not on the conference day", "may be on the conference day"),
+    "by_lead_social_worker_only": (
+        "only the lead social worker (or whoever covers for them) makes a statutory visit",
+        "a visit by any of the plan's people counts",
+    ),
+    "once_between_conferences": ("once between conferences", None),
+    "required": ("required when the plan starts", "not required when the plan starts"),
+}
+CHOICE_WORDS = {
+    ("at_first_review", "ordinary"): "ending at the first review conference is an ordinary decision",
+    ("at_first_review", "exceptional-only"): "ending at the first review conference only in exceptional circumstances",
+}
+
+
+def _field(name: str, value: Any) -> str:
+    """One setting of a rule as words."""
+    if isinstance(value, bool):
+        yes, no = FLAG_WORDS.get(name, (name.replace("_", " "), f"not {name.replace('_', ' ')}"))
+        return yes if value else (no or "")
+    if isinstance(value, str) and (name, value) in CHOICE_WORDS:
+        return CHOICE_WORDS[(name, value)]
+    return f"{name.replace('_', ' ')} {_setting(value)}"
 
 
 def policy(profile: Profile) -> str:
     lines = [
         f"{profile.id}: {profile.name}",
-        f"seed {profile.seed}; region {profile.region}; notifications at {profile.notify_at}",
+        f"seed {profile.seed}; region {profile.region}; notifications at {_setting(profile.notify_at)}",
     ]
     if profile.closure_days:
         lines.append("closure days " + ", ".join(d.isoformat() for d in profile.closure_days))
@@ -82,9 +117,9 @@ def policy(profile: Profile) -> str:
         if not isinstance(rule, Rule):
             continue
         settings = "; ".join(
-            f"{k.replace('_', ' ')} {_setting(getattr(rule, k))}"
+            words
             for k in type(rule).model_fields
-            if k != "source" and getattr(rule, k) is not None
+            if k != "source" and getattr(rule, k) is not None and (words := _field(k, getattr(rule, k)))
         )
         lines += ["", f"{name.replace('_', ' ')}: {settings or '(applies)'}", f"  source: {rule.source}"]
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, local_date, local_instant
-from workflows.obligations import ONE_OFF_KINDS, Obligation
+from workflows.obligations import ONE_OFF_KINDS, Obligation, hold_by
 from workflows.policy import Period, Profile
 
 
@@ -76,9 +76,23 @@ class PlanState(BaseModel):
     runs: int = 1
 
 
-def timetable(start: m.PlanStart, profile: Profile, cal: WorkingCalendar) -> list[tuple[str, date, str]]:
+def before_birth(due: date, start: m.PlanStart, cal: WorkingCalendar, working_day: bool = True) -> date:
+    """A pre-birth plan's first core group meets before the birth (002 'Unborn Child Protection
+    Conference'): on the last working day before the expected birth at the latest."""
+    birth = start.expected_birth_date
+    if birth is None:
+        return due
+    last = cal.add_working_days(birth, -1) if working_day else birth - timedelta(days=1)
+    return max(start.icpc_date, last) if last < due else due
+
+
+def timetable(
+    start: m.PlanStart, profile: Profile, cal: WorkingCalendar, procedures: bool = True
+) -> list[tuple[str, date, str]]:
     """The first due date of every obligation the profile has, from the conference alone:
-    (kind, due, seed reference). `cpplan schedule` prints it; a new plan opens exactly these."""
+    (kind, due, seed reference). `cpplan schedule` prints it; a new plan opens exactly these.
+    `procedures`: with the rules of the `procedures-2` release (a pre-birth plan's first core
+    group before the birth, the core group before the review conference)."""
     icpc = start.icpc_date
     first_review = profile.first_review.within.after(icpc, cal)
     visit_every = (
@@ -86,7 +100,10 @@ def timetable(start: m.PlanStart, profile: Profile, cal: WorkingCalendar) -> lis
         if start.visit_interval_working_days
         else profile.visit.interval
     )
-    rows = [("first-core-group", profile.first_core_group.within.after(icpc, cal), profile.first_core_group.source)]
+    first_core_group = profile.first_core_group.within.after(icpc, cal)
+    if procedures:
+        first_core_group = before_birth(first_core_group, start, cal)
+    rows = [("first-core-group", first_core_group, profile.first_core_group.source)]
     rows.append(("visit", visit_every.after(icpc, cal), profile.visit.source))
     if profile.seen_alone:
         rows.append(("seen-alone", profile.seen_alone.interval.after(icpc, cal), profile.seen_alone.source))
@@ -98,6 +115,8 @@ def timetable(start: m.PlanStart, profile: Profile, cal: WorkingCalendar) -> lis
             ("core-assessment", profile.core_assessment.within.after(icpc, cal), profile.core_assessment.source)
         )
     rows.append(("review-conference", first_review, profile.first_review.source))
+    if procedures and profile.core_group.before_review_conference:
+        rows.append(("pre-review-core-group", cal.add_working_days(first_review, -1), profile.core_group.source))
     if profile.conference_admin:
         admin = profile.conference_admin
         rows.append(("conference-decisions", admin.decisions_circulated_within.after(icpc, cal), admin.source))
@@ -130,6 +149,12 @@ class PlanEngine:
         # plan), a signature not before its notes went out, staff reachable, police-action notices
         # to professionals only. Patched in the workflow (HONEST_RECORDS_PATCH).
         self.honest_records = True
+        # The rules of the `procedures-2` release (README, "Changing workflow code"): conference
+        # administration outlives the plan, who makes a statutory visit, ending at the first review
+        # per profile, transfer out, ending without a child-in-need plan, the core group before
+        # the review, a plan that cannot be implemented, hold-by dates. Plans whose history
+        # predates it replay without them (patched in the workflow).
+        self.procedures = True
 
     def _parse(self, model: type[Any], raw: Any) -> Any:
         return m.parse(model, raw, lax=not self.strict_input)
@@ -185,11 +210,21 @@ class PlanEngine:
 
     @classmethod
     def begin(
-        cls, start: m.PlanStart, profile: Profile, cal: WorkingCalendar, now: datetime, *, honest: bool = True
+        cls,
+        start: m.PlanStart,
+        profile: Profile,
+        cal: WorkingCalendar,
+        now: datetime,
+        procedures: bool = True,
+        *,
+        honest: bool = True,
     ) -> PlanEngine:
         cls.check_start(start, profile, cal, local_date(now), honest=honest)
+        if procedures and profile.chair.required and start.chair is None:
+            raise m.Refusal.one("chair", f"this profile needs the review conference chair ({profile.chair.source})")
         interval = start.visit_interval_working_days or profile.visit.interval.working_days or 10
         engine = cls(PlanState(start=start, visit_interval_working_days=interval), profile, cal)
+        engine.procedures = procedures
         engine.honest_records = honest
         engine._open_first_obligations(now)
         if honest:
@@ -221,20 +256,21 @@ class PlanEngine:
             conference_kind=start.conference_kind,
             category=start.category,
         )
-        sources = {kind: source for kind, _, source in timetable(start, self.profile, self.cal)}
-        for kind, due, source in timetable(start, self.profile, self.cal):
+        rows = timetable(start, self.profile, self.cal, self.procedures)
+        sources = {kind: source for kind, _, source in rows}
+        for kind, due, source in rows:
             limit = None
             if kind == "first-core-group":
                 limit, due = due, start.first_core_group_date or due
-                if start.expected_birth_date and start.expected_birth_date - timedelta(days=1) < due:
-                    # 002 'Unborn Child Protection Conference': the core group meets before the birth.
-                    due = max(icpc, start.expected_birth_date - timedelta(days=1))
+                due = before_birth(due, start, self.cal, working_day=self.procedures)
             if kind == "review-conference":
                 limit, due = due, start.first_review_date or due
                 self._open(kind, due, icpc, source, limit=limit, number=1)
                 continue
-            hangs_on_review = kind.startswith("conference-report") or (
-                kind == "bedroom-seen" and due == self._first_review_limit()
+            hangs_on_review = (
+                kind.startswith("conference-report")
+                or kind == "pre-review-core-group"
+                or (kind == "bedroom-seen" and due == self._first_review_limit())
             )
             self._open(
                 kind, due, icpc, sources[kind], limit=limit, group="review-conference-1" if hangs_on_review else None
@@ -296,6 +332,10 @@ class PlanEngine:
         )
         self.state.obligations.append(ob)
         return ob
+
+    def _words(self, ob: Obligation) -> str:
+        """An obligation in words; a limit on a non-working day says the working day to hold it by."""
+        return ob.describe(self.cal if self.procedures else None)
 
     def open_obligations(self, kind: str | None = None) -> list[Obligation]:
         return [o for o in self.state.obligations if o.open and (kind is None or o.kind == kind)]
@@ -421,7 +461,9 @@ class PlanEngine:
 
     def next_wakeup(self) -> datetime | None:
         times = [
-            a[0] for o in self.state.obligations if (a := o.next_action(self.profile, self.cal, self.overdue_wake))
+            a[0]
+            for o in self.state.obligations
+            if (a := o.next_action(self.profile, self.cal, self.overdue_wake, self.procedures))
         ]
         if self.state.missing_since and not self.state.missing_escalated:
             times.append(self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta())
@@ -432,7 +474,8 @@ class PlanEngine:
         fired = 0
         today = local_date(now)
         for ob in list(self.state.obligations):
-            while (action := ob.next_action(self.profile, self.cal, self.overdue_wake)) and action[0] <= now:
+            hold = self.procedures
+            while (action := ob.next_action(self.profile, self.cal, self.overdue_wake, hold)) and action[0] <= now:
                 fired += self._act(ob, action[1], now, today)
         if self.state.missing_since and not self.state.missing_escalated:
             if now >= self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta():
@@ -463,8 +506,8 @@ class PlanEngine:
                 "reminder",
                 f"{ob.id}:reminder",
                 to,
-                f"reminder: {ob.describe()}",
-                f"Reminder: {ob.describe()}.\n{rule}",
+                f"reminder: {self._words(ob)}",
+                f"Reminder: {self._words(ob)}.\n{rule}",
                 ob.id,
             )
             self._log(now, today, "reminder", obligation_id=ob.id, to=to.id)
@@ -480,8 +523,8 @@ class PlanEngine:
             "escalation",
             f"{ob.id}:escalation-{level}",
             to,
-            f"overdue: {ob.describe()}",
-            f"Nothing has been recorded for: {ob.describe()}. Escalated to you (level {level}).\n{rule}",
+            f"overdue: {self._words(ob)}",
+            f"Nothing has been recorded for: {self._words(ob)}. Escalated to you (level {level}).\n{rule}",
             ob.id,
         )
         self.state.escalations.append(Escalation(kind="overdue", level=level, to=to.id, at=now, obligation_id=ob.id))
@@ -516,9 +559,23 @@ class PlanEngine:
             )
         if not msg.seen and (msg.seen_alone or msg.bedroom_seen):
             raise m.Refusal.one("seen", "a visit where the child was not seen cannot have seen_alone or bedroom_seen")
+        if self.procedures and msg.by is not None and self._person(msg.by) is None:
+            raise m.Refusal.one("by", f"{msg.by!r} is not one of this plan's people")
         if not apply:
             return {}
         statutory = msg.seen and msg.location in self.profile.visit.statutory_locations
+        by_someone_else = self.procedures and not self._visits_for_lead_social_worker(msg.by, msg.date)
+        if statutory and by_someone_else:
+            # 002 'Lead Social Worker Role': seen at least every 10 working days *by the Lead Social
+            # Worker*; a sighting by a health visitor or anyone else is recorded, not a statutory visit.
+            statutory = False
+            self._log(
+                now,
+                msg.date,
+                "visit-not-statutory",
+                by=msg.by,
+                note=f"not the lead social worker or their cover ({self.profile.visit.source})",
+            )
         self.state.last_visit_on = msg.date
         self._log(
             now,
@@ -559,6 +616,13 @@ class PlanEngine:
             self.state.consecutive_no_access += 1
             self._no_access(now, msg.date)
         return {"statutory": statutory, "next_due": self._due_of("visit")}
+
+    def _visits_for_lead_social_worker(self, by: str | None, on: date) -> bool:
+        """Whether a visit by `by` counts as the lead social worker's, where the profile says only
+        theirs does. A visit recorded without `by` is the lead social worker's."""
+        if not self.profile.visit.by_lead_social_worker_only or by is None:
+            return True
+        return by in (self.state.start.lead_social_worker.id, self.lead_social_worker(on).id)
 
     def _no_access(self, now: datetime, on: date) -> None:
         rule = self.profile.no_access
@@ -671,7 +735,25 @@ class PlanEngine:
         for member in self.state.start.core_group:
             self._open("signature", sign_due, msg.date, self.profile.signature.source, member_id=member.id, group=group)
         self._log(now, msg.date, "core-group", obligation_id=group, next_date=nxt.due.isoformat())
+        self._meet_pre_review_core_group(msg.date)
         return {"met": group, "next_due": nxt.due.isoformat(), "notes_due": notes_due.isoformat()}
+
+    def _meet_pre_review_core_group(self, held: date) -> None:
+        """004 'Core Groups': the core group before the review conference discusses the
+        recommendation to it; a core group held within the profile's period before it meets it."""
+        window = self.profile.core_group.before_review_conference
+        if not self.procedures or window is None:
+            return
+        for ob in self.open_obligations("pre-review-core-group"):
+            review = next((o for o in self.state.obligations if o.id == ob.group), None)
+            conference_day = review.due if review and review.open else ob.due
+            if held >= window.before(conference_day, self.cal):
+                ob.met_on = held
+
+    def _open_pre_review_core_group(self, review: Obligation) -> None:
+        if self.procedures and self.profile.core_group.before_review_conference:
+            due = self.cal.add_working_days(review.due, -1)
+            self._open("pre-review-core-group", due, review.opened_on, self.profile.core_group.source, group=review.id)
 
     def record_notes_circulated(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
         msg: m.RecordNotesCirculated = self._parse(m.RecordNotesCirculated, raw)
@@ -724,6 +806,8 @@ class PlanEngine:
         self._check_active()
         if msg.date < today:
             raise m.Refusal.one("date", f"{msg.date} is in the past")
+        if msg.kind == "transfer_conference":
+            return self._schedule_transfer_conference(msg, now, apply)
         kinds = ("first-core-group", "core-group") if msg.kind == "core_group" else ("review-conference",)
         ob = self._find_open(*kinds)
         if ob is None:
@@ -740,7 +824,10 @@ class PlanEngine:
             )
             if arranged and msg.date != ob.due:
                 if msg.by is None:
-                    raise m.Refusal.one("by", "moving a set review conference needs the agreeing manager (000 9.4.12)")
+                    raise m.Refusal.one(
+                        "by",
+                        f"moving a set review conference needs the agreeing manager ({self.profile.review_changes.source})",
+                    )
                 self._check_manager("by", msg.by)
         elif msg.by is not None and self._person(msg.by) is None:
             raise m.Refusal.one("by", f"{msg.by!r} is not a member of this plan")
@@ -787,6 +874,9 @@ class PlanEngine:
                 and self.profile.bedroom_seen.once_between_conferences
             ):
                 ob.reschedule(review.due)
+            elif ob.kind == "pre-review-core-group":
+                # 004 'Core Groups': a review brought forward brings its core group forward too.
+                ob.reschedule(self.cal.add_working_days(review.due, -1))
 
     # ------------------------------------------------------------------ reviews
 
@@ -812,27 +902,31 @@ class PlanEngine:
                     "next_review_date",
                     f"{msg.next_review_date} must be after {msg.date} and no later than {inquorate_limit} ({self.profile.inquorate.source})",
                 )
-        if msg.outcome == "end" and self.state.reviews_held == 0 and msg.exceptional_reason is None:
-            reasons = ", ".join(self.profile.ending.first_review_exceptional_reasons)
-            raise m.Refusal.one(
-                "exceptional_reason",
-                f"a plan is not ended at the first review conference except in exceptional circumstances ({reasons}); {self.profile.ending.source}",
-            )
-        if (
-            msg.outcome == "end"
-            and msg.exceptional_reason
-            and msg.exceptional_reason not in self.profile.ending.first_review_exceptional_reasons
-        ):
-            raise m.Refusal.one(
-                "exceptional_reason", f"{msg.exceptional_reason!r} is not an exceptional circumstance in this profile"
-            )
-        if msg.outcome == "end" and self.state.reviews_held == 0 and self.end_needs_manager:
-            # Ending at the first review is a manager's decision, recorded with who made it.
-            if msg.by is None:
+        if self.procedures:
+            self._check_review_outcome(msg)
+        else:
+            if msg.outcome == "end" and self.state.reviews_held == 0 and msg.exceptional_reason is None:
+                reasons = ", ".join(self.profile.ending.first_review_exceptional_reasons)
                 raise m.Refusal.one(
-                    "by", "ending the plan at the first review conference needs the manager who agreed it"
+                    "exceptional_reason",
+                    f"a plan is not ended at the first review conference except in exceptional circumstances ({reasons}); {self.profile.ending.source}",
                 )
-            self._check_manager("by", msg.by)
+            if (
+                msg.outcome == "end"
+                and msg.exceptional_reason
+                and msg.exceptional_reason not in self.profile.ending.first_review_exceptional_reasons
+            ):
+                raise m.Refusal.one(
+                    "exceptional_reason",
+                    f"{msg.exceptional_reason!r} is not an exceptional circumstance in this profile",
+                )
+            if msg.outcome == "end" and self.state.reviews_held == 0 and self.end_needs_manager:
+                # Ending at the first review is a manager's decision, recorded with who made it.
+                if msg.by is None:
+                    raise m.Refusal.one(
+                        "by", "ending the plan at the first review conference needs the manager who agreed it"
+                    )
+                self._check_manager("by", msg.by)
         if not apply:
             return {}
         if msg.outcome == "inquorate":
@@ -861,34 +955,146 @@ class PlanEngine:
             scores=msg.scores,
             exceptional_reason=msg.exceptional_reason,
             by=msg.by,
+            receiving_authority=msg.receiving_authority,
+            transfer_conference_date=msg.transfer_conference_date.isoformat() if msg.transfer_conference_date else None,
+            step_down_not_needed=msg.step_down_not_needed,
+            rationale_ref=msg.rationale_ref,
         )
         self._conference_admin_after(msg.date)
         self._scaling(now, msg.scores)
         if msg.outcome == "continue":
-            nxt = self._open(
-                "review-conference",
-                msg.next_review_date or later,
-                msg.date,
-                self.profile.later_review.source,
-                limit=later,
-            )
-            self.state.review_moved = msg.next_review_date is not None
-            self._conference_admin_before(nxt)
-            bedroom = self.profile.bedroom_seen
-            if bedroom and bedroom.once_between_conferences:
-                # 000 9.4.6: seen once between each conference; one still outstanding stays open.
-                self._open("bedroom-seen", nxt.due, msg.date, bedroom.source, group=nxt.id)
+            nxt = self._open_next_review(msg, later)
             return {"outcome": "continue", "next_due": nxt.due.isoformat()}
+        if msg.outcome == "transfer-out" and self.procedures:
+            return self._transfer_out(msg, later, now)
         step_down = None
         if msg.outcome == "end":
-            step_down = self._step_down(msg)
+            step_down = self._step_down(msg, now)
         self._end(
             now,
             msg.date,
             "transferred out" if msg.outcome == "transfer-out" else "ended at review conference",
             keep=step_down,
         )
+        if step_down and step_down.kind == "step-down-supervision":
+            return {"outcome": msg.outcome, "supervision_due": step_down.due.isoformat()}
         return {"outcome": msg.outcome, "cin_meeting_due": step_down.due.isoformat() if step_down else None}
+
+    def _open_next_review(self, msg: m.RecordReviewConference, later: date) -> Obligation:
+        nxt = self._open(
+            "review-conference",
+            msg.next_review_date or later,
+            msg.date,
+            self.profile.later_review.source,
+            limit=later,
+        )
+        self.state.review_moved = msg.next_review_date is not None
+        self._conference_admin_before(nxt)
+        bedroom = self.profile.bedroom_seen
+        if bedroom and bedroom.once_between_conferences:
+            # 000 9.4.6: seen once between each conference; one still outstanding stays open.
+            self._open("bedroom-seen", nxt.due, msg.date, bedroom.source, group=nxt.id)
+        self._open_pre_review_core_group(nxt)
+        return nxt
+
+    def _check_review_outcome(self, msg: m.RecordReviewConference) -> None:
+        """Ending at the first review, transfer out and ending without a child-in-need plan, as
+        the profile has them; each refusal quotes this profile's own rule."""
+        ending = self.profile.ending
+        first = self.state.reviews_held == 0
+        if msg.outcome == "end" and first and ending.at_first_review == "exceptional-only":
+            reasons = ", ".join(ending.first_review_exceptional_reasons)
+            if msg.exceptional_reason is None:
+                raise m.Refusal.one(
+                    "exceptional_reason",
+                    f"a plan is not ended at the first review conference except in exceptional circumstances ({reasons}); {ending.source}",
+                )
+            if msg.exceptional_reason not in ending.first_review_exceptional_reasons:
+                raise m.Refusal.one(
+                    "exceptional_reason",
+                    f"{msg.exceptional_reason!r} is not an exceptional circumstance in this profile",
+                )
+        if msg.outcome == "end" and first:
+            # Ending at the first review is agreed by a manager (or, where it is an ordinary
+            # decision, the chair the social work team spoke with), recorded with who agreed it.
+            if msg.by is None:
+                who = (
+                    "the manager (or the chair) who agreed it"
+                    if ending.at_first_review == "ordinary"
+                    else "the manager who agreed it"
+                )
+                raise m.Refusal.one(
+                    "by", f"ending the plan at the first review conference needs {who} ({ending.source})"
+                )
+            chair = self.state.start.chair
+            if not (ending.at_first_review == "ordinary" and chair and msg.by == chair.id):
+                self._check_manager("by", msg.by)
+        if msg.outcome == "transfer-out":
+            if msg.receiving_authority is None:
+                raise m.Refusal.one(
+                    "receiving_authority",
+                    f"a transfer out names the receiving authority (a reference) ({self.profile.transfer_out.source})",
+                )
+            if msg.transfer_conference_date is not None and msg.transfer_conference_date < msg.date:
+                raise m.Refusal.one("transfer_conference_date", f"is before the review conference ({msg.date})")
+        if msg.step_down_not_needed == "assessed-not-necessary" and msg.outcome == "end":
+            rule = self.profile.step_down
+            if rule is None or rule.not_necessary_supervision_within is None:
+                raise m.Refusal.one("step_down_not_needed", "this profile has no child-in-need step-down to assess")
+            if msg.rationale_ref is None:
+                raise m.Refusal.one(
+                    "rationale_ref",
+                    f"a child-in-need plan assessed as not necessary needs its rationale ({rule.source})",
+                )
+
+    def _transfer_out(self, msg: m.RecordReviewConference, later: date, now: datetime) -> dict[str, Any]:
+        """002 'Transfer Child Protection Conference': the plan stays with this authority, its
+        clocks running, until the receiving authority's transfer conference is held."""
+        rule = self.profile.transfer_out
+        self._open_next_review(msg, later)
+        held = msg.transfer_conference_date or rule.conference_within.after(msg.date, self.cal)
+        conference = self._open("transfer-conference", held, msg.date, rule.source)
+        conference.group = f"receiving authority {msg.receiving_authority}"
+        report = self._open("transfer-report", self._report_due(held, msg.date), msg.date, rule.source)
+        self._alert(
+            now,
+            "transfer-out",
+            [self.lead_social_worker(msg.date), self._team_manager()],
+            f"plan to transfer to {msg.receiving_authority}",
+            f"The review conference on {msg.date} agreed a transfer to {msg.receiving_authority}. The plan stays with "
+            f"this authority until its transfer conference ({conference.describe()}); your report: {report.describe()}. "
+            f"({rule.source})",
+        )
+        return {
+            "outcome": "transfer-out",
+            "transfer_conference_due": held.isoformat(),
+            "report_due": report.due.isoformat(),
+        }
+
+    def _report_due(self, conference: date, opened: date) -> date:
+        return max(opened, self.profile.transfer_out.report_before.before(conference, self.cal))
+
+    def _schedule_transfer_conference(self, msg: m.ScheduleMeeting, now: datetime, apply: bool) -> dict[str, Any]:
+        ob = self._find_open("transfer-conference")
+        if ob is None or not self.procedures:
+            raise m.Refusal.one("kind", "no transfer conference is outstanding")
+        if not apply:
+            return {}
+        previous = ob.due
+        ob.reschedule(msg.date)
+        report = self._find_open("transfer-report")
+        if report:
+            report.reschedule(self._report_due(msg.date, report.opened_on))
+        self._log(
+            now,
+            local_date(now),
+            "meeting-scheduled",
+            kind=msg.kind,
+            date=msg.date.isoformat(),
+            previous=previous.isoformat(),
+            by=msg.by,
+        )
+        return {"obligation_id": ob.id, "due": msg.date.isoformat(), "report_due": self._due_of("transfer-report")}
 
     def _conference_admin_after(self, held: date) -> None:
         admin = self.profile.conference_admin
@@ -938,22 +1144,57 @@ class PlanEngine:
                 note=f"majority scored above 5: consider whether a child-in-need plan would suffice ({rule.source})",
             )
 
-    def _step_down(self, msg: m.RecordReviewConference) -> Obligation | None:
+    def _step_down(self, msg: m.RecordReviewConference, now: datetime) -> Obligation | None:
         rule = self.profile.step_down
         if not rule:
             return None
+        if self.procedures and msg.step_down_not_needed == "assessed-not-necessary":
+            return self._without_child_in_need_plan(msg, now)
         if msg.step_down_not_needed and msg.step_down_not_needed in rule.not_needed_when:
             return None
         ob = self._open("cin-meeting", rule.meeting_within.after(msg.date, self.cal), msg.date, rule.source)
         ob.group = f"child-in-need plan for at least {rule.plan_at_least.describe()} (to {rule.plan_at_least.after(msg.date, self.cal)})"
         return ob
 
+    def _without_child_in_need_plan(self, msg: m.RecordReviewConference, now: datetime) -> Obligation:
+        """004 'Core Groups': a child-in-need plan assessed as not necessary: the rationale recorded,
+        and a supervision discussion between the team manager and the head of service."""
+        rule = self.profile.step_down
+        assert rule is not None and rule.not_necessary_supervision_within is not None
+        ob = self._open(
+            "step-down-supervision",
+            rule.not_necessary_supervision_within.after(msg.date, self.cal),
+            msg.date,
+            rule.source,
+        )
+        self._log(now, msg.date, "child-in-need-plan-not-necessary", rationale_ref=msg.rationale_ref)
+        self._alert(
+            now,
+            "child-in-need-plan-not-necessary",
+            [self._second_level(), self._team_manager()],
+            "plan ended without a child-in-need plan",
+            f"The review conference on {msg.date} ended the plan with a child-in-need plan assessed as not necessary "
+            f"(rationale {msg.rationale_ref}). A supervision discussion between the team manager and the head of "
+            f"service is due: {ob.describe()}. ({rule.source})",
+            obligation_id=ob.id,
+        )
+        return ob
+
+    # What an ended plan still owes: the administration of its conferences (002 'Conference
+    # record': decisions within 2 and the record within 20 working days, a review that ends or
+    # transfers the plan included) and its step-down.
+    OUTLIVES_THE_PLAN = ("conference-decisions", "conference-record", "cin-meeting", "step-down-supervision")
+
     def _end(self, now: datetime, on: date, reason: str, keep: Obligation | None = None) -> None:
-        closed = [o.id for o in self.state.obligations if o.open and o is not keep]
-        self.state.obligations = [o for o in self.state.obligations if not o.open or o is keep]
+        kept = [o for o in self.state.obligations if o.open and (o is keep or self._outlives(o))]
+        closed = [o.id for o in self.state.obligations if o.open and o not in kept]
+        self.state.obligations = [o for o in self.state.obligations if not o.open or o in kept]
         self.state.state, self.state.ended_on, self.state.end_reason = "ended", on, reason
         self.state.missing_since = None
         self._log(now, on, "plan-ended", reason=reason, closed=closed or None)
+
+    def _outlives(self, ob: Obligation) -> bool:
+        return self.procedures and ob.kind in self.OUTLIVES_THE_PLAN
 
     @property
     def finished(self) -> bool:
@@ -977,7 +1218,11 @@ class PlanEngine:
             return {}
         ob.met_on = msg.date
         self._log(now, msg.date, "completed", obligation_id=ob.id)
-        return {"met": ob.id, "status": ob.status(today)}
+        if ob.kind == "transfer-conference" and self.state.state == "active":
+            # 002 'Transfer Child Protection Conference': held, so the plan is the receiving
+            # authority's now; what this authority still owes its own conferences stays open.
+            self._end(now, msg.date, f"transferred out ({ob.group})" if ob.group else "transferred out")
+        return {"met": ob.id, "status": ob.status(today), "state": self.state.state}
 
     # ------------------------------------------------------------------ incidents and decisions
 
@@ -992,11 +1237,16 @@ class PlanEngine:
         if self.state.state != "active":
             self._log(now, msg.date, "incident-after-end", kind=msg.kind, summary_ref=msg.summary_ref)
             return
+        if self.procedures and msg.kind == "implementation-difficulty":
+            self._cannot_be_implemented(msg, now)
+            return
         ob = self._open(
             "early-review-decision",
             self.cal.add_working_days(max(today, msg.date), 1),
             today,
-            "000 9.4.13-14: an early review must be authorised by the LA manager",
+            self.profile.review_changes.source
+            if self.procedures
+            else "000 9.4.13-14: an early review must be authorised by the LA manager",
         )
         self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id)
         # 000 9.4.13-14; 002; 001 6.4.3; 003 §3: consider bringing the review forward.
@@ -1006,6 +1256,35 @@ class PlanEngine:
             [self._team_manager()],
             f"early review asked for after {msg.kind} on {msg.date}",
             f"A {msg.kind} was reported on {msg.date}. Please authorise or decline an early review conference ({ob.describe()}).",
+            obligation_id=ob.id,
+        )
+
+    CONVENED = "convened: the plan cannot be implemented"
+
+    def _cannot_be_implemented(self, msg: m.ReportIncident, now: datetime) -> None:
+        """001 6.4.3: a plan that cannot be implemented goes to the review conference chair as a
+        matter of urgency and a review conference is convened: a manager sets its date, and may
+        not decline it."""
+        rule = self.profile.implementation_difficulty
+        today = local_date(now)
+        ob = self._open(
+            "early-review-decision",
+            rule.convene_decision_within.after(max(today, msg.date), self.cal),
+            today,
+            rule.source,
+            group=self.CONVENED,
+        )
+        self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id)
+        chair = self.state.start.chair
+        self._alert(
+            now,
+            "plan-cannot-be-implemented",
+            [chair or self._second_level(), self._team_manager()],
+            "urgent: the child protection plan cannot be implemented",
+            f"On {msg.date} it was reported that the plan cannot be implemented. A review conference is to be "
+            f"convened: {ob.describe()} (set its date with authorise_early_review)."
+            + ("" if chair else " No chair is recorded on this plan: please pass this to the chair.")
+            + f" ({rule.source})",
             obligation_id=ob.id,
         )
 
@@ -1079,7 +1358,7 @@ class PlanEngine:
             now,
             f"letter-{n}",
             f"review conference brought forward to {msg.review_date}",
-            f"An early review conference has been authorised by {msg.by} for {msg.review_date} (previously due {previous}). (000 9.4.14)",
+            f"An early review conference has been authorised by {msg.by} for {msg.review_date} (previously due {previous}). ({self.profile.review_changes.source if self.procedures else '000 9.4.14'})",
         )
         self._log(
             now,
@@ -1095,6 +1374,11 @@ class PlanEngine:
         msg: m.DeclineEarlyReview = self._parse(m.DeclineEarlyReview, raw)
         today = local_date(now)
         decision = self._decide_early_review(msg.by)
+        if any(o.group == self.CONVENED for o in self.open_obligations("early-review-decision")):
+            raise m.Refusal.one(
+                "(plan)",
+                f"a review conference convened because the plan cannot be implemented is not declined ({self.profile.implementation_difficulty.source})",
+            )
         if not apply:
             return {}
         for ob in self.open_obligations("early-review-decision"):
@@ -1236,8 +1520,13 @@ class PlanEngine:
                 "status": o.status(today),
                 **({"met_on": o.met_on.isoformat()} if o.met_on else {}),
                 **({"limit": o.limit.isoformat()} if o.limit else {}),
+                **(
+                    {"hold_by": held.isoformat()}
+                    if self.procedures and (held := hold_by(o.due, self.cal)) != o.due
+                    else {}
+                ),
                 **({"member_id": o.member_id} if o.member_id else {}),
-                "description": o.describe(),
+                "description": self._words(o),
                 "rule": o.source,
             }
             for o in s.obligations
@@ -1270,7 +1559,7 @@ class PlanEngine:
                 }
                 for e in s.escalations
             ],
-            "next_due": {"id": nxt.id, "kind": nxt.kind, "due": nxt.due.isoformat(), "description": nxt.describe()}
+            "next_due": {"id": nxt.id, "kind": nxt.kind, "due": nxt.due.isoformat(), "description": self._words(nxt)}
             if nxt
             else None,
             "history": [

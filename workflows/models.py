@@ -140,6 +140,7 @@ class PlanStart(_Message):
     visit_interval_working_days: Count | None = Field(default=None, ge=1, le=60)
     core_group_interval_weeks: Count | None = Field(default=None, ge=1, le=26)
     expected_birth_date: MaybeDay = None
+    chair: Person | None = None  # the review conference chair (001 6.4.3); the profile says if required
 
     @model_validator(mode="after")
     def _coherent(self) -> PlanStart:
@@ -165,7 +166,7 @@ class PlanStart(_Message):
 
     def people(self) -> list[Person]:
         found = [self.lead_social_worker, self.team_manager, *self.core_group]
-        found += [p for p in (self.service_manager, self.senior_manager) if p]
+        found += [p for p in (self.service_manager, self.senior_manager, self.chair) if p]
         return found
 
     def managers(self) -> list[Person]:
@@ -203,7 +204,7 @@ class RecordSignature(_Message):
 
 
 class ScheduleMeeting(_Message):
-    kind: Literal["core_group", "review_conference"]
+    kind: Literal["core_group", "review_conference", "transfer_conference"]
     date: Day
     by: Ref | None = None
 
@@ -214,8 +215,11 @@ class RecordReviewConference(_Message):
     exceptional_reason: Literal["perpetrator-custody", "perpetrator-deceased"] | None = None
     next_review_date: MaybeDay = None
     scores: list[Annotated[Count, Field(ge=0, le=10)]] | None = Field(default=None, max_length=60)
-    step_down_not_needed: Literal["looked-after", "moved-authority"] | None = None
-    by: Ref | None = None  # the manager who agreed an exceptional end at the first review
+    step_down_not_needed: Literal["looked-after", "moved-authority", "assessed-not-necessary"] | None = None
+    by: Ref | None = None  # the manager (or chair) who agreed an end at the first review
+    rationale_ref: Ref | None = None  # why a child-in-need plan is not necessary (004), a reference
+    receiving_authority: Ref | None = None  # transfer-out: the authority taking the plan over
+    transfer_conference_date: MaybeDay = None  # transfer-out: its transfer conference, when known
 
 
 class ReportIncident(_Message):

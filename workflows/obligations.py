@@ -31,6 +31,9 @@ ONE_OFF_KINDS = {
     "conference-record",
     "early-review-decision",
     "child-found",
+    "transfer-conference",
+    "transfer-report",
+    "step-down-supervision",
 }
 
 DESCRIPTIONS = {
@@ -51,7 +54,18 @@ DESCRIPTIONS = {
     "conference-record": "conference record circulated",
     "early-review-decision": "manager's decision on an early review",
     "child-found": "missing child found",
+    "transfer-conference": "receiving authority's transfer conference held",
+    "transfer-report": "lead social worker's report to the transfer conference",
+    "step-down-supervision": "supervision discussion (team manager and head of service) on ending without a child-in-need plan",
+    "pre-review-core-group": "core group before the review conference",
 }
+
+
+def hold_by(due: date, cal: WorkingCalendar) -> date:
+    """What people are told to hold a limit by: the limit itself when it is a working day,
+    otherwise the last working day before it (a limit in months or weeks can fall on a weekend,
+    a bank holiday or a closure day). The statutory limit does not move."""
+    return due if cal.is_working_day(due) else cal.add_working_days(due, -1)
 
 
 class Obligation(BaseModel):
@@ -80,10 +94,14 @@ class Obligation(BaseModel):
             return "escalated"
         return "overdue" if today > self.due else "pending"
 
-    def describe(self) -> str:
+    def describe(self, cal: WorkingCalendar | None = None) -> str:
+        """In words; given the calendar, a limit on a non-working day says the day to hold it by."""
         words = DESCRIPTIONS.get(self.kind, self.kind.replace("-", " "))
         if self.member_id:
             words += f" by {self.member_id}"
+        held = hold_by(self.due, cal) if cal else self.due
+        if held != self.due:
+            return f"{words} due {self.due.isoformat()} (hold by {held.isoformat()})"
         return f"{words} due {self.due.isoformat()}"
 
     def reschedule(self, due: date) -> None:
@@ -95,13 +113,14 @@ class Obligation(BaseModel):
         self.escalated_on = None
 
     def next_action(
-        self, profile: Profile, cal: WorkingCalendar, overdue_wake: bool = True
+        self, profile: Profile, cal: WorkingCalendar, overdue_wake: bool = True, hold: bool = False
     ) -> tuple[datetime, Action] | None:
+        """`hold`: the reminder counts back from the hold-by day, not the statutory limit."""
         if not self.open:
             return None
         at = profile.notify_at
         if not self.reminded:
-            day = profile.reminder.before.before(self.due, cal)
+            day = profile.reminder.before.before(hold_by(self.due, cal) if hold else self.due, cal)
             if not cal.is_working_day(day):
                 day = cal.add_working_days(day, -1)
             day = max(day, self.opened_on)

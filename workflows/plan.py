@@ -40,6 +40,11 @@ STRICT_INPUT_PATCH = "messages-take-json-types"
 # before circulation, staff reachable, police-action notices to professionals only
 # (PlanEngine.honest_records). Stricter checks that would refuse what older histories accepted.
 HONEST_RECORDS_PATCH = "honest-records"
+# The procedures' remaining rules (engine `procedures`): conference administration outlives the
+# plan, who makes a statutory visit, ending at the first review per profile, transfer out, ending
+# without a child-in-need plan, the core group before the review, a plan that cannot be
+# implemented, hold-by dates. Histories recorded without the marker replay as they ran.
+PROCEDURES_PATCH = "procedures-2"
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -69,6 +74,7 @@ class ChildProtectionPlan(EngineLoop):
         # (Asked later, after a local activity that outlasted its workflow task, a replay would
         # ask before reading the task that holds the marker.)
         self._lean = workflow.patched(LEAN_HISTORY_PATCH)
+        procedures = workflow.patched(PROCEDURES_PATCH)
         context = await load_context(
             plan_start.policy, plan_start.icpc_date.year - 1, CALENDAR_YEARS_AHEAD, local=self._lean
         )
@@ -78,7 +84,7 @@ class ChildProtectionPlan(EngineLoop):
             self.engine = PlanEngine(carried, context.profile, calendar)
         else:
             try:
-                self.engine = PlanEngine.begin(plan_start, context.profile, calendar, now, honest=honest)
+                self.engine = PlanEngine.begin(plan_start, context.profile, calendar, now, procedures, honest=honest)
             except m.Refusal as err:
                 raise ApplicationError(
                     f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True
@@ -93,6 +99,7 @@ class ChildProtectionPlan(EngineLoop):
         self.engine.end_needs_manager = lean or workflow.patched(END_NEEDS_MANAGER_PATCH)
         self.engine.strict_input = lean or workflow.patched(STRICT_INPUT_PATCH)
         self.engine.honest_records = honest
+        self.engine.procedures = procedures
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine
 

@@ -81,10 +81,12 @@ class Period(_Strict):
         raise ValueError("this period is counted in dates, not hours")
 
     def describe(self) -> str:
+        """In words: '3 months', '1 month', '10 working days', '1 working day'."""
         for name in ("working_days", "days", "weeks", "months", "hours"):
             value = getattr(self, name)
             if value is not None:
-                return f"{value} {name.replace('_', ' ')}"
+                unit = name.replace("_", " ")
+                return f"{value} {unit.removesuffix('s') if value == 1 else unit}"
         return ""
 
 
@@ -120,6 +122,9 @@ class FirstCoreGroupRule(WithinRule):
 class CoreGroupRule(Rule):
     interval: Period = Period(weeks=6)
     interval_after_first_review: Period | None = None
+    # A core group held within this period before each review conference, to discuss the
+    # recommendation to it (004 'Core Groups'); none where the profile does not have it.
+    before_review_conference: Period | None = None
 
 
 class NotesRule(Rule):
@@ -139,6 +144,9 @@ class NotesRule(Rule):
 class VisitRule(Rule):
     interval: Period = _wd(10)
     statutory_locations: list[Literal["home", "parent-home", "other"]] = ["home", "parent-home"]
+    # Only the lead social worker (or whoever covers for them) makes a statutory visit; a
+    # sighting by anyone else is recorded but does not restart the clock.
+    by_lead_social_worker_only: bool = False
 
 
 class IntervalRule(Rule):
@@ -169,6 +177,9 @@ class StepDownRule(Rule):
     meeting_within: Period = _wd(10)
     plan_at_least: Period = Period(months=3)
     not_needed_when: list[str] = []
+    # Ending with a child-in-need plan assessed as not necessary: a recorded rationale, and a
+    # supervision discussion between the team manager and the head of service within this period.
+    not_necessary_supervision_within: Period | None = None
 
 
 class MissingRule(Rule):
@@ -182,7 +193,30 @@ class NoAccessRule(Rule):
 
 
 class EndingRule(Rule):
+    """Whether a plan may end at the first review conference: as an ordinary decision (agreed by
+    a manager or the chair) or only in the exceptional circumstances listed."""
+
+    at_first_review: Literal["ordinary", "exceptional-only"] = "exceptional-only"
     first_review_exceptional_reasons: list[str] = ["perpetrator-custody", "perpetrator-deceased"]
+
+
+class ReviewChangesRule(Rule):
+    """Who decides an early review, and moving a set review conference: a manager; brought
+    forward where possible, never past the statutory limit."""
+
+
+class ChairRule(Rule):
+    """The review conference chair as one of the plan's people (told when the plan cannot be
+    implemented)."""
+
+    required: bool = False
+
+
+class ImplementationDifficultyRule(Rule):
+    """A plan that cannot be implemented: the chair told urgently and a review conference
+    convened; a manager sets its date within this period and may not decline it."""
+
+    convene_decision_within: Period = _wd(1)
 
 
 class PreBirthRule(Rule):
@@ -194,6 +228,13 @@ class InquorateRule(Rule):
 
 
 class TransferInRule(Rule):
+    conference_within: Period = _wd(15)
+    report_before: Period = _wd(5)
+
+
+class TransferOutRule(Rule):
+    """The plan stays with this authority until the receiving authority's transfer conference."""
+
     conference_within: Period = _wd(15)
     report_before: Period = _wd(5)
 
@@ -237,11 +278,34 @@ class Profile(_Strict):
     conference_admin: ConferenceAdminRule | None = None
     step_down: StepDownRule | None = None
     missing: MissingRule = MissingRule()
-    no_access: NoAccessRule = NoAccessRule(source="000 9.4.8, 9.5.3; 002 'Seeing the Child'")
-    ending: EndingRule = EndingRule(source="002 'Child Protection Review Conference': exceptional circumstances")
-    pre_birth: PreBirthRule = PreBirthRule(source="002 'Unborn Child Protection Conference'")
-    inquorate: InquorateRule = InquorateRule(source="002: another conference date, usually within a month")
-    transfer_in: TransferInRule = TransferInRule(source="002 'Transfer Child Protection Conference'")
+    # Defaults for profiles whose seed is silent say so, and never quote another authority's seed.
+    no_access: NoAccessRule = NoAccessRule(
+        source="default (seed silent): not seen on two consecutive visits, the team manager and core group told; action agreed with the police"
+    )
+    ending: EndingRule = EndingRule(
+        at_first_review="ordinary",
+        first_review_exceptional_reasons=[],
+        source="default (seed silent): ending at the first review conference is an ordinary conference decision, agreed by a manager or the chair",
+    )
+    review_changes: ReviewChangesRule = ReviewChangesRule(
+        source="default (seed silent): an early review is authorised, and a set review conference moved, by a manager; never past the statutory limit"
+    )
+    chair: ChairRule = ChairRule(source="default (seed silent): the chair is named on the plan when known")
+    implementation_difficulty: ImplementationDifficultyRule = ImplementationDifficultyRule(
+        source="default (seed silent): a plan that cannot be implemented goes to the chair and a review conference is convened"
+    )
+    pre_birth: PreBirthRule = PreBirthRule(
+        source="default (seed silent): a pre-birth conference ideally 3 months before the expected birth; the core group meets before the birth"
+    )
+    inquorate: InquorateRule = InquorateRule(
+        source="default (seed silent): an interim plan stands; another conference date within a month"
+    )
+    transfer_in: TransferInRule = TransferInRule(
+        source="default (seed silent): a transfer-in conference within 15 working days, treated as an initial conference"
+    )
+    transfer_out: TransferOutRule = TransferOutRule(
+        source="default (seed silent): the plan stays until the receiving authority's transfer conference; report 5 working days before it"
+    )
     complaints: ComplaintRule | None = None
     scaling: ScalingRule | None = None
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from starters.cli import main
+from workflows.calendar import WorkingCalendar, non_working_days
+from workflows.policy import get_profile
 
 NOWHERE = "127.0.0.1:1"  # nothing listens here: a command that connects fails fast
 
@@ -136,3 +139,22 @@ def test_console_script_unreachable_server_is_one_line() -> None:
     )
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1 and "cannot reach Temporal" in done.stderr
+
+
+def test_schedule_previews_a_pre_birth_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    """002 'Unborn Child Protection Conference': the core group meets before the birth, on a
+    working day. Dates a year ahead of today: a birth expected on a Monday."""
+    icpc = date.today() + timedelta(days=365)
+    icpc += timedelta(days=(7 - icpc.weekday()) % 7)  # a Monday
+    birth = icpc + timedelta(days=7)
+    args = ["schedule", "--policy", "darlington", "--icpc", icpc.isoformat(), "--json"]
+    assert main([*args, "--conference-kind", "pre-birth", "--expected-birth-date", birth.isoformat()]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["conference_kind"] == "pre-birth" and doc["expected_birth_date"] == birth.isoformat()
+    profile = get_profile("darlington")
+    cal = WorkingCalendar(non_working_days(profile.region, icpc.year - 1, icpc.year + 1, profile.closure_days))
+    assert due(doc, "first-core-group") == cal.add_working_days(birth, -1).isoformat()
+    assert (
+        main(["schedule", "--policy", "darlington", "--icpc", icpc.isoformat(), "--conference-kind", "pre-birth"]) != 0
+    )
+    assert "expected_birth_date" in capsys.readouterr().err

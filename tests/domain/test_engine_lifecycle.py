@@ -80,6 +80,11 @@ def test_death_tells_the_senior_manager_and_partnership_and_ends_the_plan():
     status = plan.status(at("2026-12-06", 9))
     assert status["state"] == "ended" and status["end_reason"] == "child died"
     assert any(h["event"] == "practice-review-to-be-considered" for h in status["history"])
+    # 002 'Conference record': the initial conference's record is still owed after the plan ends.
+    assert {o.id for o in plan.open_obligations()} == {"conference-decisions-1", "conference-record-1"}
+    assert not plan.finished
+    for ident in ("conference-decisions-1", "conference-record-1"):
+        plan.record_completion({"obligation_id": ident, "date": "2026-12-06"}, at("2026-12-06", 9))
     assert plan.finished
     with pytest.raises(m.Refusal, match="the plan ended"):
         plan.record_visit({"date": "2026-12-06", "seen": True}, at("2026-12-06", 10))

@@ -66,8 +66,8 @@ NOW = at("2026-12-01", 12)
         (
             "record_review_conference",
             {"date": "2026-11-30", "outcome": "end"},
-            "exceptional_reason",
-            "not ended at the first review",
+            "by",
+            "first review conference needs the manager (or the chair)",
         ),
         (
             "record_review_conference",

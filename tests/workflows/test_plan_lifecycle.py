@@ -103,6 +103,10 @@ async def test_death_tells_the_senior_manager_and_partnership_and_the_plan_ends(
         plan = await start(env, tq, "2027-01-11", policy="darlington")
         await plan.at(london("2027-01-25", 10))
         await plan.signal("report_death", {"date": "2027-01-24"})
+        await plan.told("alert", "sm-1")
+        # 002 'Conference record': the initial conference's decisions and record are still owed.
+        for ident in ("conference-decisions-1", "conference-record-1"):
+            await plan.update("record_completion", {"obligation_id": ident, "date": "2027-01-25"})
         final = await plan.handle.result()
         assert final["state"] == "ended" and final["end_reason"] == "child died"
         await plan.told("alert", "sm-1")

@@ -44,7 +44,7 @@ REFUSALS = [
     (
         "record_review_conference",
         {"date": "2027-01-15", "outcome": "end"},
-        "exceptional_reason: a plan is not ended at the first review",
+        "by: ending the plan at the first review conference needs the manager",
     ),
     ("authorise_early_review", {"by": "tm-1", "review_date": "2027-02-01"}, "no early review has been asked for"),
     ("decline_early_review", {"by": "sw-1"}, "by: 'sw-1' is not one of this plan's managers"),

@@ -13,7 +13,13 @@ from temporalio.client import WorkflowUpdateFailedError
 from tests.helpers import london, plan_doc, running_worker, skip_to, start_plan_workflow
 from tests.workflows.scenario import Plan
 from worker.codec import ENCODING
-from workflows.plan import END_NEEDS_MANAGER_PATCH, HONEST_RECORDS_PATCH, OVERDUE_WAKE_PATCH, STRICT_INPUT_PATCH
+from workflows.plan import (
+    END_NEEDS_MANAGER_PATCH,
+    HONEST_RECORDS_PATCH,
+    OVERDUE_WAKE_PATCH,
+    PROCEDURES_PATCH,
+    STRICT_INPUT_PATCH,
+)
 from workflows.runtime import KEEP_WAKE_PATCH, LEAN_HISTORY_PATCH
 
 LOCAL_ACTIVITY_MARKER_KEYS = {
@@ -33,6 +39,7 @@ PATCH_IDS = {
     STRICT_INPUT_PATCH,
     KEEP_WAKE_PATCH,
     LEAN_HISTORY_PATCH,
+    PROCEDURES_PATCH,
 }
 
 
