@@ -3,7 +3,7 @@
 Run after a deliberate change of what histories look like (a new release's workflow code that
 is *meant* to differ, shipped behind `workflow.patched`), never to make a failing replay pass.
 The new histories are added to those of earlier releases (01-03: before `lean-history`;
-04-06: with it):
+04-06: with it; 07-09: with `honest-records` and `procedures-2`):
 
     .venv/bin/python -m tests.replay.make_histories
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,62 +23,73 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 HERE = Path(__file__).parent / "histories"
+# The scenarios' first conference: a Monday at least a week ahead of the real date (the test
+# server's clock starts there), so the script records the same story whenever it is run.
+_soon = date.today() + timedelta(days=7)
+BASE = _soon + timedelta(days=(7 - _soon.weekday()) % 7)
+
+
+def day(offset: int) -> str:
+    """The scenario's day `offset` days after its first conference (a Monday)."""
+    return (BASE + timedelta(days=offset)).isoformat()
 
 
 async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[Any, Any]]:
     from tests.helpers import london, plan_doc, skip_to, start_plan_workflow
     from tests.workflows.scenario import Plan
 
-    await skip_to(env, london("2027-01-11", 11))
+    await skip_to(env, london(day(0), 11))
     doc = plan_doc(
-        icpc_date="2027-01-11",
+        icpc_date=day(0),
         plan_id="replay-every-message",
         child_ref="c-replay-1",
         senior_manager={"id": "cpm-1", "role": "senior-manager"},
     )
     plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
-    await plan.at(london("2027-01-13", 15))
+    await plan.at(london(day(2), 15))
     await plan.update(
-        "record_visit", {"date": "2027-01-13", "seen": True, "seen_alone": False, "parents_refused_seen_alone": True}
+        "record_visit", {"date": day(2), "seen": True, "seen_alone": False, "parents_refused_seen_alone": True}
     )
     await plan.update("set_visit_frequency", {"interval_working_days": 8, "by": "tm-1", "reason_ref": "sup-1"})
-    await plan.update("schedule_meeting", {"kind": "core_group", "date": "2027-01-20"})
-    await plan.at(london("2027-01-20", 15))
-    await plan.update("record_core_group", {"date": "2027-01-20"})
-    await plan.update("record_notes_circulated", {"date": "2027-01-20"})
-    await plan.update("record_signature", {"member_id": "hv-1", "date": "2027-01-20"})
+    await plan.update("schedule_meeting", {"kind": "core_group", "date": day(9)})
+    await plan.at(london(day(9), 15))
+    await plan.update("record_core_group", {"date": day(9)})
+    await plan.update("record_notes_circulated", {"date": day(9)})
+    await plan.update("record_signature", {"member_id": "hv-1", "date": day(9)})
     try:
-        await plan.update("record_signature", {"member_id": "nobody", "date": "2027-01-20"})
+        await plan.update("record_signature", {"member_id": "nobody", "date": day(9)})
     except WorkflowUpdateFailedError:
         pass
-    await plan.at(london("2027-01-21", 15))
-    await plan.update("record_visit", {"date": "2027-01-21", "seen": False})
-    await plan.update("record_visit", {"date": "2027-01-21", "seen": False})
-    await plan.update("record_completion", {"obligation_id": "police-action-1", "date": "2027-01-21"})
-    await plan.signal("report_incident", {"kind": "new-incident", "date": "2027-01-21", "summary_ref": "s47-1"})
-    await plan.at(london("2027-01-22", 10))
-    await plan.update("authorise_early_review", {"by": "tm-1", "review_date": "2027-02-12"})
-    await plan.signal("report_incident", {"kind": "implementation-difficulty", "date": "2027-01-22"})
-    await plan.at(london("2027-01-22", 12))
+    await plan.at(london(day(10), 15))
+    await plan.update("record_visit", {"date": day(10), "seen": False})
+    await plan.update("record_visit", {"date": day(10), "seen": False})
+    await plan.update("record_completion", {"obligation_id": "police-action-1", "date": day(10)})
+    await plan.signal("report_incident", {"kind": "new-incident", "date": day(10), "summary_ref": "s47-1"})
+    await plan.at(london(day(11), 10))
     await plan.update("decline_early_review", {"by": "sm-1"})
+    # A plan that cannot be implemented convenes a review: a manager sets its date (001 6.4.3).
+    await plan.signal("report_incident", {"kind": "implementation-difficulty", "date": day(11)})
+    await plan.at(london(day(11), 12))
+    await plan.update("authorise_early_review", {"by": "tm-1", "review_date": day(32)})
     await plan.signal("escalate", {"by": "tm-1", "to": "hos-1", "reason_ref": "sup-2"})
-    await plan.signal("report_missing", {"date": "2027-01-25"})
-    await plan.at(london("2027-01-26", 15))
-    await plan.signal("report_found", {"date": "2027-01-26"})
+    await plan.signal("report_missing", {"date": day(14)})
+    await plan.at(london(day(15), 15))
+    await plan.signal("report_found", {"date": day(15)})
     await plan.update(
         "change_lead_social_worker",
-        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": "2027-02-05"},
+        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": day(25)},
     )
-    await plan.update("schedule_meeting", {"kind": "review_conference", "date": "2027-02-10", "by": "tm-1"})
-    await plan.at(london("2027-02-10", 16))
+    await plan.update("schedule_meeting", {"kind": "review_conference", "date": day(30), "by": "tm-1"})
+    await plan.at(london(day(30), 16))
     first = (await plan.handle.describe()).run_id
-    await plan.update("record_review_conference", {"date": "2027-02-10", "outcome": "continue", "scores": [3, 4, 6]})
+    await plan.update("record_review_conference", {"date": day(30), "outcome": "continue", "scores": [3, 4, 6]})
     while (await plan.handle.describe()).run_id == first:
         await asyncio.sleep(0.1)
-    await plan.at(london("2027-08-06", 16))
-    await plan.update("record_review_conference", {"date": "2027-08-06", "outcome": "inquorate"})
-    await plan.signal("report_death", {"date": "2027-08-07"})
+    await plan.at(london(day(207), 16))
+    await plan.update("record_review_conference", {"date": day(207), "outcome": "inquorate"})
+    await plan.at(london(day(208), 10))
+    await plan.signal("report_death", {"date": day(208)})
     await plan.handle.result()
     return [env.client.get_workflow_handle(plan.handle.id, run_id=first), plan.handle]
 
@@ -86,17 +98,17 @@ async def _step_down(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[A
     from tests.helpers import london, plan_doc, start_plan_workflow
     from tests.workflows.scenario import Plan
 
-    doc = plan_doc(icpc_date="2027-08-09", plan_id="replay-step-down", child_ref="c-replay-2", policy="isle-of-man")
-    await env.sleep(london("2027-08-09", 11) - await env.get_current_time())
+    doc = plan_doc(icpc_date=day(210), plan_id="replay-step-down", child_ref="c-replay-2", policy="isle-of-man")
+    await env.sleep(london(day(210), 11) - await env.get_current_time())
     plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
-    await plan.at(london("2027-08-12", 16))
+    await plan.at(london(day(213), 16))
     await plan.update(
         "record_review_conference",
-        {"date": "2027-08-12", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"},
+        {"date": day(213), "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"},
     )
-    await plan.at(london("2027-08-20", 12))
-    await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": "2027-08-20"})
+    await plan.at(london(day(221), 12))
+    await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": day(221)})
     await plan.handle.result()
     return [plan.handle]
 
