@@ -132,6 +132,7 @@ async def _run(args: argparse.Namespace) -> int:
     from worker.logging import configure_logging
     from worker.main import GRACEFUL_SHUTDOWN, build_worker
     from worker.search_attributes import ensure_search_attributes
+    from worker.watchdog_schedule import ensure_watchdog_schedule
 
     configure_logging()
     _ensure_local_codec_keys()
@@ -184,6 +185,7 @@ async def _run(args: argparse.Namespace) -> int:
             return 0
         await ensure_search_attributes(env.client)
         worker = build_worker(env.client)
+        await ensure_watchdog_schedule(env.client, worker.task_queue)
         async with worker:
             demo_id = None if args.no_demo else await _start_demo(env)
             _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url())
