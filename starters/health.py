@@ -46,20 +46,20 @@ def execution_line(execution: Execution, answered: bool) -> tuple[str, bool]:
 
 async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> int:
     result, execution = await plans.plan_status(await get_client(), args.plan_id)
-    answered = bool(result) and result.get("answered", True) is not False
+    answered = result is not None and result.get("answered", True) is not False
+    saved = {k: v for k, v in (result or {}).items() if k != "answered"}
     line, trouble = execution_line(execution, answered or not execution.running)
     if args.json:
-        doc: dict[str, Any] = dict(result or {"plan_id": args.plan_id})
-        doc.pop("answered", None)
+        doc: dict[str, Any] = saved or {"plan_id": args.plan_id}
         doc["execution_status"] = TASK_FAILING if execution.task_failing else execution.status
         if execution.since:
             doc["execution_since"] = execution.since.isoformat()
         print(json.dumps(doc, indent=2, sort_keys=False))
     else:
         print(line)
-        if result and not (execution.running and answered):
+        if saved and not (execution.running and answered):
             print("(as the read model last saved it)")
-        print(render.status(result) if result else "no saved status for this plan")
+        print(render.status(saved) if saved else "no saved status for this plan")
     return NOT_RUNNING_EXIT if trouble else 0
 
 

@@ -111,3 +111,15 @@ async def test_a_plan_started_without_a_digest_is_compared_by_its_first_input(
         assert [field for field, _ in err.problems] == ["lead_social_worker.id"]
     else:
         raise AssertionError("a start with another lead social worker was accepted")
+
+
+async def test_status_of_a_plan_no_worker_answers_for_does_not_hang(
+    temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]
+) -> None:
+    from tests.helpers import start_plan_workflow
+
+    await start_plan_workflow(temporal.client, demo_doc, task_queue="no-worker-polls-this")
+    code, out, err = await run(temporal, capsys, "status", demo_doc["plan_id"])
+    assert code == NOT_RUNNING_EXIT, err
+    assert "no worker answered its status query" in out
+    assert "no saved status for this plan" in out
