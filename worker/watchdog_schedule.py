@@ -52,7 +52,8 @@ def watchdog_schedule(task_queue: str, every: timedelta) -> Schedule:
             WATCHDOG_TYPE,
             id=f"cpplan-watchdog-{task_queue}",
             task_queue=task_queue,
-            execution_timeout=max(every, timedelta(minutes=15)),
+            # Room for the activity's retries; a sweep left hanging never blocks the next for long.
+            execution_timeout=timedelta(hours=2),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
         # A sweep still running when the next is due: skip the next, never run two at once.

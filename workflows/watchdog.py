@@ -22,8 +22,8 @@ class PlanWatchdog:
         return await workflow.execute_activity(
             WATCH_PLANS,
             result_type=dict,
-            # Describing thousands of plans takes minutes; the heartbeat shows it is alive.
-            start_to_close_timeout=timedelta(minutes=10),
+            # Describing tens of thousands of plans takes minutes; the heartbeat shows it is alive.
+            start_to_close_timeout=timedelta(minutes=30),
             heartbeat_timeout=timedelta(minutes=1),
             retry_policy=RetryPolicy(initial_interval=timedelta(seconds=10), maximum_attempts=3),
             summary="find plans whose workflow stopped or keeps failing; tell ops and the team manager",
