@@ -16,7 +16,6 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
 import structlog
 from pydantic import BaseModel
 from temporalio import activity
@@ -135,11 +134,3 @@ class WatchdogActivities:
                 log.warning("watchdog notice refused", key=failure.key, to_id=failure.to_id, reason=failure.reason)
         log.info("plans checked", checked=len(executions), findings=len(findings))
         return WatchReport(checked=len(executions), findings=[f.as_json() for f in findings], notified=len(letters))
-
-
-def plan_rows_execution(url: str | None = None) -> dict[str, str | None]:
-    """plan_id -> execution status as the watchdog last recorded it."""
-    engine = get_engine(url)
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(plans.c.plan_id, plans.c.execution_status)).all()
-    return {row.plan_id: row.execution_status for row in rows}

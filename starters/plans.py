@@ -107,9 +107,10 @@ def differing_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "")
     return names
 
 
-async def _first_start(client: Client, workflow_id: str, first_run_id: str) -> m.PlanStart | None:
-    """The start input of the plan's first run (later runs carry their state instead)."""
-    handle = client.get_workflow_handle(workflow_id, run_id=first_run_id or None)
+async def _first_start(client: Client, workflow_id: str, run_id: str) -> m.PlanStart | None:
+    """The start input of one run: the document itself in a first run, the carried state's
+    start in a later one."""
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id or None)
     async for event in handle.fetch_history_events():
         payloads = event.workflow_execution_started_event_attributes.input.payloads
         args = await client.data_converter.decode(payloads) if payloads else []
@@ -127,10 +128,16 @@ async def _check_same_plan(client: Client, workflow_id: str, start: m.PlanStart)
     memo = await described.memo()
     if memo.get("start_digest") == start_digest(start):
         return
-    try:
-        first = await _first_start(client, workflow_id, described.raw_info.first_run_id)
-    except (RPCError, m.Refusal):
-        first = None
+    first = None
+    # The first run's input is what was sent; once the namespace's retention has removed that
+    # run, the current run's carried start (which a change of lead social worker updates).
+    for run_id in dict.fromkeys([described.raw_info.first_run_id, described.run_id]):
+        try:
+            first = await _first_start(client, workflow_id, run_id)
+        except (RPCError, m.Refusal):
+            continue
+        if first is not None:
+            break
     if first is None:
         raise StartConflict.one("plan_id", f"{workflow_id} is running with other content (its start is unreadable)")
     fields = differing_fields(first.model_dump(mode="json"), start.model_dump(mode="json"))
