@@ -24,7 +24,7 @@ from tests.helpers import eventually, plan_doc, running_worker, start_plan_workf
 from workflows.watchdog import WATCHDOG_TYPE
 
 
-async def _saved(plan_id: str) -> dict[str, Any]:
+async def saved_active(plan_id: str) -> dict[str, Any]:
     status = get_plan_status(plan_id)
     assert status is not None and status["state"] == "active"
     return status
@@ -51,8 +51,8 @@ async def test_watchdog_tells_ops_and_team_manager_once_of_a_terminated_plan(
     async with running_worker(env) as task_queue:
         handle = await start_plan_workflow(env.client, stopped, task_queue=task_queue)
         await start_plan_workflow(env.client, healthy, task_queue=task_queue)
-        await eventually(lambda: _saved(stopped["plan_id"]))
-        await eventually(lambda: _saved(healthy["plan_id"]))
+        await eventually(lambda: saved_active(stopped["plan_id"]))
+        await eventually(lambda: saved_active(healthy["plan_id"]))
         await handle.terminate(reason="ops test")
 
         report = await _sweep(env, task_queue)
@@ -78,6 +78,13 @@ async def test_watchdog_tells_ops_and_team_manager_once_of_a_terminated_plan(
         assert not [r for r in list_outbox(healthy["plan_id"]) if ":watchdog:" in r["key"]]
 
 
+def copy_plan_row(source: str, plan_id: str) -> None:
+    """A read-model row saying `plan_id` is active (its broken workflow never saved one)."""
+    with get_engine().begin() as conn:
+        row = conn.execute(sa.select(plans).where(plans.c.plan_id == source)).mappings().one()
+        conn.execute(plans.insert().values({**row, "plan_id": plan_id}))
+
+
 @workflow.defn(name=workflows.WORKFLOW_TYPE)
 class BrokenPlan:
     """A plan whose code fails every workflow task (a bad deploy)."""
@@ -92,17 +99,14 @@ async def test_watchdog_finds_a_plan_whose_workflow_task_keeps_failing(env: Work
     doc = plan_doc(today)
     async with running_worker(env) as task_queue:
         await start_plan_workflow(env.client, doc, task_queue=task_queue)
-        await eventually(lambda: _saved(doc["plan_id"]))
+        await eventually(lambda: saved_active(doc["plan_id"]))
         # Another plan, on a worker with broken code: its task fails, again and again.
         async with running_worker(
             env, workflows=[BrokenPlan], workflow_runner=UnsandboxedWorkflowRunner()
         ) as broken_queue:
             broken = plan_doc(today, plan_id=f"{doc['plan_id']}-b")
             await start_plan_workflow(env.client, broken, task_queue=broken_queue)
-            engine = get_engine()
-            with engine.begin() as conn:  # the read model as a previous release left it
-                row = conn.execute(sa.select(plans).where(plans.c.plan_id == doc["plan_id"])).mappings().one()
-                conn.execute(plans.insert().values({**row, "plan_id": broken["plan_id"]}))
+            copy_plan_row(doc["plan_id"], broken["plan_id"])
 
             async def failing() -> list[Any]:
                 _, findings = await check_plans(env.client)
