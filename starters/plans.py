@@ -264,8 +264,6 @@ async def plan_status(client: Client, plan_id: str) -> tuple[dict[str, Any] | No
     """The plan's status and its workflow's execution. The status comes from the `status` query
     while the workflow runs and answers; otherwise from the read model's last save (None if it
     never saved). Raises UnknownPlan when the server has no such workflow."""
-    from activities.read_model import get_plan_status
-
     execution = await describe_plan(client, plan_id)
     if execution.status == NOT_FOUND:
         raise UnknownPlan(f"no plan {plan_id!r} (workflow {workflows.workflow_id(plan_id)} not found)")
@@ -278,6 +276,19 @@ async def plan_status(client: Client, plan_id: str) -> tuple[dict[str, Any] | No
                 raise _not_found(plan_id, err) from None
             # No worker answered in time: say so, with what the read model last saw.
             execution = Execution(plan_id, "running", execution.run_id, None, execution.task_attempt)
-            saved = await asyncio.to_thread(get_plan_status, plan_id)
+            saved = await asyncio.to_thread(_saved_status, plan_id)
             return ({**(saved or {}), "answered": False}), execution
-    return await asyncio.to_thread(get_plan_status, plan_id), execution
+    return await asyncio.to_thread(_saved_status, plan_id), execution
+
+
+def _saved_status(plan_id: str) -> dict[str, Any] | None:
+    """The read model's last save of the plan; None where this machine cannot read it (the
+    command still reports what the server says)."""
+    import sqlalchemy
+
+    from activities.read_model import get_plan_status
+
+    try:
+        return get_plan_status(plan_id)
+    except sqlalchemy.exc.SQLAlchemyError:
+        return None
