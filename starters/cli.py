@@ -3,9 +3,8 @@
 Exit status 0 on success; otherwise one line on stderr (a refusal naming the fields, an unknown
 plan, a server that cannot be reached) and status 1 (2 for a usage error). `status` exits 3 for a
 plan whose workflow is not running, and `doctor` 1 when it finds a plan in trouble
-(starters/health.py). Commands that need
-Temporal connect only once their input has been checked, so a bad document or payload is
-refused without touching the server. `run(argv, client=...)` lets tests inject a client.
+(starters/health.py). Commands that need Temporal connect only once their input has been
+checked, so a bad document or payload is refused without touching the server. `run(argv, client=...)` lets tests inject a client.
 """
 
 from __future__ import annotations
