@@ -82,6 +82,10 @@ plans = sa.Table(
     sa.Column("overdue_count", sa.Integer, nullable=False, default=0),
     sa.Column("status_json", sa.Text, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # The server's view of the plan's workflow (running, terminated, workflow-task-failing, ...),
+    # written by the watchdog: a row can say "active" long after its workflow stopped.
+    sa.Column("execution_status", sa.String(30)),
+    sa.Column("execution_checked_at", UtcDateTime),
     sa.Index("ix_plans_overdue", "state", "overdue_count"),
 )
 
@@ -190,12 +194,35 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
+# Columns added to existing tables since they were first created: (table, column). Each is
+# nullable, so `ALTER TABLE ... ADD COLUMN` is quick and safe on SQLite and PostgreSQL alike.
+ADDED_COLUMNS = (("plans", "execution_status"), ("plans", "execution_checked_at"))
+
+
 def _create_tables(engine: Engine) -> None:
     try:
         metadata.create_all(engine)
     except sa.exc.DatabaseError:
         # Another process may have created them between our check and our CREATE.
         metadata.create_all(engine)
+    _add_missing_columns(engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring a database created by an earlier release up to date (create_all adds no columns)."""
+    for table_name, column_name in ADDED_COLUMNS:
+        present = {c["name"] for c in sa.inspect(engine).get_columns(table_name)}
+        if column_name in present:
+            continue
+        column = metadata.tables[table_name].c[column_name]
+        ddl = column.type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"ALTER TABLE {table_name} ADD COLUMN {column_name} {ddl}"))
+        except sa.exc.DatabaseError:
+            # Another process may have added it between our check and our ALTER.
+            if column_name not in {c["name"] for c in sa.inspect(engine).get_columns(table_name)}:
+                raise
 
 
 def insert_ignore(conn: Connection, table: sa.Table, values: Mapping[str, Any]) -> bool:

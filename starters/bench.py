@@ -824,6 +824,9 @@ async def bench(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
                 "CPPLAN_LOG_LEVEL": "INFO",
                 "CPPLAN_LOG_FORMAT": "json",
                 "PYTHONUNBUFFERED": "1",
+                # No watchdog schedule: its sweeps would be measured with the plans, and none is
+                # left behind on a server the bench was pointed at.
+                "CPPLAN_WATCHDOG_EVERY": "0",
             }
             worker = WorkerProcess(
                 address, namespace, task_queue, tmp / "worker.log", worker_env, args.max_cached_workflows

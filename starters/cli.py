@@ -1,9 +1,10 @@
 """`cpplan`: the command line of docs/contract.md, "Command line (`cpplan`)".
 
 Exit status 0 on success; otherwise one line on stderr (a refusal naming the fields, an unknown
-plan, a server that cannot be reached) and status 1 (2 for a usage error). Commands that need
-Temporal connect only once their input has been checked, so a bad document or payload is
-refused without touching the server. `run(argv, client=...)` lets tests inject a client.
+plan, a server that cannot be reached) and status 1 (2 for a usage error). `status` exits 3 for a
+plan whose workflow is not running, and `doctor` 1 when it finds a plan in trouble
+(starters/health.py). Commands that need Temporal connect only once their input has been
+checked, so a bad document or payload is refused without touching the server. `run(argv, client=...)` lets tests inject a client.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 from temporalio.service import RPCError
 
-from starters import complaints, importer, options, plans, render
+from starters import complaints, health, importer, options, plans, render
 from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, non_working_days
@@ -77,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE.json", help="the PlanStart document ('-' reads stdin)")
     p = add("status", "a plan's obligations, escalations and what is due next")
     p.add_argument("plan_id", metavar="PLAN_ID")
-    p.add_argument("--json", action="store_true", help="print the status query's JSON exactly")
+    p.add_argument(
+        "--json", action="store_true", help="print the status query's JSON, with the workflow's execution_status"
+    )
+    p = add("doctor", "every plan in trouble: workflow stopped or failing while the read model says active")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p = add("overdue", "plans with overdue obligations (from the read model)")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
     p = add("schedule", "the statutory timetable from the conference date alone (no server needed)")
@@ -224,20 +229,7 @@ async def cmd_start(args: argparse.Namespace, get_client: Callable[[], Awaitable
     workflow_id, created = await plans.start_plan(client, doc)
     print(workflow_id)
     if not created:
-        described = await client.get_workflow_handle(workflow_id).describe()
-        running = described.status == WorkflowExecutionStatus.RUNNING
-        print(
-            f"{workflow_id}: already {'running' if running else 'ended'}; the existing plan was kept, nothing new started",
-            file=sys.stderr,
-        )
-
-
-async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
-    result = await plans.query_status(await get_client(), args.plan_id)
-    if args.json:
-        print(json.dumps(result, indent=2, sort_keys=False))
-    else:
-        print(render.status(result))
+        print(f"{workflow_id}: already running with the same content; nothing new started", file=sys.stderr)
 
 
 async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
@@ -297,7 +289,9 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
     elif args.command == "start":
         await cmd_start(args, get_client)
     elif args.command == "status":
-        await cmd_status(args, get_client)
+        return await health.cmd_status(args, get_client)
+    elif args.command == "doctor":
+        return await health.cmd_doctor(args, get_client)
     elif args.command in MESSAGE_COMMANDS:
         await cmd_message(args, get_client)
     elif args.command == "worker":
@@ -354,7 +348,7 @@ async def run(argv: list[str] | None = None, client: Client | None = None) -> in
 
 
 # Commands that create a Temporal client (and with it the SDK's Rust threads).
-_TEMPORAL_COMMANDS = {"worker", "start", "status", "import", "complaint", "bench", *MESSAGE_COMMANDS}
+_TEMPORAL_COMMANDS = {"worker", "start", "status", "doctor", "import", "complaint", "bench", *MESSAGE_COMMANDS}
 
 
 def _exit_now(code: int) -> NoReturn:

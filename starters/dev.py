@@ -147,6 +147,7 @@ async def _run(args: argparse.Namespace) -> int:
     from worker.main import GRACEFUL_SHUTDOWN, build_worker
     from worker.private_files import make_private_dir
     from worker.search_attributes import ensure_search_attributes
+    from worker.watchdog_schedule import ensure_watchdog_schedule
 
     configure_logging()
     _private_data_dir()
@@ -196,6 +197,7 @@ async def _run(args: argparse.Namespace) -> int:
             return 0
         await ensure_search_attributes(client)
         worker = build_worker(client)
+        await ensure_watchdog_schedule(client, worker.task_queue)
         async with worker:
             demo_id = None if args.no_demo else await _start_demo(client)
             _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url())

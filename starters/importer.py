@@ -20,8 +20,9 @@ checks, without a server. Up to `--concurrency` plans (default 20) are started a
 reported on stderr as `line N: field: reason` (N the file's line number; a CSV record starts on
 it) and written to `FILE.errors.jsonl` (one `{"line", "problems", "input"}` per bad row; the file
 is removed when a run finds none); the other rows are started. Starts are idempotent
-(`plans.start_plan`): a plan already running, or ended, is counted as "already there" and never
-started twice, so importing the same file again is safe.
+(`plans.start_plan`): a plan already running with the same content is counted as "already
+there" and never started twice, so importing the same file again is safe; a row whose plan is
+running with other content (the differing fields named) or has ended is a bad row.
 
 Resuming: each row started (or found already there) is appended to `FILE.import-progress` as
 `LINE FINGERPRINT` (the fingerprint of the row's content, so an edited row is not skipped). A

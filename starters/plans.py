@@ -7,7 +7,10 @@ before anything is sent and a signal (which the workflow cannot refuse) is not s
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import asyncio
+import hashlib
+import json
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,6 +25,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 import workflows
+from activities.plan_health import EXECUTION_STATUS, NOT_FOUND, Execution, describe_plan
 from worker.search_attributes import plans_indexed
 from workflows import models as m
 from workflows import search_attributes as sa
@@ -62,8 +66,88 @@ def check_start(doc: Any) -> m.PlanStart:
     return start
 
 
+def start_digest(start: m.PlanStart) -> str:
+    """A hash of the normalised start (every field, defaults applied): the same plan sent twice
+    hashes the same, whatever the spacing, key order or omitted defaults. Kept in the memo."""
+    canonical = json.dumps(start.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class StartConflict(m.Refusal):
+    """A start for a plan_id whose workflow exists with other content, or has ended. A Refusal,
+    so `cpplan import` reports it as the row's problem."""
+
+
+def differing_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted names of the fields whose values differ (never the values: they may be personal)."""
+    names: list[str] = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            names += differing_fields(a, b, f"{prefix}{key}.")
+        else:
+            names.append(f"{prefix}{key}")
+    return names
+
+
+async def _first_start(client: Client, workflow_id: str, run_id: str) -> m.PlanStart | None:
+    """The start input of one run: the document itself in a first run, the carried state's
+    start in a later one."""
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id or None)
+    async for event in handle.fetch_history_events():
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        args = await client.data_converter.decode(payloads) if payloads else []
+        if args and isinstance(args[0], dict):
+            return m.parse(m.PlanStart, args[0])
+        if len(args) > 1 and isinstance(args[1], dict) and isinstance(args[1].get("start"), dict):
+            return m.parse(m.PlanStart, args[1]["start"])
+        return None
+    return None
+
+
+async def _check_same_plan(client: Client, workflow_id: str, start: m.PlanStart) -> None:
+    """Raise StartConflict naming the fields in which `start` differs from the running plan's."""
+    described = await client.get_workflow_handle(workflow_id).describe()
+    memo = await described.memo()
+    if memo.get("start_digest") == start_digest(start):
+        return
+    first = None
+    # The first run's input is what was sent; once the namespace's retention has removed that
+    # run, the current run's carried start (which a change of lead social worker updates).
+    for run_id in dict.fromkeys([described.raw_info.first_run_id, described.run_id]):
+        try:
+            first = await _first_start(client, workflow_id, run_id)
+        except (RPCError, m.Refusal):
+            continue
+        if first is not None:
+            break
+    if first is None:
+        raise StartConflict.one("plan_id", f"{workflow_id} is running with other content (its start is unreadable)")
+    fields = differing_fields(first.model_dump(mode="json"), start.model_dump(mode="json"))
+    if fields:
+        raise StartConflict(
+            [(name, f"differs from the plan already running as {workflow_id}; not started") for name in fields]
+        )
+
+
+async def _refuse_closed(client: Client, workflow_id: str) -> StartConflict:
+    try:
+        described = await client.get_workflow_handle(workflow_id).describe()
+    except RPCError:
+        return StartConflict.one("plan_id", f"{workflow_id} has ended; a plan_id is never started again")
+    status = EXECUTION_STATUS.get(described.status, "closed") if described.status else "closed"
+    when = f" on {described.close_time.date().isoformat()}" if described.close_time else ""
+    return StartConflict.one(
+        "plan_id", f"{workflow_id} is not running ({status}{when}); a plan_id is never started again"
+    )
+
+
 async def start_plan(client: Client, doc: dict[str, Any]) -> tuple[str, bool]:
-    """Start the plan's workflow, or return the one already there: (workflow id, created)."""
+    """Start the plan's workflow: (workflow id, created). A second start with the same content
+    returns the running plan (created False); one with other content, or for a plan whose
+    workflow has closed, raises StartConflict."""
     start = check_start(doc)
     workflow_id = workflows.workflow_id(start.plan_id)
     options: dict[str, Any] = dict(
@@ -73,8 +157,9 @@ async def start_plan(client: Client, doc: dict[str, Any]) -> tuple[str, bool]:
         # is not started again.
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        # Opaque ids only: memos are visible to anyone who can list workflows.
-        memo={"plan_id": start.plan_id, "policy": start.policy},
+        # Opaque ids only: memos are visible to anyone who can list workflows. The digest
+        # lets a second start tell "the same plan again" from "another plan, same id".
+        memo={"plan_id": start.plan_id, "policy": start.policy, "start_digest": start_digest(start)},
         # The ops view's search attributes; the workflow keeps them current from then on.
         search_attributes=TypedSearchAttributes(
             [
@@ -94,11 +179,13 @@ async def start_plan(client: Client, doc: dict[str, Any]) -> tuple[str, bool]:
     try:
         handle = await client.start_workflow(workflows.WORKFLOW_TYPE, arg, **options)
     except WorkflowAlreadyStartedError:
-        return workflow_id, False  # an ended plan with this id
+        raise await _refuse_closed(client, workflow_id) from None
     # The server says whether it started a new run or used the existing one. The SDK keeps its
     # response on the handle but has no public accessor; without it, assume a new start.
     response = getattr(handle, "_start_workflow_response", None)
     created = bool(response.started) if response is not None else True
+    if not created:
+        await _check_same_plan(client, workflow_id, start)
     return workflow_id, created
 
 
@@ -151,3 +238,42 @@ async def query_status(client: Client, plan_id: str) -> dict[str, Any]:
         return await handle.query("status", result_type=dict)
     except RPCError as err:
         raise _not_found(plan_id, err) from None
+
+
+# A status query waits for a worker to run the plan's workflow task: bounded, so a plan no
+# worker can answer for (no worker running, a task that keeps failing) is reported, not waited on.
+QUERY_TIMEOUT = timedelta(seconds=10)
+
+
+async def plan_status(client: Client, plan_id: str) -> tuple[dict[str, Any] | None, Execution]:
+    """The plan's status and its workflow's execution. The status comes from the `status` query
+    while the workflow runs and answers; otherwise from the read model's last save (None if it
+    never saved). Raises UnknownPlan when the server has no such workflow."""
+    execution = await describe_plan(client, plan_id)
+    if execution.status == NOT_FOUND:
+        raise UnknownPlan(f"no plan {plan_id!r} (workflow {workflows.workflow_id(plan_id)} not found)")
+    if execution.running and not execution.task_failing:
+        handle = client.get_workflow_handle(workflows.workflow_id(plan_id))
+        try:
+            return await handle.query("status", result_type=dict, rpc_timeout=QUERY_TIMEOUT), execution
+        except RPCError as err:
+            if err.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+                raise _not_found(plan_id, err) from None
+            # No worker answered in time: say so, with what the read model last saw.
+            execution = Execution(plan_id, "running", execution.run_id, None, execution.task_attempt)
+            saved = await asyncio.to_thread(_saved_status, plan_id)
+            return ({**(saved or {}), "answered": False}), execution
+    return await asyncio.to_thread(_saved_status, plan_id), execution
+
+
+def _saved_status(plan_id: str) -> dict[str, Any] | None:
+    """The read model's last save of the plan; None where this machine cannot read it (the
+    command still reports what the server says)."""
+    import sqlalchemy
+
+    from activities.read_model import get_plan_status
+
+    try:
+        return get_plan_status(plan_id)
+    except sqlalchemy.exc.SQLAlchemyError:
+        return None

@@ -15,8 +15,10 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import workflows
 from activities import ALL_ACTIVITIES
+from activities.watchdog import WatchdogActivities
 from worker.client import connect, worker_client
 from worker.logging import configure_logging
+from worker.watchdog_schedule import ensure_watchdog_schedule
 
 log = structlog.get_logger("cpplan.worker")
 
@@ -51,8 +53,9 @@ def workflow_classes() -> list[type]:
     # Imported here, not at module level: the workflow modules are loaded into Temporal's
     # sandbox, and importing them only when a worker is built keeps `import worker` cheap.
     from workflows.plan import ChildProtectionPlan
+    from workflows.watchdog import PlanWatchdog
 
-    classes: list[type] = [ChildProtectionPlan]
+    classes: list[type] = [ChildProtectionPlan, PlanWatchdog]
     try:
         from workflows.complaint import ConferenceComplaint
     except ModuleNotFoundError as err:
@@ -81,7 +84,8 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs: Any) -
     configure_logging()
     kwargs.setdefault("workflow_runner", sandbox_runner())
     kwargs.setdefault("workflows", workflow_classes())
-    kwargs.setdefault("activities", ALL_ACTIVITIES)
+    # The watchdog's activity asks the server about each plan, with this worker's client.
+    kwargs.setdefault("activities", [*ALL_ACTIVITIES, WatchdogActivities(client).watch_plans])
     kwargs.setdefault("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN)
     kwargs.setdefault(
         "max_concurrent_workflow_tasks", int(os.environ.get("CPPLAN_WORKFLOW_TASK_SLOTS") or WORKFLOW_TASK_SLOTS)
@@ -95,6 +99,7 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
     configure_logging()  # before connecting, so connection errors are logged in the right format
     client = await connect(address, namespace)
     worker = build_worker(client, task_queue)
+    await ensure_watchdog_schedule(client, worker.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     handled: list[signal.Signals] = []
@@ -111,7 +116,7 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
                 task_queue=worker.task_queue,
                 namespace=client.namespace,
                 workflows=[c.__name__ for c in workflow_classes()],
-                activities=len(ALL_ACTIVITIES),
+                activities=len(ALL_ACTIVITIES) + 1,
             )
             await stop.wait()
             log.info("worker stopping")

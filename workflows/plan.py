@@ -22,6 +22,7 @@ from temporalio.exceptions import ApplicationError
 from workflows.runtime import LEAN_HISTORY_PATCH, EngineLoop, load_context, message_handlers, run_activity
 
 with workflow.unsafe.imports_passed_through():
+    import workflows
     from workflows import WORKFLOW_TYPE
     from workflows import models as m
     from workflows import search_attributes as sa
@@ -69,6 +70,14 @@ class ChildProtectionPlan(EngineLoop):
             plan_start: m.PlanStart = carried.start if carried else m.parse(m.PlanStart, start, lax=not honest)
         except m.Refusal as err:
             raise ApplicationError(f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True) from None
+        if honest and workflow.info().workflow_id != workflows.workflow_id(plan_start.plan_id):
+            # Another plan's id would have this run overwrite that plan's read-model row.
+            raise ApplicationError(
+                f"invalid plan start: plan_id {plan_start.plan_id!r} does not belong to workflow "
+                f"{workflow.info().workflow_id} (expected {workflows.workflow_id(plan_start.plan_id)})",
+                type="InvalidPlanStart",
+                non_retryable=True,
+            )
         # Asked first, before any command: a run recorded without the marker meets the question
         # where it has none, and replays its regular activities and its own patch markers.
         # (Asked later, after a local activity that outlasted its workflow task, a replay would

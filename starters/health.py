@@ -1,0 +1,75 @@
+"""`cpplan status` and `cpplan doctor`: what the plan says about itself, beside what the server
+says about its workflow, so a plan that has stopped is never mistaken for a quiet one.
+
+Exit status of `cpplan status P`: 0 the plan's workflow runs and answered (or ended normally);
+3 it is not running (terminated, failed, timed out, cancelled), keeps failing its workflow task,
+or no worker answered its status query; 1 any other failure (an unknown plan, no server).
+`cpplan doctor`: 0 no plan in trouble, 1 some (one line each), as the watchdog would find them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from temporalio.client import Client
+
+from activities.plan_health import TASK_FAILING, Execution, check_plans
+from starters import plans, render
+
+NOT_RUNNING_EXIT = 3
+TROUBLE_EXIT = 1
+
+
+def _when(execution: Execution) -> str:
+    return execution.since.strftime("%Y-%m-%d %H:%M UTC") if execution.since else "an unknown time"
+
+
+def execution_line(execution: Execution, answered: bool) -> tuple[str, bool]:
+    """One line on the workflow's execution, and whether the plan is in trouble."""
+    if execution.task_failing:
+        return (
+            f"workflow  running, but its workflow task keeps failing (attempt {execution.task_attempt}, "
+            f"since {_when(execution)}): it takes no messages and sends nothing",
+            True,
+        )
+    if execution.running and not answered:
+        return "workflow  running, but no worker answered its status query (is a worker running?)", True
+    if execution.running:
+        return "workflow  running", False
+    if execution.status == "completed":
+        return f"workflow  ended: completed on {_when(execution)}", False
+    return f"workflow  not running: {execution.status} on {_when(execution)}", True
+
+
+async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> int:
+    result, execution = await plans.plan_status(await get_client(), args.plan_id)
+    answered = result is not None and result.get("answered", True) is not False
+    saved = {k: v for k, v in (result or {}).items() if k != "answered"}
+    line, trouble = execution_line(execution, answered or not execution.running)
+    if args.json:
+        doc: dict[str, Any] = saved or {"plan_id": args.plan_id}
+        doc["execution_status"] = TASK_FAILING if execution.task_failing else execution.status
+        if execution.since:
+            doc["execution_since"] = execution.since.isoformat()
+        print(json.dumps(doc, indent=2, sort_keys=False))
+    else:
+        print(line)
+        if saved and not (execution.running and answered):
+            print("(as the read model last saved it)")
+        print(render.status(saved) if saved else "no saved status for this plan")
+    return NOT_RUNNING_EXIT if trouble else 0
+
+
+async def cmd_doctor(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> int:
+    _, findings = await check_plans(await get_client())
+    if args.json:
+        print(json.dumps([f.as_json() for f in findings], indent=2))
+    elif findings:
+        for f in findings:
+            print(f"{f.plan_id}  {f.describe()}")
+    else:
+        print("no plan in trouble")
+    return TROUBLE_EXIT if findings else 0
