@@ -142,6 +142,8 @@ async def _run(args: argparse.Namespace) -> int:
     _check_port_free(ui_port, "Temporal UI", "--ui-port")
     codec_port = int(getattr(args, "codec_port", 8081))
     _check_port_free(codec_port, "codec server", "--codec-port")
+    web_port = int(getattr(args, "web_port", 8000))
+    _check_port_free(web_port, "web API and pages", "--web-port")
     codec_runner, codec_endpoint = await _start_codec_server(codec_port, ui_port)
     db_file = Path(args.db).expanduser()
     db_file.parent.mkdir(parents=True, exist_ok=True)
@@ -186,8 +188,14 @@ async def _run(args: argparse.Namespace) -> int:
         worker = build_worker(env.client)
         async with worker:
             demo_id = None if args.no_demo else await _start_demo(env)
+            web = await _start_web(env, web_port)
             _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url())
+            print(
+                f"  Web API and pages: http://localhost:{web_port}/  (development sign-in; cpplan dev-token)",
+                flush=True,
+            )
             await stop.wait()
+            await _stop_web(web)
             print("Stopping: the worker first (running activities may finish), then the server...", flush=True)
         print("Worker stopped.", flush=True)
     finally:
@@ -197,6 +205,23 @@ async def _run(args: argparse.Namespace) -> int:
             loop.remove_signal_handler(sig)
     print("Temporal dev server stopped. Bye.", flush=True)
     return 0
+
+
+async def _start_web(env: WorkflowEnvironment, port: int) -> Any:
+    """The web front door in this process, on the dev server's client; its development signing
+    key is made under `.data/` (starters/web/devkey.py)."""
+    from starters.web.server import start_embedded
+
+    async def connect() -> Any:
+        return env.client
+
+    return await start_embedded(connect, "127.0.0.1", port)
+
+
+async def _stop_web(web: Any) -> None:
+    from starters.web.server import stop_embedded
+
+    await stop_embedded(*web)
 
 
 async def _start_demo(env: WorkflowEnvironment) -> str | None:
