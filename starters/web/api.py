@@ -92,6 +92,7 @@ def build_router() -> APIRouter:
 
     @router.post(
         "/plans",
+        name="start",
         status_code=201,
         summary="start a plan (201 started, 200 the same plan already there, 409 a different one)",
         responses={**ERROR_RESPONSES, 409: {"description": "a plan with this id and other content exists"}},
@@ -108,14 +109,16 @@ def build_router() -> APIRouter:
         _outcome(request, "start", body.plan_id, "started" if code == 201 else "already there")
         return JSONResponse(result, status_code=code)
 
-    @router.get("/plans/{plan_id}", summary="the plan's status query", responses=ERROR_RESPONSES)
+    @router.get("/plans/{plan_id}", name="status", summary="the plan's status query", responses=ERROR_RESPONSES)
     async def plan_status(request: Request, plan_id: str, who: SignedIn, gw: GatewayDep) -> dict[str, Any]:
         _outcome(request, "status", plan_id)
         status = await gw.status(who, plan_id)
         _outcome(request, "status", plan_id, "read")
         return status
 
-    @router.get("/work", summary="obligations overdue and due soon, from the read model", responses=ERROR_RESPONSES)
+    @router.get(
+        "/work", name="work", summary="obligations overdue and due soon, from the read model", responses=ERROR_RESPONSES
+    )
     async def my_work(
         request: Request,
         who: SignedIn,

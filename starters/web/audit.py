@@ -79,8 +79,9 @@ SKIP_PREFIXES = ("/static/", "/favicon")
 
 
 class AuditMiddleware:
-    """Writes one audit row per request once the response has started. A request that cannot
-    be audited is answered all the same but logged loudly (without its content)."""
+    """Writes one audit row per request before its response starts: nobody gets an answer the
+    trail does not hold. A row that cannot be written turns the answer into a 503 (logged
+    without its content)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -89,19 +90,25 @@ class AuditMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(SKIP_PREFIXES):
             await self.app(scope, receive, send)
             return
-        status = {"code": 500}
+        state = {"started": False, "swallow": False}
 
-        async def capture(message: Any) -> None:
+        async def audited_send(message: Any) -> None:
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
+                state["started"] = True
+                if not await self._record(scope, message["status"]):
+                    state["swallow"] = True
+                    await _unavailable(send)
+                    return
+            if not state["swallow"]:
+                await send(message)
 
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, receive, audited_send)
         finally:
-            await self._record(scope, status["code"])
+            if not state["started"]:  # the app failed before answering; the server sends a 500
+                await self._record(scope, 500)
 
-    async def _record(self, scope: Scope, code: int) -> None:
+    async def _record(self, scope: Scope, code: int) -> bool:
         noted = scope.get("state", {}).get("audit", {})
         route = scope.get("route")
         params = scope.get("path_params") or {}
@@ -111,7 +118,7 @@ class AuditMiddleware:
             "roles": noted.get("roles"),
             "via": "api" if scope["path"].startswith("/api/") else "page",
             "method": scope.get("method", "GET"),
-            "action": noted.get("action") or getattr(route, "path", None) or "(no route)",
+            "action": noted.get("action") or getattr(route, "name", None) or "(no route)",
             "plan_id": noted.get("plan_id") or params.get("plan_id"),
             "status": code,
             "outcome": noted.get("outcome") or _outcome(code),
@@ -120,6 +127,15 @@ class AuditMiddleware:
             await asyncio.to_thread(write, row)
         except Exception as err:
             log.error("audit row not written", action=row["action"], status=code, error=type(err).__name__)
+            return False
+        return True
+
+
+async def _unavailable(send: Any) -> None:
+    body = b'{"type": "Unavailable", "detail": "the request could not be audited"}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _outcome(code: int) -> str:
