@@ -53,7 +53,7 @@ def person(request: Request) -> Identity:
 Person = Annotated[Identity, Depends(person)]
 
 
-def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
     who = Identity.from_session(request.session.get("who"))
     context.update(
         who=who,
@@ -62,7 +62,7 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         flash=request.session.pop("flash", None),
         path=request.url.path,
     )
-    return TEMPLATES.TemplateResponse(request, name, context, status_code=status)
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=code)
 
 
 def build_pages() -> APIRouter:
