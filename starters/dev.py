@@ -189,11 +189,7 @@ async def _run(args: argparse.Namespace) -> int:
         async with worker:
             demo_id = None if args.no_demo else await _start_demo(env)
             web = await _start_web(env, web_port)
-            _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url())
-            print(
-                f"  Web API and pages: http://localhost:{web_port}/  (development sign-in; cpplan dev-token)",
-                flush=True,
-            )
+            _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url(), web_port)
             await stop.wait()
             await _stop_web(web)
             print("Stopping: the worker first (running activities may finish), then the server...", flush=True)
@@ -241,7 +237,9 @@ async def _start_demo(env: WorkflowEnvironment) -> str | None:
     return workflow_id
 
 
-def _banner(port: int, ui_port: int, namespace: str, task_queue: str, demo_id: str | None, db_url: str) -> None:
+def _banner(
+    port: int, ui_port: int, namespace: str, task_queue: str, demo_id: str | None, db_url: str, web_port: int = 8000
+) -> None:
     # `cpplan status` finds this server by default only when nothing points the client elsewhere.
     needs_address = port != 7233 or os.environ.get("TEMPORAL_ADDRESS") not in (
         None,
@@ -258,6 +256,7 @@ def _banner(port: int, ui_port: int, namespace: str, task_queue: str, demo_id: s
         f"  Temporal UI:       http://localhost:{ui_port}/namespaces/{namespace}/workflows",
         f"  Temporal gRPC:     localhost:{port}  (namespace {namespace}, task queue {task_queue})",
         f"  Read model:        {_safe_url(db_url)}",
+        f"  Web API and pages: http://localhost:{web_port}/  (development sign-in; `cpplan dev-token`)",
     ]
     if demo_id:
         lines += [

@@ -153,12 +153,14 @@ def _work_scope(who: Identity, team: str | None, person: str | None) -> tuple[st
     return None, who.staff_id
 
 
+async def api_error_response(request: Request, err: ApiError) -> JSONResponse:
+    audit.note(request.scope, outcome=err.type)
+    headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+    return JSONResponse(err.body(), status_code=err.status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, err: ApiError) -> JSONResponse:
-        audit.note(request.scope, outcome=err.type)
-        headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-        return JSONResponse(err.body(), status_code=err.status, headers=headers)
+    app.add_exception_handler(ApiError, api_error_response)  # type: ignore[arg-type]
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from starters.web import api, pages
+from starters.web import api, audit, pages
 from starters.web.audit import AuditMiddleware
 from starters.web.gateway import ApiError, Gateway
 from starters.web.identity import TokenVerifier
@@ -90,22 +90,18 @@ def create_app(settings: WebSettings, connect: Callable[[], Awaitable[Client]]) 
 
 def _install_page_errors(app: FastAPI) -> None:
     """Errors on pages are pages; on /api they stay JSON (api.install_error_handlers)."""
-    json_handler = app.exception_handlers[ApiError]
 
     async def api_error(request: Request, err: Exception) -> Response:
-        assert isinstance(err, ApiError)
+        if not isinstance(err, ApiError):
+            raise err
         if request.url.path.startswith("/api/"):
-            return await json_handler(request, err)
-        from starters.web import audit
-
+            return await api.api_error_response(request, err)
         audit.note(request.scope, outcome=err.type)
         if err.status == 401:
             return RedirectResponse("/sign-in", status_code=303)
         return pages.render(request, "error.html", err.status, error=err)
 
     async def sign_in_needed(request: Request, err: Exception) -> Response:
-        from starters.web import audit
-
         audit.note(request.scope, outcome="not signed in")
         return RedirectResponse("/sign-in", status_code=303)
 

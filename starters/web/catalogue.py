@@ -53,7 +53,7 @@ def _request_model(model: type[m._Message]) -> type[BaseModel]:
     """The message as callers send it: `by` optional (it is set from the sign-in)."""
     if "by" not in model.model_fields:
         return model
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         model.__name__ + "Request",
         __base__=model,
         __doc__=(model.__doc__ or "") + " `by` is the signed-in person; a different one is refused.",
