@@ -82,7 +82,8 @@ def create_app(settings: WebSettings, connect: Callable[[], Awaitable[Client]]) 
         session_cookie="cpplan_session",
         max_age=8 * 3600,
         same_site="lax",
-        https_only=not settings.dev_key,
+        # Secure cookies except in development or behind an explicitly plain-HTTP address.
+        https_only=not settings.dev_key and not (settings.public_url or "").startswith("http://"),
     )
     app.add_middleware(AuditMiddleware)  # outermost: sees every request and its final status
     return app

@@ -86,7 +86,9 @@ class TokenVerifier:
                     return key.key
         raise NotSignedIn("the token is not signed by a key of the configured issuer")
 
-    def verify(self, token: str) -> Identity:
+    def verify(self, token: str, *, audience: str | None = None, nonce: str | None = None) -> Identity:
+        """A bearer token (audience: this API), or an ID token from the sign-in (audience: the
+        pages' client id, with the nonce the sign-in sent)."""
         try:
             if self._client is not None:
                 key = self._client.get_signing_key_from_jwt(token).key
@@ -96,10 +98,12 @@ class TokenVerifier:
                 token,
                 key,
                 algorithms=ALGORITHMS,
-                audience=self.settings.audience,
+                audience=audience or self.settings.audience,
                 issuer=self.settings.issuer,
                 options={"require": ["exp", "iss", "aud"]},
             )
+            if nonce is not None and claims.get("nonce") != nonce:
+                raise NotSignedIn("the sign-in answer does not match the request")
         except jwt.ExpiredSignatureError:
             raise NotSignedIn("the token has expired") from None
         except jwt.PyJWTError as err:

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from starters.web import audit, views, work
+from starters.web import audit, oidc_login, views, work
 from starters.web.catalogue import message_specs
 from starters.web.devpeople import dev_people
 from starters.web.gateway import ApiError, Gateway
-from starters.web.identity import Identity
+from starters.web.identity import Identity, NotSignedIn
 from workflows.calendar import local_date
 
 TEMPLATES = Jinja2Templates(directory=str(views.TEMPLATE_DIR))
@@ -77,7 +77,32 @@ def build_pages() -> APIRouter:
 
     @router.get("/sign-in")
     async def sign_in(request: Request) -> Response:
-        return render(request, "sign_in.html", people=dev_people() if request.app.state.settings.dev_key else [])
+        settings = request.app.state.settings
+        return render(
+            request, "sign_in.html", people=dev_people() if settings.dev_key else [], oidc=bool(settings.client_id)
+        )
+
+    @router.get("/sign-in/oidc")
+    async def sign_in_oidc(request: Request) -> Response:
+        settings = request.app.state.settings
+        url = await oidc_login.start(settings, request.session, str(request.base_url))
+        return RedirectResponse(url, status_code=303)
+
+    @router.get("/sign-in/callback")
+    async def sign_in_callback(request: Request, code: str = "", state: str = "") -> Response:
+        settings = request.app.state.settings
+        id_token, nonce = await oidc_login.finish(settings, request.session, str(request.base_url), code, state)
+        verify = request.app.state.verifier.verify
+        try:
+            who = await asyncio.to_thread(verify, id_token, audience=settings.client_id, nonce=nonce)
+        except NotSignedIn as err:
+            raise ApiError(403, "Forbidden", f"you could not be signed in: {err}") from None
+        request.session.clear()
+        request.session["who"] = who.as_session()
+        audit.note(
+            request.scope, who=who.staff_id, roles=" ".join(sorted(who.roles)), action="sign-in", outcome="signed in"
+        )
+        return RedirectResponse("/", status_code=303)
 
     @router.post("/sign-in/dev")
     async def sign_in_dev(

@@ -35,10 +35,15 @@ def check_port_free(host: str, port: int) -> None:
 
 
 async def start_embedded(
-    connect: Callable[[], Awaitable[Client]], host: str, port: int, settings: WebSettings | None = None
+    connect: Callable[[], Awaitable[Client]],
+    host: str,
+    port: int,
+    settings: WebSettings | None = None,
+    app: Any = None,
 ) -> tuple[uvicorn.Server, asyncio.Task[Any]]:
-    """Serve in the running loop until `server.should_exit = True`; returns once it listens."""
-    app = create_app(settings or WebSettings.from_env(), connect)
+    """Serve in the running loop until `server.should_exit = True`; returns once it listens.
+    `app`: another ASGI app to serve instead (tests serve their stand-ins this way)."""
+    app = app or create_app(settings or WebSettings.from_env(), connect)
     server = _EmbeddedServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
     task = asyncio.create_task(server.serve())
     while not server.started:

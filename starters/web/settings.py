@@ -38,6 +38,10 @@ class WebSettings:
     session_secret: str
     deadline_s: float
     dev_key: bool  # tokens are signed by the local development key
+    # The pages' sign-in with the issuer (authorization code flow); unset: development sign-in only.
+    client_id: str | None = None
+    client_secret: str | None = None
+    public_url: str | None = None  # where people reach this server, for the redirect back
 
     @classmethod
     def from_env(cls, dev_dir: Path = DEV_DIR) -> WebSettings:
@@ -75,4 +79,7 @@ class WebSettings:
             session_secret=secret,
             deadline_s=deadline,
             dev_key=dev_key,
+            client_id=env.get("CPPLAN_OIDC_CLIENT_ID", "").strip() or None,
+            client_secret=env.get("CPPLAN_OIDC_CLIENT_SECRET", "").strip() or None,
+            public_url=(env.get("CPPLAN_WEB_URL", "").strip().rstrip("/") or None),
         )
