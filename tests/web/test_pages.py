@@ -97,6 +97,12 @@ async def test_practitioner_and_manager_pages(web: Web, plan_doc: dict[str, Any]
         await page.screenshot(path=str(shots / "web-plan.png"), full_page=True)
 
     async with web.http() as http:
+        # The review date is now set: moving it again is a manager's decision (000 9.4.12).
+        move = {"kind": "review_conference", "date": (review - timedelta(days=2)).isoformat()}
+        r = await http.post(
+            f"/api/plans/{plan_id}/schedule-meeting", json=move, headers=web.auth("sw-demo", "social-worker")
+        )
+        assert r.status_code == 403, r.text
         status = (await http.get(f"/api/plans/{plan_id}", headers=web.auth("tm-demo", "team-manager"))).json()
     events = {(h["event"], h.get("by")) for h in status["history"]}
     assert ("visit", "sw-demo") in events
