@@ -45,6 +45,10 @@ class MessageSpec:
         return "by" in self.model.model_fields
 
     @property
+    def by_required(self) -> bool:
+        return self.has_by and self.model.model_fields["by"].is_required()
+
+    @property
     def summary(self) -> str:
         return f"{self.name.replace('_', ' ')} ({self.kind})"
 
@@ -80,11 +84,9 @@ def message_specs() -> dict[str, MessageSpec]:
 
 
 def conditional_manager(spec: MessageSpec, payload: dict[str, Any], status: dict[str, Any]) -> bool:
-    """Whether this payload is a manager's decision on this plan (status: the plan's `status`)."""
+    """Whether this payload is a manager's decision on this plan (status: the plan's `status`).
+    Whether a review date is already set (so that moving it needs a manager) only the workflow
+    knows: for that, a caller without a manager role sends no `by` and the workflow refuses."""
     if spec.name == "record_review_conference":
         return payload.get("outcome") == "end" and int(status.get("reviews_held") or 0) == 0
-    if spec.name == "schedule_meeting":
-        # Whether the review date is already set is the workflow's to know; a caller without a
-        # manager role sends it without `by`, and the workflow refuses a move (see gateway).
-        return False
     return False

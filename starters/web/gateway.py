@@ -146,10 +146,13 @@ class Gateway:
     ) -> tuple[int, dict[str, Any]]:
         payload = dict(payload)
         if spec.has_by:
-            given = payload.get("by")
+            given = payload.pop("by", None)
             if given is not None and given != who.staff_id:
                 raise forbidden(f"by: you are signed in as {who.staff_id}; a message cannot be sent for {given}")
-            payload["by"] = who.staff_id
+            # `by` names a person; a case system relaying a record is not one (the audit trail
+            # names it), so an optional `by` stays empty for it.
+            if who.person or spec.by_required:
+                payload["by"] = who.staff_id
         if spec.manager and not who.manager:
             raise forbidden(f"{spec.dash} is a manager's decision")
         status = await self.status(who, plan_id)

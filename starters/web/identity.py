@@ -39,6 +39,11 @@ class Identity:
     def manager(self) -> bool:
         return bool(self.roles & MANAGER_ROLES)
 
+    @property
+    def person(self) -> bool:
+        """Signed in as a member of staff rather than only as a case system."""
+        return bool(self.roles - {"case-system"})
+
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
 

@@ -85,6 +85,15 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         )
         assert r.status_code == 202
 
+        # A case system relays records without naming a person as `by`.
+        soon = (local_date(await web.env.get_current_time()) + timedelta(days=3)).isoformat()
+        r = await http.post(
+            f"/api/plans/{plan_id}/schedule-meeting",
+            json={"kind": "core_group", "date": soon},
+            headers=web.auth(*CASE_SYSTEM),
+        )
+        assert r.status_code == 200, r.text
+
         # Three weeks on, the first core group is overdue: the team's work lists it.
         await web.env.sleep(timedelta(days=21))
 
@@ -118,6 +127,8 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         status = r.json()
         ended = [h for h in status["history"] if h["event"].startswith("review") and h.get("by") == "tm-demo"]
         assert ended, status["history"]
+        scheduled = [h for h in status["history"] if h["event"] == "meeting-scheduled"]
+        assert len(scheduled) == 1 and "by" not in scheduled[0]
         visits = [h for h in status["history"] if h["event"] == "visit"]
         assert len(visits) == 1 and visits[0]["by"] == "sw-demo"
 
