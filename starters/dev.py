@@ -188,7 +188,7 @@ async def _run(args: argparse.Namespace) -> int:
         worker = build_worker(env.client)
         async with worker:
             demo_id = None if args.no_demo else await _start_demo(env)
-            web = await _start_web(env, web_port)
+            web = await _start_web(env.client, web_port)
             _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url(), web_port)
             await stop.wait()
             await _stop_web(web)
@@ -203,13 +203,13 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _start_web(env: WorkflowEnvironment, port: int) -> Any:
+async def _start_web(client: Any, port: int) -> Any:
     """The web front door in this process, on the dev server's client; its development signing
     key is made under `.data/` (starters/web/devkey.py)."""
     from starters.web.server import start_embedded
 
     async def connect() -> Any:
-        return env.client
+        return client
 
     return await start_embedded(connect, "127.0.0.1", port)
 
