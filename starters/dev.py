@@ -131,6 +131,7 @@ async def _run(args: argparse.Namespace) -> int:
     from worker.client import data_converter
     from worker.logging import configure_logging
     from worker.main import GRACEFUL_SHUTDOWN, build_worker
+    from starters.web.server import start_for_dev, stop_embedded
     from worker.search_attributes import ensure_search_attributes
 
     configure_logging()
@@ -188,10 +189,10 @@ async def _run(args: argparse.Namespace) -> int:
         worker = build_worker(env.client)
         async with worker:
             demo_id = None if args.no_demo else await _start_demo(env)
-            web = await _start_web(env.client, web_port)
-            _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url(), web_port)
+            _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url())
+            web = await start_for_dev(worker.client, web_port)
             await stop.wait()
-            await _stop_web(web)
+            await stop_embedded(*web)
             print("Stopping: the worker first (running activities may finish), then the server...", flush=True)
         print("Worker stopped.", flush=True)
     finally:
@@ -201,23 +202,6 @@ async def _run(args: argparse.Namespace) -> int:
             loop.remove_signal_handler(sig)
     print("Temporal dev server stopped. Bye.", flush=True)
     return 0
-
-
-async def _start_web(client: Any, port: int) -> Any:
-    """The web front door in this process, on the dev server's client; its development signing
-    key is made under `.data/` (starters/web/devkey.py)."""
-    from starters.web.server import start_embedded
-
-    async def connect() -> Any:
-        return client
-
-    return await start_embedded(connect, "127.0.0.1", port)
-
-
-async def _stop_web(web: Any) -> None:
-    from starters.web.server import stop_embedded
-
-    await stop_embedded(*web)
 
 
 async def _start_demo(env: WorkflowEnvironment) -> str | None:
@@ -237,9 +221,7 @@ async def _start_demo(env: WorkflowEnvironment) -> str | None:
     return workflow_id
 
 
-def _banner(
-    port: int, ui_port: int, namespace: str, task_queue: str, demo_id: str | None, db_url: str, web_port: int = 8000
-) -> None:
+def _banner(port: int, ui_port: int, namespace: str, task_queue: str, demo_id: str | None, db_url: str) -> None:
     # `cpplan status` finds this server by default only when nothing points the client elsewhere.
     needs_address = port != 7233 or os.environ.get("TEMPORAL_ADDRESS") not in (
         None,
@@ -256,7 +238,6 @@ def _banner(
         f"  Temporal UI:       http://localhost:{ui_port}/namespaces/{namespace}/workflows",
         f"  Temporal gRPC:     localhost:{port}  (namespace {namespace}, task queue {task_queue})",
         f"  Read model:        {_safe_url(db_url)}",
-        f"  Web API and pages: http://localhost:{web_port}/  (development sign-in; `cpplan dev-token`)",
     ]
     if demo_id:
         lines += [

@@ -68,3 +68,15 @@ def serve(address: str | None, namespace: str | None, host: str, port: int) -> N
     app = create_app(settings, lambda: connect(address, namespace))
     # No access log: the audit table records every request with who made it.
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=True)
+
+
+async def start_for_dev(client: Client, port: int) -> tuple[uvicorn.Server, asyncio.Task[Any]]:
+    """`cpplan dev`: the front door on the dev server's client, on loopback, with the development
+    signing key (made under `.data/` on first use)."""
+
+    async def connect() -> Client:
+        return client
+
+    started = await start_embedded(connect, "127.0.0.1", port)
+    print(f"Web API and pages: http://localhost:{port}/  (development sign-in; `cpplan dev-token`)", flush=True)
+    return started
