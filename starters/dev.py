@@ -128,10 +128,10 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from activities.db import database_url
+    from starters.web.server import start_for_dev, stop_embedded
     from worker.client import data_converter
     from worker.logging import configure_logging
     from worker.main import GRACEFUL_SHUTDOWN, build_worker
-    from starters.web.server import start_for_dev, stop_embedded
     from worker.search_attributes import ensure_search_attributes
 
     configure_logging()
