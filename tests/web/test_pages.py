@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from starters.web import audit
 from tests.helpers import eventually
 from tests.web.browser import browser_page, screenshot_dir, serious_violations
 from tests.web.conftest import Web
@@ -108,6 +109,12 @@ async def test_practitioner_and_manager_pages(web: Web, plan_doc: dict[str, Any]
     assert ("visit", "sw-demo") in events
     assert ("early-review-authorised", "tm-demo") in events, status["history"]
     assert any(o["id"] == "review-conference-1" and o["due"] == review.isoformat() for o in status["obligations"])
+    # Who looked at the plan's page and who changed it, from the audit trail.
+    trail = {(r["who"], r["via"], r["action"], r["status"]) for r in audit.rows(plan_id)}
+    assert ("sw-demo", "page", "page plan", 200) in trail
+    assert ("sw-demo", "page", "page record-visit", 422) in trail
+    assert ("sw-demo", "page", "page record-visit", 303) in trail
+    assert ("tm-demo", "page", "page authorise-early-review", 303) in trail
 
 
 async def test_the_accessibility_check_finds_violations() -> None:
