@@ -110,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7233)
     p.add_argument("--db", default=".data/temporal.db", help="the dev server's SQLite file")
     p.add_argument("--codec-port", type=int, default=8081, help="port of the codec server the UI decrypts with")
+    p.add_argument("--web-port", type=int, default=8000, help="port of the web API and pages")
+
+    p = add("serve", "the signed-in web API for case systems and pages for people (starters/web)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")
+    p.add_argument("--web-port", type=int, default=8000)
+    p = add("dev-token", "print a bearer token signed with the development key (`cpplan dev` only)")
+    p.add_argument("person_id", metavar="PERSON_ID")
+    p.add_argument("--role", action="append", required=True, help="a role (repeat for several)")
 
     p = add("codec-server", "decrypt payloads for the Temporal UI (ops staff present a token)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")
@@ -348,7 +356,7 @@ async def run(argv: list[str] | None = None, client: Client | None = None) -> in
 
 
 # Commands that create a Temporal client (and with it the SDK's Rust threads).
-_TEMPORAL_COMMANDS = {"worker", "start", "status", "doctor", "import", "complaint", "bench", *MESSAGE_COMMANDS}
+_TEMPORAL_COMMANDS = {"worker", "serve", "start", "status", "doctor", "import", "complaint", "bench", *MESSAGE_COMMANDS}
 
 
 def _exit_now(code: int) -> NoReturn:
@@ -368,6 +376,10 @@ def _main(args: argparse.Namespace) -> int:
 
             serve(args.host, args.port)
             return 0
+        if args.command in ("serve", "dev-token"):
+            from starters.web.commands import run_web_command
+
+            return run_web_command(args)
         if args.command == "bench":
             from starters.bench import run as run_bench
 

@@ -142,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace) -> int:
     from activities.db import database_url
+    from starters.web.server import start_for_dev, stop_embedded
     from worker.client import data_converter
     from worker.logging import configure_logging
     from worker.main import GRACEFUL_SHUTDOWN, build_worker
@@ -159,6 +160,8 @@ async def _run(args: argparse.Namespace) -> int:
     _check_port_free(ui_port, "Temporal UI", "--ui-port")
     codec_port = int(getattr(args, "codec_port", 8081))
     _check_port_free(codec_port, "codec server", "--codec-port")
+    web_port = int(getattr(args, "web_port", 8000))
+    _check_port_free(web_port, "web API and pages", "--web-port")
     codec_runner, codec_endpoint = await _start_codec_server(codec_port, ui_port)
     db_file = Path(args.db).expanduser()
     make_private_dir(db_file.parent)
@@ -201,7 +204,9 @@ async def _run(args: argparse.Namespace) -> int:
         async with worker:
             demo_id = None if args.no_demo else await _start_demo(client)
             _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url())
+            web = await start_for_dev(worker.client, web_port)
             await stop.wait()
+            await stop_embedded(*web)
             print("Stopping: the worker first (running activities may finish), then the server...", flush=True)
         print("Worker stopped.", flush=True)
     except DevServerError as err:

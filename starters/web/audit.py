@@ -1,0 +1,144 @@
+"""The audit trail: every request to the API and the pages, reads included (who looked at
+which child's plan), with who, what, which plan, when and the outcome.
+
+Rows go to the `audit` table of the read-model database (`CPPLAN_DATABASE_URL`). Only opaque
+references are kept: staff ids, plan ids, the action's name; never a payload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.engine import Engine
+
+from activities.db import UtcDateTime, get_engine
+
+log = structlog.get_logger("cpplan.audit")
+
+metadata = sa.MetaData()
+
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("who", sa.String(200)),  # staff id; null when nobody signed in
+    sa.Column("roles", sa.String(200)),
+    sa.Column("via", sa.String(10), nullable=False),  # api or page
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("action", sa.String(200), nullable=False),
+    sa.Column("plan_id", sa.String(200)),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.String(200)),
+    sa.Index("ix_audit_plan_at", "plan_id", "at"),
+    sa.Index("ix_audit_who_at", "who", "at"),
+)
+
+_ready: set[str] = set()
+_ready_lock = threading.Lock()
+
+
+def _engine() -> Engine:
+    engine = get_engine()
+    key = str(engine.url)
+    with _ready_lock:
+        if key not in _ready:
+            metadata.create_all(engine)
+            _ready.add(key)
+    return engine
+
+
+def write(row: dict[str, Any]) -> None:
+    with _engine().begin() as conn:
+        conn.execute(audit.insert().values(**row))
+
+
+def rows(plan_id: str | None = None) -> list[dict[str, Any]]:
+    query = sa.select(audit).order_by(audit.c.id)
+    if plan_id is not None:
+        query = query.where(audit.c.plan_id == plan_id)
+    with _engine().connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def note(scope: MutableMapping[str, Any], **fields: Any) -> None:
+    """Let the handler say who asked and what came of it; the middleware writes the row."""
+    scope.setdefault("state", {}).setdefault("audit", {}).update(fields)
+
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+SKIP_PREFIXES = ("/static/", "/favicon")
+
+
+class AuditMiddleware:
+    """Writes one audit row per request before its response starts: nobody gets an answer the
+    trail does not hold. A row that cannot be written turns the answer into a 503 (logged
+    without its content)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(SKIP_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        state = {"started": False, "swallow": False}
+
+        async def audited_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                state["started"] = True
+                if not await self._record(scope, message["status"]):
+                    state["swallow"] = True
+                    await _unavailable(send)
+                    return
+            if not state["swallow"]:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, audited_send)
+        finally:
+            if not state["started"]:  # the app failed before answering; the server sends a 500
+                await self._record(scope, 500)
+
+    async def _record(self, scope: Scope, code: int) -> bool:
+        noted = scope.get("state", {}).get("audit", {})
+        route = scope.get("route")
+        params = scope.get("path_params") or {}
+        row = {
+            "at": datetime.now(UTC),
+            "who": noted.get("who"),
+            "roles": noted.get("roles"),
+            "via": "api" if scope["path"].startswith("/api/") else "page",
+            "method": scope.get("method", "GET"),
+            "action": noted.get("action") or getattr(route, "name", None) or "(no route)",
+            "plan_id": noted.get("plan_id") or params.get("plan_id"),
+            "status": code,
+            "outcome": noted.get("outcome") or _outcome(code),
+        }
+        try:
+            await asyncio.to_thread(write, row)
+        except Exception as err:
+            log.error("audit row not written", action=row["action"], status=code, error=type(err).__name__)
+            return False
+        return True
+
+
+async def _unavailable(send: Any) -> None:
+    body = b'{"type": "Unavailable", "detail": "the request could not be audited"}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _outcome(code: int) -> str:
+    return {200: "ok", 201: "created", 202: "accepted", 303: "redirected", 401: "not signed in", 403: "forbidden"}.get(
+        code, "error" if code >= 500 else "refused" if code >= 400 else "ok"
+    )

@@ -1,0 +1,173 @@
+"""What the API and the pages ask of Temporal, on behalf of a signed-in person.
+
+One place decides who may do what: a message's `by` is the signed-in person; a manager's
+decision needs a manager role here and, in the workflow, `by` among the plan's managers; a
+practitioner sees the plans they lead, a team manager the plans of their team. Failures come out
+as `ApiError` with the HTTP status the contract gives them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+import workflows
+from starters import plans
+from starters.web.catalogue import CONDITIONAL_MANAGER, MessageSpec, conditional_manager
+from starters.web.identity import ANY_PLAN_ROLES, STAFF_ID, Identity
+from workflows import models as m
+from workflows.policy import PolicyError
+
+
+@dataclass
+class ApiError(Exception):
+    status: int
+    type: str
+    detail: str
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "detail": self.detail}
+        if self.errors:
+            out["errors"] = self.errors
+        return out
+
+
+def refused(problems: list[tuple[str, str]]) -> ApiError:
+    text = "; ".join(f"{f}: {r}" for f, r in problems)
+    return ApiError(422, "Refused", text, [{"field": f, "reason": r} for f, r in problems])
+
+
+def forbidden(detail: str) -> ApiError:
+    return ApiError(403, "Forbidden", detail)
+
+
+# The workflow's own refusals that mean "not yours to decide" rather than "bad input".
+_MANAGER_REFUSALS = ("is not one of this plan's managers", "needs the agreeing manager", "needs the manager who agreed")
+
+
+def _from_refusal_text(text: str) -> ApiError:
+    problems = []
+    for part in text.split("; "):
+        name, sep, reason = part.partition(": ")
+        problems.append((name, reason) if sep else ("(plan)", part))
+    if any(f == "by" and any(k in r for k in _MANAGER_REFUSALS) for f, r in problems):
+        return ApiError(403, "Forbidden", text, [{"field": f, "reason": r} for f, r in problems])
+    return refused(problems)
+
+
+def _rpc(plan_id: str, err: RPCError) -> ApiError:
+    if err.status == RPCStatusCode.NOT_FOUND:
+        return ApiError(404, "NotFound", f"no plan {plan_id!r}")
+    if err.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+        return ApiError(504, "Timeout", "no worker answered in time")
+    if err.status == RPCStatusCode.UNAVAILABLE:
+        return ApiError(503, "Unavailable", "Temporal cannot be reached")
+    if err.status == RPCStatusCode.INVALID_ARGUMENT and "query" in (err.message or "").lower():
+        return ApiError(503, "Unavailable", "the plan could not be read")
+    return ApiError(503, "Unavailable", f"Temporal: {err.status.name if err.status else 'error'}")
+
+
+class Gateway:
+    def __init__(self, client: Client, deadline_s: float):
+        self.client = client
+        self.deadline_s = deadline_s
+
+    async def _within_deadline(self, plan_id: str, work: Any) -> Any:
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                return await work
+        except TimeoutError:
+            raise ApiError(504, "Timeout", f"no worker answered within {self.deadline_s:g} s") from None
+        except RPCError as err:
+            raise _rpc(plan_id, err) from None
+
+    # ------------------------------------------------------------------ reading
+
+    async def status(self, who: Identity, plan_id: str) -> dict[str, Any]:
+        """The plan's status query, if `who` may see the plan."""
+        if not STAFF_ID.fullmatch(plan_id):  # plan ids are references of the same shape
+            raise ApiError(404, "NotFound", "no such plan")
+        handle = self.client.get_workflow_handle(workflows.workflow_id(plan_id))
+        status = await self._within_deadline(plan_id, handle.query("status", result_type=dict))
+        self.check_can_see(who, status)
+        return status
+
+    @staticmethod
+    def check_can_see(who: Identity, status: dict[str, Any]) -> None:
+        if who.has(*ANY_PLAN_ROLES):
+            return
+        if who.staff_id in (status.get("lead_social_worker"), status.get("team_manager")):
+            return
+        raise forbidden(f"{who.staff_id} is neither the lead social worker nor the team manager of this plan")
+
+    # ------------------------------------------------------------------ starting
+
+    async def start(self, who: Identity, doc: Any) -> tuple[int, dict[str, Any]]:
+        """201 started, 200 the same plan was already there, 409 a different one was."""
+        if not who.has("case-system"):
+            raise forbidden("starting a plan is for a case system")
+        try:
+            start = plans.check_start(doc)
+        except m.Refusal as err:
+            raise refused(err.problems) from None
+        except PolicyError as err:
+            raise refused([("policy", str(err))]) from None
+        wanted = start.model_dump(mode="json", exclude_unset=True)
+        try:
+            # The same content again returns the plan; other content, or a closed plan, is a
+            # StartConflict naming the fields that differ (starters/plans.py).
+            workflow_id, created = await self._within_deadline(start.plan_id, plans.start_plan(self.client, wanted))
+        except plans.StartConflict as err:
+            raise ApiError(409, "Conflict", str(err)) from None
+        return (201 if created else 200), {"plan_id": start.plan_id, "workflow_id": workflow_id}
+
+    # ------------------------------------------------------------------ messages
+
+    async def send(
+        self, who: Identity, plan_id: str, spec: MessageSpec, payload: dict[str, Any], idempotency_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        payload = dict(payload)
+        if spec.has_by:
+            given = payload.pop("by", None)
+            if given is not None and given != who.staff_id:
+                raise forbidden(f"by: you are signed in as {who.staff_id}; a message cannot be sent for {given}")
+            # `by` names a person; a case system relaying a record is not one (the audit trail
+            # names it), so an optional `by` stays empty for it.
+            if who.person or spec.by_required:
+                payload["by"] = who.staff_id
+        if spec.manager and not who.manager:
+            raise forbidden(f"{spec.dash} is a manager's decision")
+        status = await self.status(who, plan_id)
+        if spec.name in CONDITIONAL_MANAGER and not who.manager:
+            if conditional_manager(spec, payload, status):
+                raise forbidden(f"{spec.dash}: this is a manager's decision on this plan")
+            # Their word is not a manager's agreement: the workflow refuses what needs one.
+            if spec.name == "schedule_meeting" and payload.get("kind") == "review_conference":
+                payload.pop("by", None)
+            if spec.name == "record_review_conference":
+                payload.pop("by", None)
+        try:
+            payload = plans.check_message(spec.name, payload)
+        except m.Refusal as err:
+            raise refused(err.problems) from None
+        handle = self.client.get_workflow_handle(workflows.workflow_id(plan_id))
+        if spec.kind == "signal":
+            await self._within_deadline(plan_id, handle.signal(spec.name, payload))
+            return 202, {"accepted": spec.name}
+        update_id = f"{who.staff_id}:{idempotency_key}" if idempotency_key else None
+        try:
+            result = await self._within_deadline(
+                plan_id, handle.execute_update(spec.name, payload, id=update_id, result_type=dict)
+            )
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            raise _from_refusal_text(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise ApiError(504, "Timeout", "no worker answered in time") from None
+        return 200, result

@@ -1,0 +1,188 @@
+"""Pages for practitioners and managers: My work, Team, Plan; signed in by a session cookie.
+
+Server-rendered, no JavaScript needed. Every form carries the session's CSRF token. The pages
+go through the same `Gateway` as the API, so the same person may do the same things either way.
+"""
+
+import asyncio
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from starters.web import audit, oidc_login, views, work
+from starters.web.catalogue import message_specs
+from starters.web.devpeople import dev_people
+from starters.web.gateway import ApiError, Gateway
+from starters.web.identity import Identity, NotSignedIn
+from workflows.calendar import local_date
+
+TEMPLATES = Jinja2Templates(directory=str(views.TEMPLATE_DIR))
+TEMPLATES.env.globals.update(tag=views.tag, kind_words=views.kind_words, event_words=views.event_words)
+
+
+class SignInNeeded(Exception):
+    pass
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def check_csrf(request: Request, given: str) -> None:
+    expected = request.session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(str(expected), given):
+        raise ApiError(403, "Forbidden", "the form has expired: go back, reload the page and try again")
+
+
+def person(request: Request) -> Identity:
+    who = Identity.from_session(request.session.get("who"))
+    if who is None:
+        raise SignInNeeded()
+    audit.note(request.scope, who=who.staff_id, roles=" ".join(sorted(who.roles)))
+    return who
+
+
+Person = Annotated[Identity, Depends(person)]
+
+
+def render(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
+    who = Identity.from_session(request.session.get("who"))
+    context.update(
+        who=who,
+        csrf=csrf_token(request),
+        dev=request.app.state.settings.dev_key,
+        flash=request.session.pop("flash", None),
+        path=request.url.path,
+    )
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=code)
+
+
+def build_pages() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/")
+    async def home(request: Request) -> Response:
+        who = Identity.from_session(request.session.get("who"))
+        if who is None:
+            return RedirectResponse("/sign-in", status_code=303)
+        return RedirectResponse("/team" if who.manager else "/work", status_code=303)
+
+    @router.get("/sign-in")
+    async def sign_in(request: Request) -> Response:
+        settings = request.app.state.settings
+        return render(
+            request, "sign_in.html", people=dev_people() if settings.dev_key else [], oidc=bool(settings.client_id)
+        )
+
+    @router.get("/sign-in/oidc")
+    async def sign_in_oidc(request: Request) -> Response:
+        settings = request.app.state.settings
+        url = await oidc_login.start(settings, request.session, str(request.base_url))
+        return RedirectResponse(url, status_code=303)
+
+    @router.get("/sign-in/callback")
+    async def sign_in_callback(request: Request, code: str = "", state: str = "") -> Response:
+        settings = request.app.state.settings
+        id_token, nonce = await oidc_login.finish(settings, request.session, str(request.base_url), code, state)
+        verify = request.app.state.verifier.verify
+        try:
+            who = await asyncio.to_thread(verify, id_token, audience=settings.client_id, nonce=nonce)
+        except NotSignedIn as err:
+            raise ApiError(403, "Forbidden", f"you could not be signed in: {err}") from None
+        request.session.clear()
+        request.session["who"] = who.as_session()
+        audit.note(
+            request.scope, who=who.staff_id, roles=" ".join(sorted(who.roles)), action="sign-in", outcome="signed in"
+        )
+        return RedirectResponse("/", status_code=303)
+
+    @router.post("/sign-in/dev")
+    async def sign_in_dev(
+        request: Request, staff_id: Annotated[str, Form()], csrf_token: Annotated[str, Form()] = ""
+    ) -> Response:
+        check_csrf(request, csrf_token)
+        if not request.app.state.settings.dev_key:
+            raise ApiError(404, "NotFound", "development sign-in is off")
+        chosen = next((p for p in dev_people() if p["staff_id"] == staff_id), None)
+        if chosen is None:
+            raise ApiError(422, "Refused", "staff_id: not one of the demo people")
+        who = Identity(chosen["staff_id"], frozenset([chosen["role"]]))
+        request.session.clear()  # a new session on sign-in: nothing carried over
+        request.session["who"] = who.as_session()
+        audit.note(request.scope, who=who.staff_id, roles=chosen["role"], action="sign-in", outcome="signed in")
+        return RedirectResponse("/", status_code=303)
+
+    @router.post("/sign-out")
+    async def sign_out(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+        check_csrf(request, csrf_token)
+        person(request)
+        request.session.clear()
+        audit.note(request.scope, action="sign-out", outcome="signed out")
+        return RedirectResponse("/sign-in", status_code=303)
+
+    @router.get("/work")
+    async def my_work(request: Request, who: Person) -> Response:
+        today = local_date(datetime.now(UTC))
+        items = await asyncio.to_thread(work.work_items, today, person=who.staff_id)
+        audit.note(request.scope, action="page my-work", outcome=f"read {len(items)}")
+        return render(request, "work.html", items=items, today=today)
+
+    @router.get("/team")
+    async def team(request: Request, who: Person) -> Response:
+        if not who.manager:
+            raise ApiError(403, "Forbidden", "the team page is for managers")
+        today = local_date(datetime.now(UTC))
+        team_ref = (
+            who.staff_id if who.has("team-manager") and not who.has("service-manager", "head-of-service") else None
+        )
+        items = await asyncio.to_thread(work.work_items, today, team=team_ref)
+        escalations = await asyncio.to_thread(work.escalations_to, who.staff_id)
+        audit.note(request.scope, action="page team", outcome=f"read {len(items)}")
+        return render(
+            request,
+            "team.html",
+            workers=views.per_worker(items),
+            decisions=[i for i in items if i["kind"] == "early-review-decision"],
+            escalations=escalations,
+            today=today,
+        )
+
+    @router.get("/plans/{plan_id}")
+    async def plan(request: Request, plan_id: str, who: Person) -> Response:
+        gw: Gateway = await request.app.state.gateway()
+        status = await gw.status(who, plan_id)
+        audit.note(request.scope, action="page plan", plan_id=plan_id, outcome="read")
+        return render(request, "plan.html", **views.plan_context(status, who))
+
+    @router.post("/plans/{plan_id}/{message}")
+    async def send(request: Request, plan_id: str, message: str, who: Person) -> Response:
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf_token", "")))
+        spec = message_specs().get(message)
+        if spec is None or spec.dash not in views.FORMS:
+            raise ApiError(404, "NotFound", "no such form")
+        audit.note(request.scope, action=f"page {spec.dash}", plan_id=plan_id)
+        payload = views.FORMS[spec.dash](form)
+        gw: Gateway = await request.app.state.gateway()
+        try:
+            await gw.send(who, plan_id, spec, payload, None)
+        except ApiError as err:
+            if err.status != 422:
+                raise
+            audit.note(request.scope, outcome="refused")
+            status = await gw.status(who, plan_id)
+            context = views.plan_context(status, who)
+            return render(request, "plan.html", 422, errors=err.errors, form=spec.dash, values=dict(form), **context)
+        audit.note(request.scope, outcome="done")
+        request.session["flash"] = views.DONE_WORDS[spec.dash]
+        return RedirectResponse(f"/plans/{plan_id}", status_code=303)
+
+    return router
