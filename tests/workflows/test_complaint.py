@@ -10,7 +10,15 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from tests.helpers import assert_no_failed_workflow_task, easter_sunday, isleap, london, running_worker, skip_to, year_when
+from tests.helpers import (
+    assert_no_failed_workflow_task,
+    easter_sunday,
+    isleap,
+    london,
+    running_worker,
+    skip_to,
+    year_when,
+)
 from tests.workflows.scenario import Plan
 from workflows.complaint_rules import COMPLAINT_WORKFLOW_TYPE, complaint_workflow_id
 

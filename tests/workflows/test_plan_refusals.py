@@ -3,9 +3,9 @@ reason, and the plan's status is unchanged."""
 
 from __future__ import annotations
 
-import pytest
-
 from typing import Any
+
+import pytest
 
 from tests.helpers import (
     assert_no_failed_workflow_task,
