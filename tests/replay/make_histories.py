@@ -24,57 +24,66 @@ from temporalio.testing import WorkflowEnvironment
 HERE = Path(__file__).parent / "histories"
 
 
+async def scenario_year(env: WorkflowEnvironment) -> int:
+    """Both scenarios' year: the first ahead of the server's clock whose 11 January is a Monday
+    and which has 365 days, so 9 August is a Monday too (as in the histories recorded in 2026)."""
+    from tests.helpers import isleap, year_when
+
+    return await year_when(env, "Mon 11 Jan", also=lambda year: not isleap(year))
+
+
 async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[Any, Any]]:
     from tests.helpers import london, plan_doc, skip_to, start_plan_workflow
     from tests.workflows.scenario import Plan
 
-    await skip_to(env, london("2027-01-11", 11))
+    y = await scenario_year(env)
+    await skip_to(env, london(f"{y}-01-11", 11))
     doc = plan_doc(
-        icpc_date="2027-01-11",
+        icpc_date=f"{y}-01-11",
         plan_id="replay-every-message",
         child_ref="c-replay-1",
         senior_manager={"id": "cpm-1", "role": "senior-manager"},
     )
     plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
-    await plan.at(london("2027-01-13", 15))
+    await plan.at(london(f"{y}-01-13", 15))
     await plan.update(
-        "record_visit", {"date": "2027-01-13", "seen": True, "seen_alone": False, "parents_refused_seen_alone": True}
+        "record_visit", {"date": f"{y}-01-13", "seen": True, "seen_alone": False, "parents_refused_seen_alone": True}
     )
     await plan.update("set_visit_frequency", {"interval_working_days": 8, "by": "tm-1", "reason_ref": "sup-1"})
-    await plan.update("schedule_meeting", {"kind": "core_group", "date": "2027-01-20"})
-    await plan.at(london("2027-01-20", 15))
-    await plan.update("record_core_group", {"date": "2027-01-20"})
-    await plan.update("record_notes_circulated", {"date": "2027-01-20"})
-    await plan.update("record_signature", {"member_id": "hv-1", "date": "2027-01-20"})
+    await plan.update("schedule_meeting", {"kind": "core_group", "date": f"{y}-01-20"})
+    await plan.at(london(f"{y}-01-20", 15))
+    await plan.update("record_core_group", {"date": f"{y}-01-20"})
+    await plan.update("record_notes_circulated", {"date": f"{y}-01-20"})
+    await plan.update("record_signature", {"member_id": "hv-1", "date": f"{y}-01-20"})
     try:
-        await plan.update("record_signature", {"member_id": "nobody", "date": "2027-01-20"})
+        await plan.update("record_signature", {"member_id": "nobody", "date": f"{y}-01-20"})
     except WorkflowUpdateFailedError:
         pass
-    await plan.at(london("2027-01-21", 15))
-    await plan.update("record_visit", {"date": "2027-01-21", "seen": False})
-    await plan.update("record_visit", {"date": "2027-01-21", "seen": False})
-    await plan.update("record_completion", {"obligation_id": "police-action-1", "date": "2027-01-21"})
-    await plan.signal("report_incident", {"kind": "new-incident", "date": "2027-01-21", "summary_ref": "s47-1"})
-    await plan.at(london("2027-01-22", 10))
-    await plan.update("authorise_early_review", {"by": "tm-1", "review_date": "2027-02-12"})
-    await plan.signal("report_incident", {"kind": "implementation-difficulty", "date": "2027-01-22"})
-    await plan.at(london("2027-01-22", 12))
+    await plan.at(london(f"{y}-01-21", 15))
+    await plan.update("record_visit", {"date": f"{y}-01-21", "seen": False})
+    await plan.update("record_visit", {"date": f"{y}-01-21", "seen": False})
+    await plan.update("record_completion", {"obligation_id": "police-action-1", "date": f"{y}-01-21"})
+    await plan.signal("report_incident", {"kind": "new-incident", "date": f"{y}-01-21", "summary_ref": "s47-1"})
+    await plan.at(london(f"{y}-01-22", 10))
+    await plan.update("authorise_early_review", {"by": "tm-1", "review_date": f"{y}-02-12"})
+    await plan.signal("report_incident", {"kind": "implementation-difficulty", "date": f"{y}-01-22"})
+    await plan.at(london(f"{y}-01-22", 12))
     await plan.update("decline_early_review", {"by": "sm-1"})
     await plan.signal("escalate", {"by": "tm-1", "to": "hos-1", "reason_ref": "sup-2"})
-    await plan.signal("report_missing", {"date": "2027-01-25"})
-    await plan.at(london("2027-01-26", 15))
-    await plan.signal("report_found", {"date": "2027-01-26"})
-    await plan.update("change_lead_social_worker", {"person": {"id": "sw-2"}, "cover_until": "2027-02-05"})
-    await plan.update("schedule_meeting", {"kind": "review_conference", "date": "2027-02-10", "by": "tm-1"})
-    await plan.at(london("2027-02-10", 16))
+    await plan.signal("report_missing", {"date": f"{y}-01-25"})
+    await plan.at(london(f"{y}-01-26", 15))
+    await plan.signal("report_found", {"date": f"{y}-01-26"})
+    await plan.update("change_lead_social_worker", {"person": {"id": "sw-2"}, "cover_until": f"{y}-02-05"})
+    await plan.update("schedule_meeting", {"kind": "review_conference", "date": f"{y}-02-10", "by": "tm-1"})
+    await plan.at(london(f"{y}-02-10", 16))
     first = (await plan.handle.describe()).run_id
-    await plan.update("record_review_conference", {"date": "2027-02-10", "outcome": "continue", "scores": [3, 4, 6]})
+    await plan.update("record_review_conference", {"date": f"{y}-02-10", "outcome": "continue", "scores": [3, 4, 6]})
     while (await plan.handle.describe()).run_id == first:
         await asyncio.sleep(0.1)
-    await plan.at(london("2027-08-06", 16))
-    await plan.update("record_review_conference", {"date": "2027-08-06", "outcome": "inquorate"})
-    await plan.signal("report_death", {"date": "2027-08-07"})
+    await plan.at(london(f"{y}-08-06", 16))
+    await plan.update("record_review_conference", {"date": f"{y}-08-06", "outcome": "inquorate"})
+    await plan.signal("report_death", {"date": f"{y}-08-07"})
     await plan.handle.result()
     return [env.client.get_workflow_handle(plan.handle.id, run_id=first), plan.handle]
 
@@ -83,17 +92,18 @@ async def _step_down(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[A
     from tests.helpers import london, plan_doc, start_plan_workflow
     from tests.workflows.scenario import Plan
 
-    doc = plan_doc(icpc_date="2027-08-09", plan_id="replay-step-down", child_ref="c-replay-2", policy="isle-of-man")
-    await env.sleep(london("2027-08-09", 11) - await env.get_current_time())
+    y = await scenario_year(env)
+    doc = plan_doc(icpc_date=f"{y}-08-09", plan_id="replay-step-down", child_ref="c-replay-2", policy="isle-of-man")
+    await env.sleep(london(f"{y}-08-09", 11) - await env.get_current_time())
     plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
-    await plan.at(london("2027-08-12", 16))
+    await plan.at(london(f"{y}-08-12", 16))
     await plan.update(
         "record_review_conference",
-        {"date": "2027-08-12", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"},
+        {"date": f"{y}-08-12", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"},
     )
-    await plan.at(london("2027-08-20", 12))
-    await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": "2027-08-20"})
+    await plan.at(london(f"{y}-08-20", 12))
+    await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": f"{y}-08-20"})
     await plan.handle.result()
     return [plan.handle]
 
