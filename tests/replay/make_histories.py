@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,73 +22,73 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 HERE = Path(__file__).parent / "histories"
-# The scenarios' first conference: a Monday at least a week ahead of the real date (the test
-# server's clock starts there), so the script records the same story whenever it is run.
-_soon = date.today() + timedelta(days=7)
-BASE = _soon + timedelta(days=(7 - _soon.weekday()) % 7)
 
 
-def day(offset: int) -> str:
-    """The scenario's day `offset` days after its first conference (a Monday)."""
-    return (BASE + timedelta(days=offset)).isoformat()
+async def scenario_year(env: WorkflowEnvironment) -> int:
+    """Both scenarios' year: the first ahead of the server's clock whose 11 January is a Monday
+    and which has 365 days, so 9 August is a Monday too (as in the histories recorded in 2026)."""
+    from tests.helpers import isleap, year_when
+
+    return await year_when(env, "Mon 11 Jan", also=lambda year: not isleap(year))
 
 
 async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[Any, Any]]:
     from tests.helpers import london, plan_doc, skip_to, start_plan_workflow
     from tests.workflows.scenario import Plan
 
-    await skip_to(env, london(day(0), 11))
+    y = await scenario_year(env)
+    await skip_to(env, london(f"{y}-01-11", 11))
     doc = plan_doc(
-        icpc_date=day(0),
+        icpc_date=f"{y}-01-11",
         plan_id="replay-every-message",
         child_ref="c-replay-1",
         senior_manager={"id": "cpm-1", "role": "senior-manager"},
     )
     plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
-    await plan.at(london(day(2), 15))
+    await plan.at(london(f"{y}-01-13", 15))
     await plan.update(
-        "record_visit", {"date": day(2), "seen": True, "seen_alone": False, "parents_refused_seen_alone": True}
+        "record_visit", {"date": f"{y}-01-13", "seen": True, "seen_alone": False, "parents_refused_seen_alone": True}
     )
     await plan.update("set_visit_frequency", {"interval_working_days": 8, "by": "tm-1", "reason_ref": "sup-1"})
-    await plan.update("schedule_meeting", {"kind": "core_group", "date": day(9)})
-    await plan.at(london(day(9), 15))
-    await plan.update("record_core_group", {"date": day(9)})
-    await plan.update("record_notes_circulated", {"date": day(9)})
-    await plan.update("record_signature", {"member_id": "hv-1", "date": day(9)})
+    await plan.update("schedule_meeting", {"kind": "core_group", "date": f"{y}-01-20"})
+    await plan.at(london(f"{y}-01-20", 15))
+    await plan.update("record_core_group", {"date": f"{y}-01-20"})
+    await plan.update("record_notes_circulated", {"date": f"{y}-01-20"})
+    await plan.update("record_signature", {"member_id": "hv-1", "date": f"{y}-01-20"})
     try:
-        await plan.update("record_signature", {"member_id": "nobody", "date": day(9)})
+        await plan.update("record_signature", {"member_id": "nobody", "date": f"{y}-01-20"})
     except WorkflowUpdateFailedError:
         pass
-    await plan.at(london(day(10), 15))
-    await plan.update("record_visit", {"date": day(10), "seen": False})
-    await plan.update("record_visit", {"date": day(10), "seen": False})
-    await plan.update("record_completion", {"obligation_id": "police-action-1", "date": day(10)})
-    await plan.signal("report_incident", {"kind": "new-incident", "date": day(10), "summary_ref": "s47-1"})
-    await plan.at(london(day(11), 10))
+    await plan.at(london(f"{y}-01-21", 15))
+    await plan.update("record_visit", {"date": f"{y}-01-21", "seen": False})
+    await plan.update("record_visit", {"date": f"{y}-01-21", "seen": False})
+    await plan.update("record_completion", {"obligation_id": "police-action-1", "date": f"{y}-01-21"})
+    await plan.signal("report_incident", {"kind": "new-incident", "date": f"{y}-01-21", "summary_ref": "s47-1"})
+    await plan.at(london(f"{y}-01-22", 10))
     await plan.update("decline_early_review", {"by": "sm-1"})
     # A plan that cannot be implemented convenes a review: a manager sets its date (001 6.4.3).
-    await plan.signal("report_incident", {"kind": "implementation-difficulty", "date": day(11)})
-    await plan.at(london(day(11), 12))
-    await plan.update("authorise_early_review", {"by": "tm-1", "review_date": day(32)})
+    await plan.signal("report_incident", {"kind": "implementation-difficulty", "date": f"{y}-01-22"})
+    await plan.at(london(f"{y}-01-22", 12))
+    await plan.update("authorise_early_review", {"by": "tm-1", "review_date": f"{y}-02-12"})
     await plan.signal("escalate", {"by": "tm-1", "to": "hos-1", "reason_ref": "sup-2"})
-    await plan.signal("report_missing", {"date": day(14)})
-    await plan.at(london(day(15), 15))
-    await plan.signal("report_found", {"date": day(15)})
+    await plan.signal("report_missing", {"date": f"{y}-01-25"})
+    await plan.at(london(f"{y}-01-26", 15))
+    await plan.signal("report_found", {"date": f"{y}-01-26"})
     await plan.update(
         "change_lead_social_worker",
-        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": day(25)},
+        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": f"{y}-02-05"},
     )
-    await plan.update("schedule_meeting", {"kind": "review_conference", "date": day(30), "by": "tm-1"})
-    await plan.at(london(day(30), 16))
+    await plan.update("schedule_meeting", {"kind": "review_conference", "date": f"{y}-02-10", "by": "tm-1"})
+    await plan.at(london(f"{y}-02-10", 16))
     first = (await plan.handle.describe()).run_id
-    await plan.update("record_review_conference", {"date": day(30), "outcome": "continue", "scores": [3, 4, 6]})
+    await plan.update("record_review_conference", {"date": f"{y}-02-10", "outcome": "continue", "scores": [3, 4, 6]})
     while (await plan.handle.describe()).run_id == first:
         await asyncio.sleep(0.1)
-    await plan.at(london(day(207), 16))
-    await plan.update("record_review_conference", {"date": day(207), "outcome": "inquorate"})
-    await plan.at(london(day(208), 10))
-    await plan.signal("report_death", {"date": day(208)})
+    await plan.at(london(f"{y}-08-06", 16))
+    await plan.update("record_review_conference", {"date": f"{y}-08-06", "outcome": "inquorate"})
+    await plan.at(london(f"{y}-08-07", 10))
+    await plan.signal("report_death", {"date": f"{y}-08-07"})
     await plan.handle.result()
     return [env.client.get_workflow_handle(plan.handle.id, run_id=first), plan.handle]
 
@@ -98,17 +97,18 @@ async def _step_down(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[A
     from tests.helpers import london, plan_doc, start_plan_workflow
     from tests.workflows.scenario import Plan
 
-    doc = plan_doc(icpc_date=day(210), plan_id="replay-step-down", child_ref="c-replay-2", policy="isle-of-man")
-    await env.sleep(london(day(210), 11) - await env.get_current_time())
+    y = await scenario_year(env)
+    doc = plan_doc(icpc_date=f"{y}-08-09", plan_id="replay-step-down", child_ref="c-replay-2", policy="isle-of-man")
+    await env.sleep(london(f"{y}-08-09", 11) - await env.get_current_time())
     plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
-    await plan.at(london(day(213), 16))
+    await plan.at(london(f"{y}-08-12", 16))
     await plan.update(
         "record_review_conference",
-        {"date": day(213), "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"},
+        {"date": f"{y}-08-12", "outcome": "end", "exceptional_reason": "perpetrator-custody", "by": "tm-1"},
     )
-    await plan.at(london(day(221), 12))
-    await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": day(221)})
+    await plan.at(london(f"{y}-08-20", 12))
+    await plan.update("record_completion", {"obligation_id": "cin-meeting-1", "date": f"{y}-08-20"})
     await plan.handle.result()
     return [plan.handle]
 

@@ -22,6 +22,7 @@ import workflows
 from activities import ALL_ACTIVITIES
 from activities.plan_context import load_plan_context
 from tests.helpers import plan_doc, running_worker
+from tests.replay.changed_plan import PlanChangedWithoutAPatch, SamePlanAsASubclass
 from worker.client import worker_data_converter
 from worker.main import sandbox_runner
 from workflows.activity_io import LOAD_PLAN_CONTEXT, PlanContext, PlanContextRequest
@@ -77,18 +78,11 @@ async def test_a_bank_holiday_added_by_a_holidays_release_does_not_break_a_runni
         assert result.replay_failure is None
 
 
-@workflow.defn(name="ChildProtectionPlan", sandboxed=False)
-class ChangedWithoutAPatch:
-    """What an unpatched change looks like: a timer added before the plan loads its profile."""
-
-    @workflow.run
-    async def run(self, start: object, carried: object = None) -> None:
-        await workflow.sleep(timedelta(minutes=1))
-
-
-async def test_an_unpatched_change_fails_replay():
-    with pytest.raises(Exception, match="[Nn]ondeterminism|does not match"):
-        await replayer(ChangedWithoutAPatch).replay_workflow(load(HISTORIES[0]))
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_the_plan_changed_without_a_patch_fails_to_replay(path: Path):
+    assert (await replayer(SamePlanAsASubclass).replay_workflow(load(path))).replay_failure is None
+    with pytest.raises(workflow.NondeterminismError, match="[Nn]ondeterminism"):
+        await replayer(PlanChangedWithoutAPatch).replay_workflow(load(path))
 
 
 async def test_the_patch_is_what_keeps_an_older_plan_replaying(monkeypatch):

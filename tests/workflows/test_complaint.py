@@ -10,12 +10,20 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
-from tests.helpers import assert_no_failed_workflow_task, london, running_worker, skip_to
+from tests.helpers import (
+    assert_no_failed_workflow_task,
+    easter_sunday,
+    isleap,
+    london,
+    running_worker,
+    skip_to,
+    year_when,
+)
 from tests.workflows.scenario import Plan
 from workflows.complaint_rules import COMPLAINT_WORKFLOW_TYPE, complaint_workflow_id
 
 
-def complaint_doc(received_date: str = "2027-01-11", **overrides: Any) -> dict[str, Any]:
+def complaint_doc(received_date: str, **overrides: Any) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "complaint_id": f"cc-{uuid.uuid4().hex[:8]}",
         "plan_id": f"p-{uuid.uuid4().hex[:8]}",
@@ -30,7 +38,7 @@ def complaint_doc(received_date: str = "2027-01-11", **overrides: Any) -> dict[s
     return doc
 
 
-async def start(env, tq: str, received: str = "2027-01-11", **overrides: Any) -> Plan:
+async def start(env, tq: str, received: str, **overrides: Any) -> Plan:
     """Start the complaint on `received` at 11:00; the scenario's Plan helper drives it (its
     outbox rows carry the plan's id)."""
     await skip_to(env, london(received, 11))
@@ -45,53 +53,59 @@ async def start(env, tq: str, received: str = "2027-01-11", **overrides: Any) ->
 
 
 async def test_a_complaint_through_every_stage_reminded_escalated_and_ended_by_the_appeal(env, db_url):
+    # Received Mon 11 Jan, in a year of 365 days (so the spring weekdays are those of every such
+    # year) whose Easter Monday is no later than 12 April: the appeal's twenty working days then
+    # skip Good Friday and Easter Monday, and the five after the meeting on 13 April skip none.
+    z = await year_when(
+        env, "Mon 11 Jan", also=lambda year: not isleap(year) and easter_sunday(year).strftime("%m-%d") <= "04-11"
+    )
     async with running_worker(env) as tq:
-        # Received Mon 11 Jan 2027: the service manager responds by Mon 25 Jan.
-        c = await start(env, tq)
+        # Received Mon 11 Jan: the service manager responds by Mon 25 Jan (10 working days).
+        c = await start(env, tq, f"{z}-01-11")
         status = await c.status()
         assert (status["stage"], status["state"]) == ("service-manager", "active")
-        assert (await c.obligation("service-manager-response"))["due"] == "2027-01-25"
+        assert (await c.obligation("service-manager-response"))["due"] == f"{z}-01-25"
         await c.told("letter", "sm-1", "service-manager-response")
         # Reminded Thu 21 Jan at 09:00.
-        await c.at(london("2027-01-21", 8, 30))
+        await c.at(london(f"{z}-01-21", 8, 30))
         c.not_told("reminder", "sm-1", "service-manager-response")
-        await c.at(london("2027-01-21", 9, 30))
+        await c.at(london(f"{z}-01-21", 9, 30))
         await c.told("reminder", "sm-1", "service-manager-response")
         # Nothing recorded: overdue after the 25th, the Independent Scrutineer told Tue 26 Jan at 09:00.
-        await c.at(london("2027-01-26", 8, 30))
+        await c.at(london(f"{z}-01-26", 8, 30))
         assert (await c.obligation("service-manager-response"))["status"] == "overdue"
         c.not_told("escalation", "scr-1", "service-manager-response")
-        await c.at(london("2027-01-26", 9, 30))
+        await c.at(london(f"{z}-01-26", 9, 30))
         await c.told("escalation", "scr-1", "service-manager-response")
         assert (await c.obligation("service-manager-response"))["status"] == "escalated"
-        response = await c.update("record_response", {"date": "2027-01-26"})
+        response = await c.update("record_response", {"date": f"{z}-01-26"})
         assert response["status"] == "met-late"
         # Not satisfied: forwarded to the scrutineer on Mon 1 Feb.
-        await c.at(london("2027-02-01", 11))
-        forwarded = await c.update("escalate_to_scrutineer", {"date": "2027-02-01"})
+        await c.at(london(f"{z}-02-01", 11))
+        forwarded = await c.update("escalate_to_scrutineer", {"date": f"{z}-02-01"})
         assert forwarded == {
             "stage": "scrutineer",
-            "acknowledgement_due": "2027-02-08",
-            "consideration_due": "2027-02-22",
-            "written_response_due": "2027-03-15",
+            "acknowledgement_due": f"{z}-02-08",
+            "consideration_due": f"{z}-02-22",
+            "written_response_due": f"{z}-03-15",
         }
         await c.told("letter", "scr-1", "acknowledgement")
-        await c.at(london("2027-02-04", 9, 30))
+        await c.at(london(f"{z}-02-04", 9, 30))
         await c.told("reminder", "scr-1", "acknowledgement")
-        await c.update("record_acknowledgement", {"date": "2027-02-04"})
-        await c.at(london("2027-02-22", 12))
-        await c.update("record_consideration", {"date": "2027-02-22"})
-        await c.at(london("2027-03-12", 12))
-        await c.update("record_written_response", {"date": "2027-03-12"})
+        await c.update("record_acknowledgement", {"date": f"{z}-02-04"})
+        await c.at(london(f"{z}-02-22", 12))
+        await c.update("record_consideration", {"date": f"{z}-02-22"})
+        await c.at(london(f"{z}-03-12", 12))
+        await c.update("record_written_response", {"date": f"{z}-03-12"})
         # Appeal in writing Tue 16 Mar: the subcommittee meets by Thu 15 Apr (Easter skipped).
-        await c.at(london("2027-03-16", 11))
-        appeal = await c.update("request_appeal", {"date": "2027-03-16"})
-        assert appeal == {"stage": "appeal", "appeal_meeting_due": "2027-04-15"}
-        await c.at(london("2027-04-13", 16))
-        meeting = await c.update("record_appeal_meeting", {"date": "2027-04-13"})
-        assert meeting["appeal_outcome_due"] == "2027-04-20"
-        await c.at(london("2027-04-19", 11))
-        outcome = await c.update("record_appeal_outcome", {"date": "2027-04-19"})
+        await c.at(london(f"{z}-03-16", 11))
+        appeal = await c.update("request_appeal", {"date": f"{z}-03-16"})
+        assert appeal == {"stage": "appeal", "appeal_meeting_due": f"{z}-04-15"}
+        await c.at(london(f"{z}-04-13", 16))
+        meeting = await c.update("record_appeal_meeting", {"date": f"{z}-04-13"})
+        assert meeting["appeal_outcome_due"] == f"{z}-04-20"
+        await c.at(london(f"{z}-04-19", 11))
+        outcome = await c.update("record_appeal_outcome", {"date": f"{z}-04-19"})
         assert outcome["state"] == "closed"
         final = await c.handle.result()
         assert (final["state"], final["stage"], final["close_reason"]) == ("closed", "appeal", "appeal procedure ended")
@@ -118,32 +132,34 @@ async def test_a_complaint_through_every_stage_reminded_escalated_and_ended_by_t
 
 
 async def test_refusals_change_nothing_then_the_satisfied_complainant_closes_it(env, db_url):
+    z = await year_when(env, "Mon 11 Jan")
     async with running_worker(env) as tq:
-        c = await start(env, tq)
-        await c.at(london("2027-01-18", 11))
-        assert "date: 2027-01-19 is in the future" in await c.refused("record_response", {"date": "2027-01-19"})
-        assert "date: 2027-01-08 is before the complaint was received (2027-01-11)" in await c.refused(
-            "record_response", {"date": "2027-01-08"}
+        c = await start(env, tq, f"{z}-01-11")
+        await c.at(london(f"{z}-01-18", 11))
+        assert f"date: {z}-01-19 is in the future" in await c.refused("record_response", {"date": f"{z}-01-19"})
+        assert f"date: {z}-01-08 is before the complaint was received ({z}-01-11)" in await c.refused(
+            "record_response", {"date": f"{z}-01-08"}
         )
-        assert "date: Input should be a valid date" in await c.refused("record_response", {"date": "18/01/2027"})
-        assert "record_response first" in await c.refused("escalate_to_scrutineer", {"date": "2027-01-18"})
-        assert "at the service-manager stage" in await c.refused("record_acknowledgement", {"date": "2027-01-18"})
-        await c.update("record_response", {"date": "2027-01-15"})
-        assert "date: 2027-01-14 is before the service manager's response (2027-01-15)" in await c.refused(
-            "escalate_to_scrutineer", {"date": "2027-01-14"}
+        assert "date: Input should be a valid date" in await c.refused("record_response", {"date": f"18/01/{z}"})
+        assert "record_response first" in await c.refused("escalate_to_scrutineer", {"date": f"{z}-01-18"})
+        assert "at the service-manager stage" in await c.refused("record_acknowledgement", {"date": f"{z}-01-18"})
+        await c.update("record_response", {"date": f"{z}-01-15"})
+        assert f"date: {z}-01-14 is before the service manager's response ({z}-01-15)" in await c.refused(
+            "escalate_to_scrutineer", {"date": f"{z}-01-14"}
         )
-        closed = await c.update("close", {"date": "2027-01-18", "reason_ref": "res-1"})
+        closed = await c.update("close", {"date": f"{z}-01-18", "reason_ref": "res-1"})
         assert closed["reason"] == "resolved after the service manager's response"
         final = await c.handle.result()
-        assert (final["state"], final["stage"], final["closed_on"]) == ("closed", "service-manager", "2027-01-18")
+        assert (final["state"], final["stage"], final["closed_on"]) == ("closed", "service-manager", f"{z}-01-18")
         assert [(o["id"], o["status"]) for o in final["obligations"]] == [("service-manager-response", "met")]
         await assert_no_failed_workflow_task(c.handle)
 
 
 async def test_a_profile_without_a_complaints_procedure_refuses_to_start(env, db_url):
-    await skip_to(env, london("2027-01-11", 11))
+    z = await year_when(env, "Mon 11 Jan")
+    await skip_to(env, london(f"{z}-01-11", 11))
     async with running_worker(env) as tq:
-        doc = complaint_doc(policy="london")
+        doc = complaint_doc(f"{z}-01-11", policy="london")
         handle = await env.client.start_workflow(
             COMPLAINT_WORKFLOW_TYPE, doc, id=complaint_workflow_id(doc["complaint_id"]), task_queue=tq
         )

@@ -3,20 +3,32 @@ reason, and the plan's status is unchanged."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from tests.helpers import assert_no_failed_workflow_task, london, plan_doc, running_worker, skip_to, start_plan_workflow
+from tests.helpers import (
+    assert_no_failed_workflow_task,
+    london,
+    plan_doc,
+    running_worker,
+    skip_to,
+    start_plan_workflow,
+    year_when,
+)
 from tests.workflows.scenario import Plan
 
-# ICPC Mon 11 Jan 2027; the plan is asked on Mon 18 Jan 2027.
+# ICPC Mon 11 Jan; the plan is asked on Mon 18 Jan. "{y}" is the scenario's year, the first one
+# ahead of the test server's clock whose 11 January is a Monday (so 25 Jan, the tenth working
+# day, is a Monday too).
 REFUSALS = [
-    ("record_visit", {"date": "2027-01-19", "seen": True}, "date: 2027-01-19 is in the future"),
-    ("record_visit", {"date": "2027-01-08", "seen": True}, "date: 2027-01-08 is before the plan started"),
-    ("record_visit", {"date": "18/01/2027", "seen": True}, "date: Input should be a valid date"),
-    ("record_visit", {"date": "2027-01-15", "seen": "yes please"}, "seen: Input should be a valid boolean"),
+    ("record_visit", {"date": "{y}-01-19", "seen": True}, "date: {y}-01-19 is in the future"),
+    ("record_visit", {"date": "{y}-01-08", "seen": True}, "date: {y}-01-08 is before the plan started"),
+    ("record_visit", {"date": "18/01/{y}", "seen": True}, "date: Input should be a valid date"),
+    ("record_visit", {"date": "{y}-01-15", "seen": "yes please"}, "seen: Input should be a valid boolean"),
     (
         "record_visit",
-        {"date": "2027-01-15", "seen": True, "notes": "x" * 5000},
+        {"date": "{y}-01-15", "seen": True, "notes": "x" * 5000},
         "notes: Extra inputs are not permitted",
     ),
     (
@@ -26,58 +38,69 @@ REFUSALS = [
     ),
     (
         "record_core_group",
-        {"date": "2027-01-15", "next_date": "2027-03-01"},
-        "next_date: 2027-03-01 is past the limit 2027-02-26",
+        {"date": "{y}-01-15", "next_date": "{y}-03-01"},
+        "next_date: {y}-03-01 is past the limit {y}-02-26",
     ),
-    ("record_notes_circulated", {"date": "2027-01-15"}, "no core group notes are outstanding"),
+    ("record_notes_circulated", {"date": "{y}-01-15"}, "no core group notes are outstanding"),
     (
         "record_signature",
-        {"member_id": "gp-404", "date": "2027-01-15"},
+        {"member_id": "gp-404", "date": "{y}-01-15"},
         "member_id: 'gp-404' is not a member of this plan's core group",
     ),
     (
         "schedule_meeting",
-        {"kind": "review_conference", "date": "2027-04-12"},
-        "date: 2027-04-12 is past the limit 2027-04-11",
+        {"kind": "review_conference", "date": "{y}-04-12"},
+        "date: {y}-04-12 is past the limit {y}-04-11",
     ),
-    ("schedule_meeting", {"kind": "core_group", "date": "2027-01-26"}, "date: 2027-01-26 is past the limit 2027-01-25"),
+    ("schedule_meeting", {"kind": "core_group", "date": "{y}-01-26"}, "date: {y}-01-26 is past the limit {y}-01-25"),
     (
         "record_review_conference",
-        {"date": "2027-01-15", "outcome": "end"},
+        {"date": "{y}-01-15", "outcome": "end"},
         "by: ending the plan at the first review conference needs the manager",
     ),
-    ("authorise_early_review", {"by": "tm-1", "review_date": "2027-02-01"}, "no early review has been asked for"),
+    ("authorise_early_review", {"by": "tm-1", "review_date": "{y}-02-01"}, "no early review has been asked for"),
     ("decline_early_review", {"by": "sw-1"}, "by: 'sw-1' is not one of this plan's managers"),
     (
         "change_lead_social_worker",
-        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": "2027-01-01"},
-        "cover_until: 2027-01-01 is in the past",
+        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": "{y}-01-01"},
+        "cover_until: {y}-01-01 is in the past",
     ),
-    ("record_completion", {"obligation_id": "visit-1", "date": "2027-01-15"}, "recorded with its own message"),
+    ("record_completion", {"obligation_id": "visit-1", "date": "{y}-01-15"}, "recorded with its own message"),
 ]
+
+
+def in_year(value: Any, y: int) -> Any:
+    """`value` with "{y}" in its strings replaced by the scenario's year."""
+    if isinstance(value, str):
+        return value.replace("{y}", str(y))
+    if isinstance(value, dict):
+        return {k: in_year(v, y) for k, v in value.items()}
+    return value
 
 
 @pytest.mark.parametrize(
     ("name", "payload", "reason"), REFUSALS, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(REFUSALS)]
 )
 async def test_bad_updates_are_refused_with_the_field_and_change_nothing(env, db_url, name, payload, reason):
-    await skip_to(env, london("2027-01-11", 11))
+    y = await year_when(env, "Mon 11 Jan")
+    await skip_to(env, london(f"{y}-01-11", 11))
     async with running_worker(env) as tq:
-        doc = plan_doc(icpc_date="2027-01-11")
+        doc = plan_doc(icpc_date=f"{y}-01-11")
         plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
         await plan.started()
-        await plan.at(london("2027-01-18", 11))
-        message = await plan.refused(name, payload)
-        assert reason in message
+        await plan.at(london(f"{y}-01-18", 11))
+        message = await plan.refused(name, in_year(payload, y))
+        assert in_year(reason, y) in message
         await assert_no_failed_workflow_task(plan.handle)
 
 
 async def test_an_invalid_start_fails_with_every_bad_field_named(env, db_url):
     from temporalio.client import WorkflowFailureError
 
-    await skip_to(env, london("2027-01-11", 11))
+    y = await year_when(env, "Mon 11 Jan")
+    await skip_to(env, london(f"{y}-01-11", 11))
     async with running_worker(env) as tq:
-        doc = plan_doc(icpc_date="2027-01-11", category="unknown", team_manager={"id": "x y"})
+        doc = plan_doc(icpc_date=f"{y}-01-11", category="unknown", team_manager={"id": "x y"})
         handle = await start_plan_workflow(env.client, doc, task_queue=tq)
         with pytest.raises(WorkflowFailureError) as err:
             await handle.result()
