@@ -23,6 +23,8 @@ from __future__ import annotations
 import hmac
 import json
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -97,8 +99,18 @@ def _short(value: str | None, limit: int = 100) -> str | None:
     return value if value is None or len(value) <= limit else value[:limit] + "..."
 
 
+# Given a bearer token that is not the shared one: the staff id of the ops person it signs in, or
+# None (not a valid token of the configured issuer, or not the ops role).
+OpsVerifier = Callable[[str], "str | None"]
+
+
 def build_app(
-    codec: EncryptionCodec, token: str, origins: tuple[str, ...], *, trust_local_ui: bool = False
+    codec: EncryptionCodec,
+    token: str,
+    origins: tuple[str, ...],
+    *,
+    trust_local_ui: bool = False,
+    ops_user: OpsVerifier | None = None,
 ) -> web.Application:
     def cors(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         origin = request.headers.get("Origin")
@@ -111,11 +123,17 @@ def build_app(
             response.headers["Vary"] = "Origin"
         return response
 
-    def authorised(request: web.Request) -> bool:
+    def signed_in(request: web.Request) -> str | None:
+        """Who is asking: "shared-token", an ops person's staff id (the UI passes the person's
+        own access token), "local-ui" in development, or None."""
         given = presented_token(request)
         if given:
-            return hmac.compare_digest(given.encode(), token.encode())
-        return trust_local_ui and request.headers.get("Origin") in origins and request.remote in LOOPBACK
+            if hmac.compare_digest(given.encode(), token.encode()):
+                return "shared-token"
+            return ops_user(given) if ops_user is not None else None
+        if trust_local_ui and request.headers.get("Origin") in origins and request.remote in LOOPBACK:
+            return "local-ui"
+        return None
 
     async def options(request: web.Request) -> web.StreamResponse:
         return cors(request, web.Response())
@@ -132,9 +150,11 @@ def build_app(
             if request.headers.get("Origin") and request.headers["Origin"] not in origins:
                 log.warning("codec request refused", reason="origin not allowed", **context)
                 return web.Response(status=403, text="origin not allowed")
-            if not authorised(request):
+            who = signed_in(request)
+            if who is None:
                 log.warning("codec request refused", reason="no valid token", **context)
                 return cors(request, web.Response(status=401, text="a valid codec token is required"))
+            context["by"] = who
             try:
                 payloads = parse_payloads(await request.read())
             except BadRequest as err:
@@ -195,6 +215,42 @@ def serve(host: str = "127.0.0.1", port: int = 8081) -> None:
         raise SystemExit(
             "codec-server: no keys or token (set CPPLAN_CODEC_KEYS and CPPLAN_CODEC_TOKEN, or run `cpplan dev` once)"
         )
-    log.info("codec server listening", host=host, port=port)
+    ops_user = ops_verifier_from_env()
+    log.info("codec server listening", host=host, port=port, signed_in_ops=ops_user is not None)
+    app = build_app(ServerCodec(keyring), token, ui_origins(), ops_user=ops_user)
     # access_log=None: aiohttp's access log would write each request line.
-    web.run_app(build_app(ServerCodec(keyring), token, ui_origins()), host=host, port=port, print=None, access_log=None)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+
+
+def ops_verifier_from_env() -> OpsVerifier | None:
+    """With an identity provider configured (CPPLAN_OIDC_ISSUER and its keys, as for
+    `cpplan serve`), the Temporal UI's own access token of a person with the `ops` role opens
+    payloads too (the UI's `pass-access-token`); nobody else's does."""
+    if not os.environ.get("CPPLAN_OIDC_ISSUER", "").strip():
+        return None
+    from starters.web.identity import NotSignedIn, TokenVerifier  # the signed-in front door's check
+    from starters.web.settings import DEFAULT_AUDIENCE, WebSettings
+
+    env = os.environ
+    jwks_file = env.get("CPPLAN_OIDC_JWKS_FILE", "").strip()
+    settings = WebSettings(
+        issuer=env["CPPLAN_OIDC_ISSUER"].strip(),
+        # The UI's access token may be issued for another audience than the API's.
+        audience=(env.get("CPPLAN_CODEC_OIDC_AUDIENCE") or env.get("CPPLAN_OIDC_AUDIENCE") or DEFAULT_AUDIENCE).strip(),
+        jwks_url=env.get("CPPLAN_OIDC_JWKS_URL", "").strip() or None,
+        jwks_file=Path(jwks_file) if jwks_file else None,
+        staff_claim=env.get("CPPLAN_OIDC_STAFF_CLAIM", "").strip() or "staff_id",
+        session_secret="",  # no pages here: nothing is signed
+        deadline_s=0,
+        dev_key=False,
+    )
+    verifier = TokenVerifier(settings)
+
+    def ops_user(bearer_token: str) -> str | None:
+        try:
+            person = verifier.verify(bearer_token)
+        except NotSignedIn:
+            return None
+        return person.staff_id if person.has("ops") else None
+
+    return ops_user

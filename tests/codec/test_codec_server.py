@@ -164,3 +164,34 @@ async def test_each_request_is_logged_with_counts_and_no_content_or_token(
     assert refused["reason"] == "no valid token"
     assert CHILD not in err and TOKEN not in err
     assert "/decode" not in err  # no access log line
+
+
+async def test_an_ops_persons_own_sign_in_opens_payloads_and_nobody_elses(tmp_path, monkeypatch) -> None:
+    """In deployment the Temporal UI passes the signed-in person's access token: it opens
+    payloads for the ops role only, and the log names who asked."""
+    from starters.web.devkey import dev_token, ensure_dev_key
+    from worker.codec_server import ops_verifier_from_env
+
+    key = ensure_dev_key(tmp_path)
+    monkeypatch.setenv("CPPLAN_OIDC_ISSUER", "https://idp.council.example")
+    monkeypatch.setenv("CPPLAN_OIDC_JWKS_FILE", str(key.jwks_path))
+    monkeypatch.setenv("CPPLAN_CODEC_OIDC_AUDIENCE", "temporal-ui")
+
+    def token(staff_id: str, role: str, issuer: str = "https://idp.council.example") -> dict:
+        signed = dev_token(key, staff_id, [role], issuer=issuer, audience="temporal-ui")
+        return {"Authorization": f"Bearer {signed}"}
+
+    app = build_app(ServerCodec(KEYRING), TOKEN, (UI,), ops_user=ops_verifier_from_env())
+    body = json.dumps({"payloads": [await sealed("hello")]})
+    async with TestClient(TestServer(app)) as test_client:
+        ops = await test_client.post("/decode", data=body, headers=token("ops-1", "ops"))
+        assert ops.status == 200
+        for refused in (token("sw-1", "social-worker"), token("ops-1", "ops", issuer="https://elsewhere.example")):
+            assert (await test_client.post("/decode", data=body, headers=refused)).status == 401
+
+
+def test_without_an_identity_provider_only_the_shared_token_opens_payloads(monkeypatch) -> None:
+    from worker.codec_server import ops_verifier_from_env
+
+    monkeypatch.delenv("CPPLAN_OIDC_ISSUER", raising=False)
+    assert ops_verifier_from_env() is None
