@@ -1,51 +1,28 @@
-"""What `cpplan bench` runs: the yardstick workflow, the bench's worker and replayer processes,
-a simulated plan-year, and the plan documents it starts.
-
-- `BenchTrivial`: a workflow that only waits on one timer. It is registered in the bench's own
-  worker (never in production's `build_worker` defaults) and started exactly as a plan is, so
-  the plan's start rate can be compared with the cheapest possible start.
-- `python -m starters.bench_workloads worker ...`: the production worker (`build_worker`, the
-  production workflows and activities) plus `BenchTrivial`, in a process of its own so its
-  peak memory is its own.
-- `python -m starters.bench_workloads replay FILE`: replays saved histories in a fresh process,
-  as a restarted worker would, and reports how long that took.
-- `drive_year`: a plan lived through a year on the time-skipping test server, the way a
-  practitioner acts on reminders: every obligation met the working day before it is due.
-
-Only `temporalio.workflow` is imported at module level: the sandbox re-imports this module
-for `BenchTrivial`, so everything else is imported where it is used.
-"""
+"""What the bench drives on the dev server: the plan documents it starts, many starts timed to
+their first wait, and rounds of wakes whose worker CPU and memory are measured. The storm is in
+`bench.storm`, the plan-year in `bench.year`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import UTC, date
 from typing import Any
 
-from temporalio import workflow
+from bench.harness import BenchError, Progress, WorkerProcess, bounded, rounded
 
-TRIVIAL_TYPE = "BenchTrivial"
-# Long enough never to fire during a bench: the workflow only has to reach its timer.
-TRIVIAL_SLEEP = timedelta(days=1)
-READY_LINE = "cpplan-bench-worker-ready"
-
-
-@workflow.defn(name=TRIVIAL_TYPE)
-class BenchTrivial:
-    """The yardstick: takes a plan-sized input, ignores it, waits on one timer."""
-
-    @workflow.run
-    async def run(self, start: Any) -> None:
-        await workflow.sleep(TRIVIAL_SLEEP)
-
-
-# ---------------------------------------------------------------------- plan documents
+SETTLE_TIMEOUT_S = 1800.0
+SLOWEST_RATE = 5.0
 
 
 def plan_document(
     plan_id: str, icpc_date: Any, *, policy: str = "london", members: int = 2, **extra: Any
 ) -> dict[str, Any]:
     """A valid PlanStart document with opaque references only (e-mail addresses on
-    example.org: nothing is mailed, notifications go to the outbox)."""
+    example.org: nothing is mailed, notifications go to the outbox). Everyone has an address:
+    people without one are named to the team manager at the start (an alert the storm's
+    outbox count would take for a stray)."""
     doc: dict[str, Any] = {
         "plan_id": plan_id,
         "child_ref": f"c-{plan_id}",
@@ -54,301 +31,209 @@ def plan_document(
         "category": "neglect",
         "lead_social_worker": {"id": "sw-1", "role": "lead-social-worker", "email": "sw-1@example.org"},
         "team_manager": {"id": "tm-1", "role": "team-manager", "email": "tm-1@example.org"},
-        "service_manager": {"id": "sm-1", "role": "service-manager"},
-        "core_group": [{"id": f"cg-{i}", "role": "professional" if i else "parent"} for i in range(members)],
+        "service_manager": {"id": "sm-1", "role": "service-manager", "email": "sm-1@example.org"},
+        "core_group": [
+            {"id": f"cg-{i}", "role": "professional" if i else "parent", "email": f"cg-{i}@example.org"}
+            for i in range(members)
+        ],
     }
     doc.update(extra)
     return doc
 
 
-# ---------------------------------------------------------------------- the worker process
+@dataclass
+class Starter:
+    """Starts the bench's workflows on one client: plans the way `cpplan start` does, and the
+    yardstick the same way but for its type."""
 
+    client: Any
+    run_tag: str
+    task_queue: str
+    today: date
 
-async def serve_worker(address: str, namespace: str, task_queue: str, max_cached_workflows: int | None = None) -> None:
-    """The production worker plus BenchTrivial, until SIGTERM/SIGINT; prints READY_LINE on
-    stdout once it polls."""
-    import asyncio
-    import signal
+    async def plan(self, doc: dict[str, Any]) -> str:
+        from starters import plans as plan_api
 
-    from starters.bench_workloads import BenchTrivial as trivial
-    from worker.client import connect
-    from worker.logging import configure_logging
-    from worker.main import build_worker, workflow_classes
+        workflow_id, _created = await plan_api.start_plan(self.client, doc)
+        return str(workflow_id)
 
-    configure_logging()
-    client = await connect(address, namespace)
-    options = {"max_cached_workflows": max_cached_workflows} if max_cached_workflows else {}
-    worker = build_worker(client, task_queue, workflows=[*workflow_classes(), trivial], **options)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with worker:
-        print(READY_LINE, flush=True)
-        await stop.wait()
+    async def today_plan(self, i: int, tag: str = "p") -> str:
+        return await self.plan(plan_document(f"bench-{self.run_tag}-{tag}{i}", self.today))
 
+    async def trivial(self, i: int, tag: str = "t") -> str:
+        from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-# ---------------------------------------------------------------------- replay in a fresh process
+        from bench.yardstick import TRIVIAL_TYPE
 
-
-async def replay_file(path: str) -> dict[str, Any]:
-    """Replay every history in `path` (`{"plans": [[history_json, ...], ...]}`) as a restarted
-    worker would: each one a cache miss, every event replayed. One short history is replayed
-    first and timed apart: importing the workflow code and building the sandbox happens once
-    per worker process, not once per plan."""
-    import json
-    import time
-
-    from temporalio.client import WorkflowHistory
-    from temporalio.worker import Replayer
-
-    from worker.client import data_converter
-    from worker.main import sandbox_runner, workflow_classes
-
-    with open(path, encoding="utf-8") as handle:
-        saved = json.load(handle)
-    plans = [
-        [WorkflowHistory.from_json(item["workflow_id"], item["history"]) for item in runs] for runs in saved["plans"]
-    ]
-    replayer = Replayer(workflows=workflow_classes(), workflow_runner=sandbox_runner(), data_converter=data_converter())
-
-    warm = saved.get("warmup")
-    started = time.perf_counter()
-    if warm:
-        await replayer.replay_workflow(WorkflowHistory.from_json(warm["workflow_id"], warm["history"]))
-    warmup_ms = (time.perf_counter() - started) * 1000
-
-    histories = [h for runs in plans for h in runs]
-    started = time.perf_counter()
-
-    async def each() -> Any:
-        for history in histories:
-            yield history
-
-    results = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
-    total_ms = (time.perf_counter() - started) * 1000
-    failures = [f"{wid}: {err}" for wid, err in results.replay_failures.items()]
-    return {
-        "plans": len(plans),
-        "histories": len(histories),
-        "events": sum(len(h.events) for h in histories),
-        "warmup_ms": round(warmup_ms, 1),
-        "total_ms": round(total_ms, 1),
-        "failures": failures,
-    }
-
-
-# ---------------------------------------------------------------------- a plan-year
-
-
-class YearResult:
-    def __init__(self) -> None:
-        self.updates = 0
-        self.signals = 0
-        self.refused: list[str] = []
-        self.steps = 0
-
-
-async def drive_year(
-    env: Any,
-    task_queue: str,
-    plan_ids: list[str],
-    *,
-    days: int = 365,
-    members: list[int] | None = None,
-    on_step: Any = None,
-) -> YearResult:
-    """Start `plan_ids` with their conference today (server clock) and live a year of each:
-    every pending obligation is met the working day before it is due, at 14:00 London (the
-    09:00 reminder has gone out by then); the child is seen (and seen alone) at every visit,
-    the bedroom in the month before each review; review conferences continue the plan (a new
-    run each); one change of circumstances mid-year asks for an early review, which the team
-    manager declines. Returns what was sent. Plans advance together on the server's clock."""
-    import asyncio
-    from datetime import datetime, time
-
-    from temporalio.client import WorkflowUpdateFailedError
-
-    import workflows
-    from workflows.calendar import LONDON, WorkingCalendar, local_date, non_working_days
-    from workflows.policy import get_profile
-
-    result = YearResult()
-    now = await env.get_current_time()
-    icpc = local_date(now)
-    profile = get_profile("london")
-    cal = WorkingCalendar(non_working_days(profile.region, icpc.year - 1, icpc.year + 3, profile.closure_days))
-    end = icpc + timedelta(days=days)
-    incident_day = icpc + timedelta(days=min(150, days // 2))
-    incident_sent: set[str] = set()
-    members = members or [2] * len(plan_ids)
-    handles = {}
-    docs = {}
-    for plan_id, count in zip(plan_ids, members, strict=True):
-        doc = plan_document(plan_id, icpc, members=count)
-        docs[plan_id] = doc
-        handles[plan_id] = await env.client.start_workflow(
-            workflows.WORKFLOW_TYPE,
+        doc = plan_document(f"bench-{self.run_tag}-{tag}{i}", self.today)
+        handle = await self.client.start_workflow(
+            TRIVIAL_TYPE,
             doc,
-            id=workflows.workflow_id(plan_id),
-            task_queue=task_queue,
-            memo={"plan_id": plan_id, "policy": doc["policy"]},
+            id=f"bench-trivial-{self.run_tag}-{tag}{i}",
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"plan_id": doc["plan_id"], "policy": doc["policy"]},
         )
+        return str(handle.id)
 
-    async def status(plan_id: str) -> dict[str, Any]:
-        handle = env.client.get_workflow_handle(workflows.workflow_id(plan_id))
-        for _ in range(200):
-            try:
-                found = await handle.query("status", result_type=dict)
-            except Exception:
-                found = None
-            if found and found.get("state") != "starting":
-                return found
-            await asyncio.sleep(0.05)
-        raise RuntimeError(f"plan {plan_id} did not answer its status query")
 
-    async def quiet(plan_id: str) -> None:
-        """Wait until the plan has finished what the last message started (its activities and
-        workflow tasks): a practitioner's next entry comes minutes later, not microseconds."""
-        handle = env.client.get_workflow_handle(workflows.workflow_id(plan_id))
-        for _ in range(400):
-            raw = (await handle.describe()).raw_description
-            if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
-                return
-            await asyncio.sleep(0.01)
+# ---------------------------------------------------------------------- starting many workflows
 
-    async def next_run(plan_id: str, old_run: str) -> None:
-        """A review conference ends the run: wait for the new one before asking it anything
-        (on the test server, a query racing a continue-as-new can leave a task that never
-        completes, and the clock then cannot move)."""
-        handle = env.client.get_workflow_handle(workflows.workflow_id(plan_id))
-        for _ in range(500):
-            if (await handle.describe()).run_id != old_run:
-                return
-            await asyncio.sleep(0.01)
 
-    def act_day(ob: dict[str, Any]) -> Any:
-        due = datetime.fromisoformat(ob["due"]).date()
-        return cal.add_working_days(due, -1)
+@dataclass
+class StartFigures:
+    count: int
+    accept_s: float
+    settle_s: float
+    settled: dict[str, float]
 
-    async def update(plan_id: str, name: str, payload: dict[str, Any]) -> None:
-        handle = env.client.get_workflow_handle(workflows.workflow_id(plan_id))
-        before = (await handle.describe()).run_id if name == "record_review_conference" else None
+    @property
+    def accept_rate(self) -> float:
+        return self.count / self.accept_s if self.accept_s > 0 else float("inf")
+
+    @property
+    def settle_rate(self) -> float:
+        return self.count / self.settle_s if self.settle_s > 0 else float("inf")
+
+
+async def first_timer(client: Any, workflow_id: str) -> float | None:
+    """When the workflow reached its first wait (its first TimerStarted), as a Unix time."""
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.service import RPCError
+
+    try:
+        async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
+                return float(event.event_time.ToDatetime(tzinfo=UTC).timestamp())
+    except RPCError:
+        return None
+    return None
+
+
+async def wait_settled(
+    client: Any, ids: list[str], progress: Progress, timeout: float = SETTLE_TIMEOUT_S
+) -> dict[str, float]:
+    """Wait until every workflow has reached its first timer; returns id -> when. Polls the
+    last-started few (the queue is roughly first in, first out), then reads every history."""
+    found: dict[str, float] = {}
+    pending = list(ids)
+    deadline = time.monotonic() + timeout
+    while pending:
+        tail_times = await asyncio.gather(*(first_timer(client, w) for w in pending[-8:]))
+        if all(t is not None for t in tail_times):
+            times = await bounded(pending, lambda w: first_timer(client, w), 16)
+            found.update({w: t for w, t in zip(pending, times, strict=True) if t is not None})
+            pending = [w for w in pending if w not in found]
+        progress.update(len(found))
+        if pending:
+            if time.monotonic() > deadline:
+                raise BenchError(
+                    f"{len(pending)} of {len(ids)} workflows had not reached their first wait after {timeout:.0f} s"
+                )
+            await asyncio.sleep(0.5)
+    return found
+
+
+async def start_many(
+    count: int, start_one: Any, client: Any, concurrency: int, progress: Progress, name: str
+) -> StartFigures:
+    """Start `count` workflows (`start_one(i)` returns the id) with `concurrency` starts in
+    flight; time until the server has accepted them all, and until the worker has run each to
+    its first wait."""
+    ids: list[str] = [""] * count
+    accepted = 0
+    progress.phase(f"{name}: starting", count)
+    began = time.time()
+
+    async def one(i: int) -> None:
+        nonlocal accepted
+        ids[i] = await start_one(i)
+        accepted += 1
+        progress.update(accepted)
+
+    await bounded(list(range(count)), one, concurrency)
+    accepted_at = time.time()
+    progress.end(f"{count} accepted in {accepted_at - began:.1f} s")
+    progress.phase(f"{name}: first wait", count)
+    # A large run is given time in proportion: at least SLOWEST_RATE starts per second.
+    settled = await wait_settled(client, ids, progress, timeout=max(SETTLE_TIMEOUT_S, count / SLOWEST_RATE))
+    last = max(settled.values())
+    figures = StartFigures(count=count, accept_s=accepted_at - began, settle_s=max(last - began, 1e-6), settled=settled)
+    progress.end(f"{figures.settle_rate:.1f}/s to first wait")
+    return figures
+
+
+# ---------------------------------------------------------------------- waking plans
+
+
+async def wake_round(client: Any, ids: list[str], day: date, concurrency: int, progress: Progress, name: str) -> None:
+    """Wake each plan once by an update (a visit today, the child seen): the call returns once
+    the plan has taken it, so the round is over when the last call returns."""
+    done = 0
+    refused: list[str] = []
+    progress.phase(name, len(ids))
+    payload = {"date": day.isoformat(), "seen": True, "seen_alone": True, "bedroom_seen": False}
+
+    async def one(workflow_id: str) -> None:
+        nonlocal done
+        from temporalio.client import WorkflowUpdateFailedError
+
         try:
-            await handle.execute_update(name, payload, result_type=dict)
-            result.updates += 1
-            if before is not None:
-                await next_run(plan_id, before)
-            await quiet(plan_id)
+            await client.get_workflow_handle(workflow_id).execute_update("record_visit", payload, result_type=dict)
         except WorkflowUpdateFailedError as err:
-            result.refused.append(f"{plan_id} {name} {payload}: {getattr(err.cause, 'message', err.cause)}")
+            refused.append(f"{workflow_id}: {getattr(err.cause, 'message', err.cause)}")
+        done += 1
+        progress.update(done)
 
-    async def act(plan_id: str, today: Any, done: set[str]) -> bool:
-        """Meet what is due for action today; True if anything was sent."""
-        found = await status(plan_id)
-        pending = [o for o in found["obligations"] if o["status"] in ("pending", "overdue", "escalated")]
-        todo = [o for o in pending if act_day(o) <= today and o["id"] not in done]
-        if today >= incident_day and plan_id not in incident_sent:
-            incident_sent.add(plan_id)
-            await env.client.get_workflow_handle(workflows.workflow_id(plan_id)).signal(
-                "report_incident", {"kind": "change-of-circumstances", "date": today.isoformat()}
-            )
-            result.signals += 1
-            return True
-        if not todo:
-            return False
-        day = today.isoformat()
-        kinds = {o["kind"] for o in todo}
-        if kinds & {"visit", "seen-alone", "bedroom-seen"}:
-            bedroom = any(
-                o["kind"] == "bedroom-seen" and (datetime.fromisoformat(o["due"]).date() - today).days <= 30
-                for o in pending
-            )
-            await update(
-                plan_id, "record_visit", {"date": day, "seen": True, "seen_alone": True, "bedroom_seen": bedroom}
-            )
-        for ob in todo:
-            done.add(ob["id"])
-            kind = ob["kind"]
-            if kind in ("visit", "seen-alone", "bedroom-seen"):
-                continue
-            if kind in ("first-core-group", "core-group"):
-                await update(plan_id, "record_core_group", {"date": day})
-            elif kind == "notes-circulated":
-                await update(plan_id, "record_notes_circulated", {"date": day})
-            elif kind == "signature":
-                await update(plan_id, "record_signature", {"member_id": ob["member_id"], "date": day})
-            elif kind == "review-conference":
-                await update(plan_id, "record_review_conference", {"date": day, "outcome": "continue"})
-            elif kind == "early-review-decision":
-                await update(plan_id, "decline_early_review", {"by": "tm-1"})
-            else:
-                await update(plan_id, "record_completion", {"obligation_id": ob["id"], "date": day})
-        return True
-
-    done: dict[str, set[str]] = {p: set() for p in plan_ids}
-    while True:
-        now = await env.get_current_time()
-        today = local_date(now)
-        if today >= end:
-            break
-        # Act until nothing more is due today (meeting a core group opens its notes, ...).
-        for _ in range(10):
-            acted = await asyncio.gather(*(act(p, today, done[p]) for p in plan_ids))
-            if not any(acted):
-                break
-        result.steps += 1
-        if on_step:
-            on_step((today - icpc).days, days)
-        # The next working day on which something is due for action.
-        upcoming = []
-        for plan_id in plan_ids:
-            found = await status(plan_id)
-            upcoming += [
-                act_day(o)
-                for o in found["obligations"]
-                if o["status"] in ("pending", "overdue", "escalated") and o["id"] not in done[plan_id]
-            ]
-        upcoming = [d for d in upcoming if d > today]
-        if today < incident_day:
-            upcoming.append(incident_day)
-        nxt = min([*upcoming, end])
-        if nxt >= end:
-            target = datetime.combine(end, time(14, 0), tzinfo=LONDON)
-        else:
-            target = datetime.combine(cal.on_or_after(nxt), time(14, 0), tzinfo=LONDON)
-        gap = target - await env.get_current_time()
-        if gap > timedelta(0):
-            await env.sleep(gap)
-    return result
+    await bounded(ids, one, concurrency)
+    progress.end()
+    if refused:
+        raise BenchError(f"{len(refused)} wake(s) refused, e.g. {refused[0]}")
 
 
-# ---------------------------------------------------------------------- entry point
+async def history_events(client: Any, ids: list[str]) -> float:
+    """Mean length of the current run's history over `ids`: what a cache miss replays."""
+
+    async def one(workflow_id: str) -> int:
+        described = await client.get_workflow_handle(workflow_id).describe()
+        return int(described.raw_description.workflow_execution_info.history_length)
+
+    lengths = await bounded(ids, one, 16)
+    return sum(lengths) / max(len(lengths), 1)
 
 
-def _main(argv: list[str] | None = None) -> int:
-    import argparse
-    import asyncio
-    import json
-    import sys
-
-    parser = argparse.ArgumentParser(prog="python -m starters.bench_workloads")
-    sub = parser.add_subparsers(dest="what", required=True)
-    w = sub.add_parser("worker")
-    w.add_argument("--address", required=True)
-    w.add_argument("--namespace", default="default")
-    w.add_argument("--task-queue", required=True)
-    w.add_argument("--max-cached-workflows", type=int, default=None)
-    r = sub.add_parser("replay")
-    r.add_argument("file")
-    args = parser.parse_args(argv)
-    if args.what == "worker":
-        asyncio.run(serve_worker(args.address, args.namespace, args.task_queue, args.max_cached_workflows))
-        return 0
-    print(json.dumps(asyncio.run(replay_file(args.file))))
-    sys.stdout.flush()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())
+async def wake_figures(
+    worker: WorkerProcess,
+    client: Any,
+    ids: list[str],
+    warm_ids: list[str],
+    day: date,
+    concurrency: int,
+    progress: Progress,
+) -> dict[str, Any]:
+    """On a worker just started (its cache empty): wake `warm_ids` (the workflow code is
+    imported then, not in the figures), then `ids` twice. The first round's plans are not in the
+    cache (their histories are replayed), the second's are. Worker CPU per wake in each, and
+    resident memory added per plan the first round cached."""
+    await wake_round(client, warm_ids, day, concurrency, progress, "wake: warming the worker")
+    await worker.quiesce()
+    replayed = await history_events(client, ids)
+    rss0, cpu0 = worker.rss_mb(), worker.cpu_seconds()
+    await wake_round(client, ids, day, concurrency, progress, "wake: plans not in the cache")
+    await worker.quiesce()
+    rss1, cpu1 = worker.rss_mb(), worker.cpu_seconds()
+    await wake_round(client, ids, day, concurrency, progress, "wake: plans in the cache")
+    await worker.quiesce()
+    cpu2 = worker.cpu_seconds()
+    if None in (rss0, rss1, cpu0, cpu1, cpu2):
+        return {"wake_error": "the worker's /proc figures could not be read"}
+    n = len(ids)
+    return {
+        "wake_plans": n,
+        "miss_wake_ms": rounded(1000 * (cpu1 - cpu0) / n, 2),  # type: ignore[operator]
+        "hit_wake_ms": rounded(1000 * (cpu2 - cpu1) / n, 2),  # type: ignore[operator]
+        "miss_wake_history_events": round(replayed, 1),
+        "memory_per_cached_plan_kb": rounded(1024 * (rss1 - rss0) / n),  # type: ignore[operator]
+        "worker_rss_before_wakes_mb": rounded(rss0),
+    }
