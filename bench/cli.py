@@ -45,7 +45,7 @@ YEAR_TIMEOUT_S = 900
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The bench's options. Its own --address, not $TEMPORAL_ADDRESS: a bench only uses a server
-    it is pointed at."""
+    it is pointed at. Longer than most functions: one call per option, read as a list."""
     p.add_argument("--address", default=None, help="an existing Temporal server (default: an embedded dev server)")
     p.add_argument("--namespace", default=None, help="its namespace (default: default)")
     p.add_argument(
