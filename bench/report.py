@@ -143,11 +143,13 @@ def capacity(r: dict[str, Any], caseload: int) -> dict[str, Any]:
         "not measured at this size",
     }
     typical = typical_miss_ms(r)
-    miss = typical[0] if typical else None
+    miss = typical[0] if typical else r.get("miss_wake_ms")
     hit, tasks = r.get("hit_wake_ms"), r.get("workflow_tasks_per_plan_year")
     if typical:
         out["miss_wake_ms_typical_history"] = round(typical[0], 1)
         out["typical_history_events"] = round(typical[1])
+    elif miss:
+        out["note"] = "no plan-year in this run: wakes cost as measured, on the woken plans' short histories"
     if tasks and miss:
         per_day = tasks / 365 * miss
         out["wakes_per_plan_day"] = round(tasks / 365, 3)
@@ -281,7 +283,8 @@ def _capacity_lines(c: dict[str, Any]) -> list[str]:
         ("memory if every plan were cached", fmt(c.get("memory_all_cached_gb"), " GB")),
     ]
     head = f"capacity for {c['caseload']:,} plans: PROJECTIONS from the figures above, not measured at this size"
-    return [head, "-" * 76, *(f"{label:<46}{value:>16}" for label, value in rows)]
+    note = [c["note"]] if c.get("note") else []
+    return [head, "-" * 76, *(f"{label:<46}{value:>16}" for label, value in rows), *note]
 
 
 def render(r: dict[str, Any]) -> str:
