@@ -276,10 +276,10 @@ def _capacity_lines(c: dict[str, Any]) -> list[str]:
         ("worker CPU a day, whole caseload", fmt(c.get("worker_cpu_s_per_day"), " core-s")),
         (f"09:00 storm: plans waking ({STORM_SHARE:.0%})", fmt(c.get("storm_0900_plans"))),
         ("  worker CPU for it", fmt(c.get("storm_0900_worker_cpu_s"), " s")),
-        ("  workers to drain it in 5 min", fmt(c.get("storm_0900_workers_for_5_min"))),
+        ("  workers to drain it in 5 min (CPU alone)", fmt(c.get("storm_0900_workers_for_5_min"))),
         ("  at this run's drain rate", fmt(c.get("storm_0900_s_at_measured_drain_rate"), " s")),
         ("starting every plan, this run's rate", fmt(c.get("start_all_minutes_at_measured_rate"), " min")),
-        ("  workers to start them in 20 min", fmt(c.get("start_all_workers_for_20_min"))),
+        ("  workers to start them in 20 min (CPU alone)", fmt(c.get("start_all_workers_for_20_min"))),
         ("memory if every plan were cached", fmt(c.get("memory_all_cached_gb"), " GB")),
     ]
     head = f"capacity for {c['caseload']:,} plans: PROJECTIONS from the figures above, not measured at this size"
