@@ -45,6 +45,11 @@ MESSAGE_COMMANDS = {
 }
 
 JSON_HELP = "print JSON (stable for scripts)"
+BENCH_HELP = "measure start rate, a reminder storm, wakes, history size, replay time and memory (from a checkout)"
+BENCH_MISSING = (
+    "the benchmark is not installed here: it ships with the repository, not the product package or the "
+    "worker image; run it from a checkout (make install, then cpplan bench or python -m bench)"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -123,17 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")
     p.add_argument("--port", type=int, default=8081)
 
-    # Its own --address, not $TEMPORAL_ADDRESS: a bench only uses a server it is pointed at.
-    p = sub.add_parser(
-        "bench",
-        help="measure start rate, a reminder storm, history size, replay time and memory",
-        description="measure start rate, a reminder storm, history size, replay time and memory",
-    )
-    p.add_argument("--address", default=None, help="an existing Temporal server (default: an embedded dev server)")
-    p.add_argument("--namespace", default=None, help="its namespace (default: default)")
-    from starters.bench import add_arguments as add_bench_arguments
-
-    add_bench_arguments(p)
+    # Listed here for --help only: `main` hands everything after `bench` to the bench package.
+    sub.add_parser("bench", help=BENCH_HELP, description=BENCH_HELP, add_help=False)
 
     for spec in MESSAGE_COMMANDS.values():
         doc = (spec.model.__dict__.get("__doc__") or "").strip().splitlines()
@@ -340,14 +336,14 @@ def _fail(args: argparse.Namespace | None, err: BaseException) -> int:
 
 async def run(argv: list[str] | None = None, client: Client | None = None) -> int:
     """Parse and run in the current event loop; returns the exit status."""
+    if argv and argv[0] == "bench":
+        raise plans.PlanCommandError("`cpplan bench` runs its own event loop: call main()")
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as err:  # usage error or --help: argparse has already printed
         return err.code if isinstance(err.code, int) else 1
     if args.command == "dev":
         raise plans.PlanCommandError("`cpplan dev` runs its own event loop: call main()")
-    if args.command == "bench":
-        raise plans.PlanCommandError("`cpplan bench` runs its own event loop: call main()")
     try:
         status = await run_command(args, client)
     except Exception as err:
@@ -380,10 +376,6 @@ def _main(args: argparse.Namespace) -> int:
             from starters.web.commands import run_web_command
 
             return run_web_command(args)
-        if args.command == "bench":
-            from starters.bench import run as run_bench
-
-            return run_bench(args)
         if args.command == "dev":
             import starters.dev as dev
 
@@ -399,7 +391,26 @@ def _main(args: argparse.Namespace) -> int:
     return status or 0
 
 
+def run_bench(argv: list[str]) -> int:
+    """`cpplan bench ARGS`: the bench package's own command line, imported only now (the
+    product does not depend on it, and the worker image does not ship it)."""
+    try:
+        from bench.cli import main as bench_main
+    except ModuleNotFoundError as err:
+        if err.name != "bench" and not (err.name or "").startswith("bench."):
+            raise
+        print(f"cpplan bench: {BENCH_MISSING}", file=sys.stderr)
+        return 1
+    return bench_main(argv, prog="cpplan bench")
+
+
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if given[:1] == ["bench"]:
+        code = run_bench(given[1:])
+        if argv is None:
+            _exit_now(code)
+        return code
     args = build_parser().parse_args(argv)
     code = _main(args)
     if argv is None and args.command in _TEMPORAL_COMMANDS:

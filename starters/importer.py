@@ -44,7 +44,6 @@ import hashlib
 import io
 import json
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,7 @@ from typing import Any, TextIO
 from temporalio.client import Client
 
 from starters import plans
+from starters.progress import ProgressBar
 from workflows import models as m
 from workflows.policy import PolicyError
 
@@ -303,48 +303,6 @@ class ProgressFile:
         self.path.unlink(missing_ok=True)
 
 
-class ProgressBar:
-    """One redrawn line on stderr while the import runs (only on a terminal)."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, stream: TextIO, enabled: bool | None = None):
-        self.total = total
-        self.stream = stream
-        self.enabled = stream.isatty() if enabled is None else enabled
-        self._drawn_at = 0.0
-        self._text = ""
-
-    def update(self, done: int, counts: Counts, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._drawn_at < 0.1 and done < self.total:
-            return
-        self._drawn_at = now
-        filled = self.WIDTH * done // self.total if self.total else self.WIDTH
-        self._text = (
-            f"importing [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{self.total}  "
-            f"imported {counts.imported}, already there {counts.already_there}, bad {counts.bad}"
-        )
-        self.stream.write("\r\x1b[K" + self._text)
-        self.stream.flush()
-
-    def note(self, text: str) -> None:
-        """A line of its own (a bad row), printed above the bar."""
-        if self.enabled and self._text:
-            self.stream.write("\r\x1b[K" + text + "\n" + self._text)
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled and self._text:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-        self._text = ""
-
-
 # ---------------------------------------------------------------------- the import
 
 
@@ -421,7 +379,7 @@ async def import_file(
             continue
         todo.append(row)
 
-    bar = ProgressBar(len(todo), err, enabled=show_progress)
+    bar = ProgressBar(len(todo), err, enabled=show_progress, label="importing")
     finished = 0
 
     def settle(row: Row, outcome: str) -> None:
@@ -435,7 +393,7 @@ async def import_file(
             counts.imported += 1
         else:
             counts.already_there += 1
-        bar.update(finished, counts)
+        bar.update(finished, f"imported {counts.imported}, already there {counts.already_there}, bad {counts.bad}")
 
     stopped: str | None = None
     try:

@@ -21,15 +21,36 @@ FIGURES = (
     "storm_drain_s",
     "duplicate_notifications",
     "missing_notifications",
+    "running_plans",
+    "storm_among_running_plans",
+    "miss_wake_ms",
+    "hit_wake_ms",
+    "miss_wake_history_events",
+    "memory_per_cached_plan_kb",
     "replay_ms_per_plan_year",
     "events_per_plan_year",
+    "workflow_tasks_per_plan_year",
     "largest_run_events",
     "worker_peak_rss_mb",
     "machine",
+    "capacity",
     "targets",
     "method",
 )
 TARGETS = ("start_ratio", "events_per_plan_year", "largest_run_events", "replay_ms_per_plan_year", "storm", "fleet_50k")
+POSITIVE = ("miss_wake_ms", "hit_wake_ms", "memory_per_cached_plan_kb", "workflow_tasks_per_plan_year")
+PROJECTIONS = (
+    "worker_cpu_ms_per_plan_day",
+    "worker_cpu_s_per_day",
+    "storm_0900_plans",
+    "storm_0900_worker_cpu_s",
+    "storm_0900_workers_for_5_min",
+    "storm_0900_s_at_measured_drain_rate",
+    "start_all_minutes_at_measured_rate",
+    "worker_cpu_ms_per_start",
+    "start_all_workers_for_20_min",
+    "memory_all_cached_gb",
+)
 
 
 def _command() -> list[str]:
@@ -43,11 +64,13 @@ def test_bench_with_five_plans_reports_every_figure_and_no_duplicate(tmp_path: P
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     env.pop("TEMPORAL_ADDRESS", None)
     done = subprocess.run(
-        [*_command(), "bench", "--plans", "5", "--year-plans", "1", "--json"],
+        [*_command(), "bench", "--plans", "5", "--running-plans", "3", "--year-plans", "1", "--caseload", "1000"]
+        + ["--json"],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
         env=env,
+        cwd=tmp_path,  # not the checkout: the bench and its worker must import from anywhere
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -55,6 +78,7 @@ def test_bench_with_five_plans_reports_every_figure_and_no_duplicate(tmp_path: P
     missing = [key for key in FIGURES if key not in report]
     assert not missing, f"figures missing from --json: {missing}"
     assert report["plans"] == 5 and report["storm_plans"] == 5
+    assert report["running_plans"] == 3 and report["storm_among_running_plans"] >= 8
     assert report["storm_drained"], report
     assert report["storm_reminders"] == 5 * report["storm_reminders_per_plan"] >= 5
     assert report["duplicate_notifications"] == 0
@@ -64,7 +88,14 @@ def test_bench_with_five_plans_reports_every_figure_and_no_duplicate(tmp_path: P
     assert report["year_refused_updates"] == []
     assert report["events_per_plan_year"] > 0 and 0 < report["largest_run_events"] < 4096
     assert report["worker_peak_rss_mb"] > 0
+    assert report["wake_plans"] == 5 and report["miss_wake_history_events"] > 0
+    for key in POSITIVE:
+        assert report[key] > 0, (key, report[key])
     assert report["machine"]["cpus"] >= 1
+    capacity = report["capacity"]
+    assert capacity["projection"] is True and capacity["caseload"] == 1000
+    for key in PROJECTIONS:
+        assert capacity[key] > 0, (key, capacity)
     for name in TARGETS:
         assert isinstance(report["targets"][name]["met"], bool), (name, report["targets"][name])
     # The bench cleaned up after itself: its temporary directory is gone.
