@@ -17,36 +17,10 @@ from pydantic import BaseModel, Field
 
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, local_date, local_instant
-from workflows.obligations import ONE_OFF_KINDS, Obligation, hold_by
+from workflows.case import CaseEngine, Escalation, HistoryEntry, Notification
+from workflows.obligations import ONE_OFF_KINDS, Action, Obligation, hold_by
 from workflows.policy import Period, Profile
-
-
-class Escalation(BaseModel):
-    kind: str
-    level: int
-    to: str
-    at: datetime
-    obligation_id: str | None = None
-
-
-class HistoryEntry(BaseModel):
-    at: datetime
-    on: date | None = None
-    event: str
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
-class Notification(BaseModel):
-    key: str
-    plan_id: str
-    kind: Literal["reminder", "escalation", "letter", "alert"]
-    to_id: str
-    to_role: str
-    to_email: str | None = None
-    subject: str
-    body: str
-    obligation_id: str | None = None
-    created_at: datetime
+from workflows.status import PlanStatus
 
 
 class Cover(BaseModel):
@@ -128,7 +102,7 @@ def timetable(
     return rows
 
 
-class PlanEngine:
+class PlanEngine(CaseEngine):
     """One plan's rules over its state. Build with `begin` (a new plan) or `resume` (carried)."""
 
     def __init__(self, state: PlanState, profile: Profile, cal: WorkingCalendar):
@@ -298,10 +272,6 @@ class PlanEngine:
     def _first_review_limit(self) -> date:
         return self.profile.first_review.within.after(self.state.start.icpc_date, self.cal)
 
-    def _next_number(self, kind: str) -> int:
-        self.state.counters[kind] = self.state.counters.get(kind, 0) + 1
-        return self.state.counters[kind]
-
     def _open(
         self,
         kind: str,
@@ -333,21 +303,13 @@ class PlanEngine:
         self.state.obligations.append(ob)
         return ob
 
-    def _words(self, ob: Obligation) -> str:
+    def describe(self, ob: Obligation) -> str:
         """An obligation in words; a limit on a non-working day says the working day to hold it by."""
         return ob.describe(self.cal if self.procedures else None)
-
-    def open_obligations(self, kind: str | None = None) -> list[Obligation]:
-        return [o for o in self.state.obligations if o.open and (kind is None or o.kind == kind)]
 
     def _find_open(self, *kinds: str) -> Obligation | None:
         found = [o for o in self.state.obligations if o.open and o.kind in kinds]
         return min(found, key=lambda o: (o.due, o.id)) if found else None
-
-    def _log(self, now: datetime, on: date | None, event: str, **detail: Any) -> None:
-        self.state.history.append(
-            HistoryEntry(at=now, on=on, event=event, detail={k: v for k, v in detail.items() if v is not None})
-        )
 
     def _person(self, person_id: str) -> m.Person | None:
         for p in self.state.start.people():
@@ -394,35 +356,6 @@ class PlanEngine:
                 field, f"{person_id!r} is not one of this plan's managers ({ids}); this decision needs a manager"
             )
 
-    def _notify(
-        self,
-        now: datetime,
-        kind: str,
-        key: str,
-        to: m.Person,
-        subject: str,
-        body: str,
-        obligation_id: str | None = None,
-    ) -> None:
-        plan_id = self.state.start.plan_id
-        key = f"{plan_id}:{key}:{to.id}"
-        if any(n.key == key for n in self.state.outbox):
-            return
-        self.state.outbox.append(
-            Notification(
-                key=key,
-                plan_id=plan_id,
-                kind=kind,  # type: ignore[arg-type]
-                to_id=to.id,
-                to_role=to.role,
-                to_email=to.email,
-                subject=f"[cpplan {plan_id}] {subject}",
-                body=f"Plan {plan_id} (child {self.state.start.child_ref}).\n{body}",
-                obligation_id=obligation_id,
-                created_at=now,
-            )
-        )
-
     def _alert(
         self,
         now: datetime,
@@ -457,93 +390,72 @@ class PlanEngine:
         if self.state.state != "active":
             raise m.Refusal.one("(plan)", f"the plan ended on {self.state.ended_on} ({self.state.end_reason})")
 
-    # ------------------------------------------------------------------ time
+    # ------------------------------------------------------------------ the kernel's rules
 
-    def next_wakeup(self) -> datetime | None:
-        times = [
-            a[0]
-            for o in self.state.obligations
-            if (a := o.next_action(self.profile, self.cal, self.overdue_wake, self.procedures))
-        ]
+    # Plan {plan_id} ... A {name} message could not be applied ({error}), then:
+    MESSAGE_FAILED_ADVICE = (
+        ". The plan's other clocks carry on; please check the plan and record it again, or report the fault."
+    )
+
+    @property
+    def case_ref(self) -> str:
+        return self.state.start.plan_id
+
+    @property
+    def plan_id(self) -> str:
+        return self.state.start.plan_id
+
+    def heading(self) -> tuple[str, str]:
+        s = self.state.start
+        return f"[cpplan {s.plan_id}] ", f"Plan {s.plan_id} (child {s.child_ref})."
+
+    def responsible(self, ob: Obligation, today: date) -> m.Person:
+        """A member's own task (a signature) is theirs; every other the lead social worker's."""
+        return (self._person(ob.member_id) if ob.member_id else None) or self.lead_social_worker(today)
+
+    def escalation_to(self, ob: Obligation, level: int) -> m.Person:
+        """The team manager on the first working day after the due date, then the second level."""
+        return self._team_manager() if level == 1 else self._second_level()
+
+    def first_contact(self) -> m.Person:
+        return self._team_manager()
+
+    def next_contact(self) -> m.Person:
+        return self._second_level()
+
+    def told_of_unreadable(self, today: date) -> list[m.Person]:
+        return [self.lead_social_worker(today), self._team_manager()]
+
+    def warn(self, now: datetime, kind: str, to: list[m.Person], subject: str, body: str) -> None:
+        self._alert(now, kind, to, subject, body)
+
+    def next_action(self, ob: Obligation) -> tuple[datetime, Action] | None:
+        return ob.next_action(self.profile, self.cal, self.overdue_wake, self.procedures)
+
+    def other_wakeups(self) -> list[datetime]:
         if self.state.missing_since and not self.state.missing_escalated:
-            times.append(self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta())
-        return min(times) if times else None
+            return [self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta()]
+        return []
 
-    def fire(self, now: datetime) -> int:
-        """Send every reminder and escalation that has fallen due by `now`. Returns how many."""
-        fired = 0
-        today = local_date(now)
-        for ob in list(self.state.obligations):
-            hold = self.procedures
-            while (action := ob.next_action(self.profile, self.cal, self.overdue_wake, hold)) and action[0] <= now:
-                fired += self._act(ob, action[1], now, today)
-        if self.state.missing_since and not self.state.missing_escalated:
-            if now >= self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta():
-                self.state.missing_escalated = True
-                found = self._find_open("child-found")
-                self._alert(
-                    now,
-                    "missing-not-traced",
-                    [self._senior()],
-                    "missing child not traced",
-                    f"The child reported missing at {self.state.missing_since.isoformat()} has not been traced. ({self.profile.missing.source})",
-                    level=2,
-                    obligation_id=found.id if found else None,
-                )
-                fired += 1
-        return fired
-
-    def _act(self, ob: Obligation, action: str, now: datetime, today: date) -> int:
-        rule = f"Rule: {ob.source}" if ob.source else ""
-        if action == "reminder":
-            ob.reminded = True
-            if today > ob.due:
-                return 0  # opened after its due date (a late import): straight to escalation
-            to = self._person(ob.member_id) if ob.member_id else None
-            to = to or self.lead_social_worker(today)
-            self._notify(
-                now,
-                "reminder",
-                f"{ob.id}:reminder",
-                to,
-                f"reminder: {self._words(ob)}",
-                f"Reminder: {self._words(ob)}.\n{rule}",
-                ob.id,
-            )
-            self._log(now, today, "reminder", obligation_id=ob.id, to=to.id)
-            return 1
-        if action == "overdue":
-            ob.overdue_noted = True
+    def fire_others(self, now: datetime) -> int:
+        """002 'Children ... who go Missing': not traced within the profile's hours, the senior
+        child protection manager is told."""
+        if not self.state.missing_since or self.state.missing_escalated:
             return 0
-        level = 1 if action == "escalation-1" else 2
-        to = self._team_manager() if level == 1 else self._second_level()
-        ob.escalation_level, ob.escalated_on = level, today
-        self._notify(
-            now,
-            "escalation",
-            f"{ob.id}:escalation-{level}",
-            to,
-            f"overdue: {self._words(ob)}",
-            f"Nothing has been recorded for: {self._words(ob)}. Escalated to you (level {level}).\n{rule}",
-            ob.id,
-        )
-        self.state.escalations.append(Escalation(kind="overdue", level=level, to=to.id, at=now, obligation_id=ob.id))
-        self._log(now, today, "escalation", obligation_id=ob.id, level=level, to=to.id)
-        return 1
-
-    def delivery_failed(self, key: str, to_id: str, reason: str, now: datetime) -> None:
-        """A notification that retrying cannot deliver (an address refused): a person is told."""
-        self._log(now, local_date(now), "notification-failed", key=key, to=to_id, reason=reason[:200])
-        if ":notification-failed-" in key:
-            return  # the warning itself could not be delivered: recorded, not chased in a loop
-        to = self._team_manager() if to_id != self._team_manager().id else self._second_level()
+        if now < self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta():
+            return 0
+        self.state.missing_escalated = True
+        found = self._find_open("child-found")
         self._alert(
             now,
-            "notification-failed",
-            [to],
-            f"a notification to {to_id} could not be delivered",
-            f"Notification {key} to {to_id} could not be delivered: {reason[:200]}. Please contact them another way.",
+            "missing-not-traced",
+            [self._senior()],
+            "missing child not traced",
+            f"The child reported missing at {self.state.missing_since.isoformat()} has not been traced. ({self.profile.missing.source})",
+            level=2,
+            obligation_id=found.id if found else None,
         )
+        return 1
 
     # ------------------------------------------------------------------ visits
 
@@ -1293,32 +1205,6 @@ class PlanEngine:
         shape = sorted(raw.keys()) if isinstance(raw, dict) else type(raw).__name__
         self.unreadable(now, name, str(err), fields=shape)
 
-    def unreadable(self, now: datetime, name: str, reason: str, fields: Any = None) -> None:
-        """A message that could not be read (no payload, a payload the worker could not open, or
-        one a report cannot take): kept in the plan's history by name and reason, never its
-        content, and the people who must act are told, so that it is sent again."""
-        self._log(now, local_date(now), "unreadable-message", message=name, reason=reason, fields=fields)
-        self._alert(
-            now,
-            "unreadable-message",
-            [self.lead_social_worker(local_date(now)), self._team_manager()],
-            f"a {name} message could not be read",
-            f"A {name} message was received but could not be read: {reason}. Please send it again.",
-        )
-
-    def message_failed(self, now: datetime, name: str, error: str) -> None:
-        """A message whose rule failed unexpectedly: recorded and the team manager told; the plan
-        carries on with its clocks."""
-        self._log(now, local_date(now), "message-failed", message=name, error=error)
-        self._alert(
-            now,
-            "message-failed",
-            [self._team_manager()],
-            f"a {name} message could not be applied",
-            f"A {name} message could not be applied ({error}). The plan's other clocks carry on; "
-            "please check the plan and record it again, or report the fault.",
-        )
-
     def _decide_early_review(self, by: str) -> Obligation:
         self._check_active()
         self._check_manager("by", by)
@@ -1509,64 +1395,39 @@ class PlanEngine:
 
     # ------------------------------------------------------------------ status
 
-    def status(self, now: datetime) -> dict[str, Any]:
+    def status(self, now: datetime) -> PlanStatus:
         today = local_date(now)
         s = self.state
         obligations = [
-            {
-                "id": o.id,
-                "kind": o.kind,
-                "due": o.due.isoformat(),
-                "status": o.status(today),
-                **({"met_on": o.met_on.isoformat()} if o.met_on else {}),
-                **({"limit": o.limit.isoformat()} if o.limit else {}),
-                **(
-                    {"hold_by": held.isoformat()}
-                    if self.procedures and (held := hold_by(o.due, self.cal)) != o.due
-                    else {}
-                ),
-                **({"member_id": o.member_id} if o.member_id else {}),
-                "description": self._words(o),
-                "rule": o.source,
-            }
+            self._obligation_view(
+                o,
+                today,
+                limit=o.limit,
+                hold_by=held if self.procedures and (held := hold_by(o.due, self.cal)) != o.due else None,
+                member_id=o.member_id,
+            )
             for o in s.obligations
         ]
-        pending = sorted((o for o in s.obligations if o.open), key=lambda o: (o.due, o.id))
-        nxt = pending[0] if pending else None
-        return {
-            "plan_id": s.start.plan_id,
-            "child_ref": s.start.child_ref,
-            "policy": self.profile.id,
-            "state": s.state,
-            "icpc_date": s.start.icpc_date.isoformat(),
-            "conference_kind": s.start.conference_kind,
-            "lead_social_worker": self.lead_social_worker(today).id,
-            "team_manager": s.start.team_manager.id,
-            "visit_interval_working_days": s.visit_interval_working_days,
-            "reviews_held": s.reviews_held,
-            "missing": s.missing_since is not None,
-            "ended_on": s.ended_on.isoformat() if s.ended_on else None,
-            "end_reason": s.end_reason,
-            "obligations": obligations,
-            "overdue_count": sum(1 for o in pending if o.status(today) in ("overdue", "escalated")),
-            "escalations": [
-                {
-                    "kind": e.kind,
-                    "level": e.level,
-                    "to": e.to,
-                    "at": e.at.isoformat(),
-                    **({"obligation_id": e.obligation_id} if e.obligation_id else {}),
-                }
-                for e in s.escalations
-            ],
-            "next_due": {"id": nxt.id, "kind": nxt.kind, "due": nxt.due.isoformat(), "description": self._words(nxt)}
-            if nxt
-            else None,
-            "history": [
-                {"at": h.at.isoformat(), **({"on": h.on.isoformat()} if h.on else {}), "event": h.event, **h.detail}
-                for h in s.history
-            ],
-        }
+        return PlanStatus(
+            plan_id=s.start.plan_id,
+            child_ref=s.start.child_ref,
+            policy=self.profile.id,
+            state=s.state,
+            icpc_date=s.start.icpc_date,
+            conference_kind=s.start.conference_kind,
+            lead_social_worker=self.lead_social_worker(today).id,
+            team_manager=s.start.team_manager.id,
+            visit_interval_working_days=s.visit_interval_working_days,
+            reviews_held=s.reviews_held,
+            missing=s.missing_since is not None,
+            ended_on=s.ended_on,
+            end_reason=s.end_reason,
+            obligations=obligations,
+            overdue_count=self._overdue_count(today),
+            escalations=self._escalation_views(),
+            next_due=self._next_due(),
+            history=self._history_views(),
+        )
 
     def waiting_for(self, now: datetime) -> str:
         """Words for the Temporal UI: what the plan waits for next."""

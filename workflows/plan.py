@@ -111,7 +111,7 @@ class ChildProtectionPlan(EngineLoop):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not engine.state.outbox:
                     self._stop_timer()
-                    return engine.status(workflow.now())
+                    return engine.status(workflow.now()).as_json()
                 continue
             if self._continue_as_new or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -126,7 +126,7 @@ class ChildProtectionPlan(EngineLoop):
         """Keep the read model (plans, obligations) in step; only when something changed."""
         engine = self.engine
         assert engine is not None
-        status = engine.status(workflow.now())
+        status = engine.status(workflow.now()).as_json()
         if status == self._published:
             return
         await run_activity(
@@ -162,4 +162,4 @@ class ChildProtectionPlan(EngineLoop):
     def status(self) -> dict[str, Any]:
         if self.engine is None:
             return {"state": "starting", "obligations": [], "escalations": [], "history": [], "next_due": None}
-        return self.engine.status(workflow.now())
+        return self.engine.status(workflow.now()).as_json()
