@@ -10,6 +10,7 @@ built from business ids.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
@@ -102,43 +103,50 @@ def timetable(
     return rows
 
 
+@dataclass(frozen=True)
+class Patches:
+    """Which releases of the rules a plan runs with. All true for a plan started now; the
+    workflow sets each from `workflow.patched(...)` (workflows/plan.py), so a history recorded
+    before a release replays as it ran (README, "Changing workflow code")."""
+
+    # Wake at midnight after a due date so the status shows "overdue" before the 09:00
+    # escalation. Plans whose history predates it must replay without those timers.
+    overdue_wake: bool = True
+    # Ending at the first review needs a manager's `by` (a rule added after plans were running,
+    # so their accepted updates still replay).
+    end_needs_manager: bool = True
+    # Messages' dates, flags and counts must have their JSON types (workflows/models.py); plans
+    # whose history predates that read them leniently, as they did.
+    strict_input: bool = True
+    # Honest records: reports checked like updates (dates neither in the future nor before the
+    # plan), a signature not before its notes went out, staff reachable, police-action notices to
+    # professionals only (HONEST_RECORDS_PATCH).
+    honest_records: bool = True
+    # The rules of the `procedures-2` release: conference administration outlives the plan, who
+    # makes a statutory visit, ending at the first review per profile, transfer out, ending
+    # without a child-in-need plan, the core group before the review, a plan that cannot be
+    # implemented, hold-by dates.
+    procedures: bool = True
+
+
 class PlanEngine(CaseEngine):
     """One plan's rules over its state. Build with `begin` (a new plan) or `resume` (carried)."""
 
-    def __init__(self, state: PlanState, profile: Profile, cal: WorkingCalendar):
+    def __init__(self, state: PlanState, profile: Profile, cal: WorkingCalendar, patches: Patches = Patches()):
         self.state = state
         self.profile = profile
         self.cal = cal
-        # Wake at midnight after a due date so the status shows "overdue" before the 09:00
-        # escalation. Plans whose history predates it must replay without those timers: the
-        # workflow sets this from `workflow.patched(...)` (see workflows/plan.py).
-        self.overdue_wake = True
-        # Ending at the first review needs a manager's `by` (a rule added after plans were
-        # running: patched in the workflow, so their accepted updates still replay).
-        self.end_needs_manager = True
-        # Messages' dates, flags and counts must have their JSON types (workflows/models.py);
-        # plans whose history predates that read them leniently, as they did (patched likewise).
-        self.strict_input = True
-        # Honest records: reports checked like updates (dates neither in the future nor before the
-        # plan), a signature not before its notes went out, staff reachable, police-action notices
-        # to professionals only. Patched in the workflow (HONEST_RECORDS_PATCH).
-        self.honest_records = True
-        # The rules of the `procedures-2` release (README, "Changing workflow code"): conference
-        # administration outlives the plan, who makes a statutory visit, ending at the first review
-        # per profile, transfer out, ending without a child-in-need plan, the core group before
-        # the review, a plan that cannot be implemented, hold-by dates. Plans whose history
-        # predates it replay without them (patched in the workflow).
-        self.procedures = True
+        self.patches = patches
 
     def _parse(self, model: type[Any], raw: Any) -> Any:
-        return m.parse(model, raw, lax=not self.strict_input)
+        return m.parse(model, raw, lax=not self.patches.strict_input)
 
     def _parse_report(self, model: type[Any], raw: Any, now: datetime) -> Any:
         """A signal's payload, checked as an update's would be: a date neither in the future nor
         before the plan, and a manager's escalation from one of the plan's managers. A report that
         fails is kept as unreadable by the caller (a signal cannot be refused)."""
         msg = self._parse(model, raw)
-        if not self.honest_records:
+        if not self.patches.honest_records:
             return msg
         day = getattr(msg, "date", None)
         if day is not None:
@@ -189,19 +197,15 @@ class PlanEngine(CaseEngine):
         profile: Profile,
         cal: WorkingCalendar,
         now: datetime,
-        procedures: bool = True,
-        *,
-        honest: bool = True,
+        patches: Patches = Patches(),
     ) -> PlanEngine:
-        cls.check_start(start, profile, cal, local_date(now), honest=honest)
-        if procedures and profile.chair.required and start.chair is None:
+        cls.check_start(start, profile, cal, local_date(now), honest=patches.honest_records)
+        if patches.procedures and profile.chair.required and start.chair is None:
             raise m.Refusal.one("chair", f"this profile needs the review conference chair ({profile.chair.source})")
         interval = start.visit_interval_working_days or profile.visit.interval.working_days or 10
-        engine = cls(PlanState(start=start, visit_interval_working_days=interval), profile, cal)
-        engine.procedures = procedures
-        engine.honest_records = honest
+        engine = cls(PlanState(start=start, visit_interval_working_days=interval), profile, cal, patches)
         engine._open_first_obligations(now)
-        if honest:
+        if patches.honest_records:
             engine._report_unreachable(now, start.people())
         return engine
 
@@ -230,13 +234,13 @@ class PlanEngine(CaseEngine):
             conference_kind=start.conference_kind,
             category=start.category,
         )
-        rows = timetable(start, self.profile, self.cal, self.procedures)
+        rows = timetable(start, self.profile, self.cal, self.patches.procedures)
         sources = {kind: source for kind, _, source in rows}
         for kind, due, source in rows:
             limit = None
             if kind == "first-core-group":
                 limit, due = due, start.first_core_group_date or due
-                due = before_birth(due, start, self.cal, working_day=self.procedures)
+                due = before_birth(due, start, self.cal, working_day=self.patches.procedures)
             if kind == "review-conference":
                 limit, due = due, start.first_review_date or due
                 self._open(kind, due, icpc, source, limit=limit, number=1)
@@ -305,7 +309,7 @@ class PlanEngine(CaseEngine):
 
     def describe(self, ob: Obligation) -> str:
         """An obligation in words; a limit on a non-working day says the working day to hold it by."""
-        return ob.describe(self.cal if self.procedures else None)
+        return ob.describe(self.cal if self.patches.procedures else None)
 
     def _find_open(self, *kinds: str) -> Obligation | None:
         found = [o for o in self.state.obligations if o.open and o.kind in kinds]
@@ -430,7 +434,7 @@ class PlanEngine(CaseEngine):
         self._alert(now, kind, to, subject, body)
 
     def next_action(self, ob: Obligation) -> tuple[datetime, Action] | None:
-        return ob.next_action(self.profile, self.cal, self.overdue_wake, self.procedures)
+        return ob.next_action(self.profile, self.cal, self.patches.overdue_wake, self.patches.procedures)
 
     def other_wakeups(self) -> list[datetime]:
         if self.state.missing_since and not self.state.missing_escalated:
@@ -471,12 +475,12 @@ class PlanEngine(CaseEngine):
             )
         if not msg.seen and (msg.seen_alone or msg.bedroom_seen):
             raise m.Refusal.one("seen", "a visit where the child was not seen cannot have seen_alone or bedroom_seen")
-        if self.procedures and msg.by is not None and self._person(msg.by) is None:
+        if self.patches.procedures and msg.by is not None and self._person(msg.by) is None:
             raise m.Refusal.one("by", f"{msg.by!r} is not one of this plan's people")
         if not apply:
             return {}
         statutory = msg.seen and msg.location in self.profile.visit.statutory_locations
-        by_someone_else = self.procedures and not self._visits_for_lead_social_worker(msg.by, msg.date)
+        by_someone_else = self.patches.procedures and not self._visits_for_lead_social_worker(msg.by, msg.date)
         if statutory and by_someone_else:
             # 002 'Lead Social Worker Role': seen at least every 10 working days *by the Lead Social
             # Worker*; a sighting by a health visitor or anyone else is recorded, not a statutory visit.
@@ -543,7 +547,7 @@ class PlanEngine(CaseEngine):
         self.state.consecutive_no_access = 0
         ob = self._open("police-action", rule.police_action_within.after(on, self.cal), on, rule.source)
         people = [self._team_manager(), *[p for p in self.state.start.core_group if p.id != self._team_manager().id]]
-        if self.honest_records:
+        if self.patches.honest_records:
             # Action agreed with the police is for the professionals, not the family.
             people = [p for p in people if p.role not in m.FAMILY_ROLES]
         self._alert(
@@ -654,7 +658,7 @@ class PlanEngine(CaseEngine):
         """004 'Core Groups': the core group before the review conference discusses the
         recommendation to it; a core group held within the profile's period before it meets it."""
         window = self.profile.core_group.before_review_conference
-        if not self.procedures or window is None:
+        if not self.patches.procedures or window is None:
             return
         for ob in self.open_obligations("pre-review-core-group"):
             review = next((o for o in self.state.obligations if o.id == ob.group), None)
@@ -663,7 +667,7 @@ class PlanEngine(CaseEngine):
                 ob.met_on = held
 
     def _open_pre_review_core_group(self, review: Obligation) -> None:
-        if self.procedures and self.profile.core_group.before_review_conference:
+        if self.patches.procedures and self.profile.core_group.before_review_conference:
             due = self.cal.add_working_days(review.due, -1)
             self._open("pre-review-core-group", due, review.opened_on, self.profile.core_group.source, group=review.id)
 
@@ -697,7 +701,7 @@ class PlanEngine(CaseEngine):
             raise m.Refusal.one("member_id", f"no signed agreement is outstanding from {msg.member_id!r}")
         ob = min(pending, key=lambda o: o.opened_on)
         self._check_past("date", msg.date, today, ob.opened_on, "the core group meeting")
-        if self.honest_records:
+        if self.patches.honest_records:
             # 000 9.3.26: the agreement is signed once the notes and the plan have gone out.
             notes = next(
                 (o for o in self.state.obligations if o.kind == "notes-circulated" and o.group == ob.group), None
@@ -814,7 +818,7 @@ class PlanEngine(CaseEngine):
                     "next_review_date",
                     f"{msg.next_review_date} must be after {msg.date} and no later than {inquorate_limit} ({self.profile.inquorate.source})",
                 )
-        if self.procedures:
+        if self.patches.procedures:
             self._check_review_outcome(msg)
         else:
             if msg.outcome == "end" and self.state.reviews_held == 0 and msg.exceptional_reason is None:
@@ -832,7 +836,7 @@ class PlanEngine(CaseEngine):
                     "exceptional_reason",
                     f"{msg.exceptional_reason!r} is not an exceptional circumstance in this profile",
                 )
-            if msg.outcome == "end" and self.state.reviews_held == 0 and self.end_needs_manager:
+            if msg.outcome == "end" and self.state.reviews_held == 0 and self.patches.end_needs_manager:
                 # Ending at the first review is a manager's decision, recorded with who made it.
                 if msg.by is None:
                     raise m.Refusal.one(
@@ -877,7 +881,7 @@ class PlanEngine(CaseEngine):
         if msg.outcome == "continue":
             nxt = self._open_next_review(msg, later)
             return {"outcome": "continue", "next_due": nxt.due.isoformat()}
-        if msg.outcome == "transfer-out" and self.procedures:
+        if msg.outcome == "transfer-out" and self.patches.procedures:
             return self._transfer_out(msg, later, now)
         step_down = None
         if msg.outcome == "end":
@@ -988,7 +992,7 @@ class PlanEngine(CaseEngine):
 
     def _schedule_transfer_conference(self, msg: m.ScheduleMeeting, now: datetime, apply: bool) -> dict[str, Any]:
         ob = self._find_open("transfer-conference")
-        if ob is None or not self.procedures:
+        if ob is None or not self.patches.procedures:
             raise m.Refusal.one("kind", "no transfer conference is outstanding")
         if not apply:
             return {}
@@ -1060,7 +1064,7 @@ class PlanEngine(CaseEngine):
         rule = self.profile.step_down
         if not rule:
             return None
-        if self.procedures and msg.step_down_not_needed == "assessed-not-necessary":
+        if self.patches.procedures and msg.step_down_not_needed == "assessed-not-necessary":
             return self._without_child_in_need_plan(msg, now)
         if msg.step_down_not_needed and msg.step_down_not_needed in rule.not_needed_when:
             return None
@@ -1106,7 +1110,7 @@ class PlanEngine(CaseEngine):
         self._log(now, on, "plan-ended", reason=reason, closed=closed or None)
 
     def _outlives(self, ob: Obligation) -> bool:
-        return self.procedures and ob.kind in self.OUTLIVES_THE_PLAN
+        return self.patches.procedures and ob.kind in self.OUTLIVES_THE_PLAN
 
     @property
     def finished(self) -> bool:
@@ -1149,7 +1153,7 @@ class PlanEngine(CaseEngine):
         if self.state.state != "active":
             self._log(now, msg.date, "incident-after-end", kind=msg.kind, summary_ref=msg.summary_ref)
             return
-        if self.procedures and msg.kind == "implementation-difficulty":
+        if self.patches.procedures and msg.kind == "implementation-difficulty":
             self._cannot_be_implemented(msg, now)
             return
         ob = self._open(
@@ -1157,7 +1161,7 @@ class PlanEngine(CaseEngine):
             self.cal.add_working_days(max(today, msg.date), 1),
             today,
             self.profile.review_changes.source
-            if self.procedures
+            if self.patches.procedures
             else "000 9.4.13-14: an early review must be authorised by the LA manager",
         )
         self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id)
@@ -1244,7 +1248,7 @@ class PlanEngine(CaseEngine):
             now,
             f"letter-{n}",
             f"review conference brought forward to {msg.review_date}",
-            f"An early review conference has been authorised by {msg.by} for {msg.review_date} (previously due {previous}). ({self.profile.review_changes.source if self.procedures else '000 9.4.14'})",
+            f"An early review conference has been authorised by {msg.by} for {msg.review_date} (previously due {previous}). ({self.profile.review_changes.source if self.patches.procedures else '000 9.4.14'})",
         )
         self._log(
             now,
@@ -1287,7 +1291,7 @@ class PlanEngine(CaseEngine):
             f"{msg.by} has escalated this plan to you." + (f" Reason: {msg.reason_ref}." if msg.reason_ref else ""),
         )
         self._log(now, local_date(now), "escalated-by-manager", by=msg.by, to=msg.to, reason_ref=msg.reason_ref)
-        if self.honest_records and not to.email:
+        if self.patches.honest_records and not to.email:
             self._report_unreachable(now, [to])
 
     # ------------------------------------------------------------------ missing, death, people
@@ -1365,7 +1369,7 @@ class PlanEngine(CaseEngine):
         msg: m.ChangeLeadSocialWorker = self._parse(m.ChangeLeadSocialWorker, raw)
         today = local_date(now)
         self._check_active()
-        if self.honest_records and not msg.person.email:
+        if self.patches.honest_records and not msg.person.email:
             raise m.Refusal.one("person.email", "required: the lead social worker is sent every reminder")
         if msg.cover_until is not None and msg.cover_until < today:
             raise m.Refusal.one("cover_until", f"{msg.cover_until} is in the past")
@@ -1403,7 +1407,7 @@ class PlanEngine(CaseEngine):
                 o,
                 today,
                 limit=o.limit,
-                hold_by=held if self.procedures and (held := hold_by(o.due, self.cal)) != o.due else None,
+                hold_by=held if self.patches.procedures and (held := hold_by(o.due, self.cal)) != o.due else None,
                 member_id=o.member_id,
             )
             for o in s.obligations

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.activity_io import SAVE_PLAN, PlanSnapshot
     from workflows.calendar import WorkingCalendar
-    from workflows.engine import PlanEngine, PlanState
+    from workflows.engine import Patches, PlanEngine, PlanState
     from workflows.messages import PLAN_MESSAGES
 
 # Years of bank holidays loaded with each run: a run ends at the next review conference
@@ -38,9 +38,9 @@ END_NEEDS_MANAGER_PATCH = "end-at-first-review-needs-manager"
 STRICT_INPUT_PATCH = "messages-take-json-types"
 # Reports checked like updates, a start document's types and plausibility checked, signatures not
 # before circulation, staff reachable, police-action notices to professionals only
-# (PlanEngine.honest_records). Stricter checks that would refuse what older histories accepted.
+# (Patches.honest_records). Stricter checks that would refuse what older histories accepted.
 HONEST_RECORDS_PATCH = "honest-records"
-# The procedures' remaining rules (engine `procedures`): conference administration outlives the
+# The procedures' remaining rules (Patches.procedures): conference administration outlives the
 # plan, who makes a statutory visit, ending at the first review per profile, transfer out, ending
 # without a child-in-need plan, the core group before the review, a plan that cannot be
 # implemented, hold-by dates. Histories recorded without the marker replay as they ran.
@@ -84,7 +84,9 @@ class ChildProtectionPlan(EngineLoop):
             self.engine = PlanEngine(carried, context.profile, calendar)
         else:
             try:
-                self.engine = PlanEngine.begin(plan_start, context.profile, calendar, now, procedures, honest=honest)
+                self.engine = PlanEngine.begin(
+                    plan_start, context.profile, calendar, now, Patches(honest_records=honest, procedures=procedures)
+                )
             except m.Refusal as err:
                 raise ApplicationError(
                     f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True
@@ -95,11 +97,13 @@ class ChildProtectionPlan(EngineLoop):
         # history without the marker. Once no running plan predates it, `deprecate_patch`, then
         # remove the branch (README, "Changing workflow code"). A lean run has them all.
         lean = self._lean
-        self.engine.overdue_wake = lean or workflow.patched(OVERDUE_WAKE_PATCH)
-        self.engine.end_needs_manager = lean or workflow.patched(END_NEEDS_MANAGER_PATCH)
-        self.engine.strict_input = lean or workflow.patched(STRICT_INPUT_PATCH)
-        self.engine.honest_records = honest
-        self.engine.procedures = procedures
+        self.engine.patches = Patches(
+            overdue_wake=lean or workflow.patched(OVERDUE_WAKE_PATCH),
+            end_needs_manager=lean or workflow.patched(END_NEEDS_MANAGER_PATCH),
+            strict_input=lean or workflow.patched(STRICT_INPUT_PATCH),
+            honest_records=honest,
+            procedures=procedures,
+        )
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine
 
