@@ -139,6 +139,8 @@ def complaints_rule(profile: Profile) -> ComplaintRule:
 class ComplaintEngine(CaseEngine):
     """One complaint's rules over its state. Build a new one with `begin`."""
 
+    state: ComplaintState
+
     def __init__(self, state: ComplaintState, profile: Profile, cal: WorkingCalendar):
         self.state = state
         self.profile = profile

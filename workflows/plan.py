@@ -62,6 +62,8 @@ class ChildProtectionPlan(EngineLoop):
 
     @workflow.run
     async def run(self, start: Any, carried: PlanState | None = None) -> dict[str, Any]:
+        """Kept whole: its patch markers are asked at fixed points in a fixed order (histories
+        depend on it), and the loop that follows is short."""
         # Asked before anything else, like LEAN_HISTORY_PATCH below: it decides how strictly the
         # start document itself is read.
         honest = workflow.patched(HONEST_RECORDS_PATCH)

@@ -296,3 +296,34 @@ def test_invalid_starts():
 def test_a_profile_without_a_complaints_rule_has_no_procedure():
     with pytest.raises(NoComplaintsProcedure, match="'london' has no complaints procedure"):
         new_complaint("london")
+
+
+def test_the_complaint_status_keeps_its_fields_and_their_order():
+    c = at_stage_two()
+    status = c.status(at("2027-02-02", 12)).as_json()
+    assert list(status) == [
+        "complaint_id",
+        "plan_id",
+        "policy",
+        "complainant_ref",
+        "aspect",
+        "received_date",
+        "service_manager",
+        "scrutineer",
+        "stage",
+        "state",
+        "closed_on",
+        "close_reason",
+        "obligations",
+        "overdue_count",
+        "escalations",
+        "next_due",
+        "waiting_for",
+        "history",
+    ]
+    assert status["closed_on"] is None and status["close_reason"] is None
+    met = next(o for o in status["obligations"] if o["id"] == "service-manager-response")
+    assert list(met) == ["id", "kind", "due", "status", "met_on", "responsible", "description", "rule"]
+    pending = next(o for o in status["obligations"] if o["id"] == "acknowledgement")
+    assert list(pending) == ["id", "kind", "due", "status", "responsible", "description", "rule"]
+    assert pending["responsible"] == "scr-1"
