@@ -25,6 +25,9 @@ log = structlog.get_logger("cpplan.worker")
 PASSTHROUGH_MODULES = (
     "workflows.models",
     "workflows.engine",
+    "workflows.case",
+    "workflows.status",
+    "workflows.plan_rules",
     "workflows.obligations",
     "workflows.policy",
     "workflows.calendar",

@@ -79,7 +79,7 @@ class ConferenceComplaint(EngineLoop):
             if engine.finished:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not engine.state.outbox:
-                    return engine.status(workflow.now())
+                    return engine.status(workflow.now()).as_json()
                 continue
             await self._sleep_until_next()
 
@@ -96,4 +96,4 @@ class ConferenceComplaint(EngineLoop):
                 "history": [],
                 "next_due": None,
             }
-        return self.engine.status(workflow.now())
+        return self.engine.status(workflow.now()).as_json()

@@ -29,9 +29,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, local_date
-from workflows.engine import Escalation, HistoryEntry, Notification
+from workflows.case import CaseEngine, Escalation, HistoryEntry, Notification
 from workflows.obligations import Obligation
 from workflows.policy import ComplaintRule, Period, Profile
+from workflows.status import ComplaintStatus
 
 COMPLAINT_WORKFLOW_TYPE = "ConferenceComplaint"
 
@@ -135,8 +136,10 @@ def complaints_rule(profile: Profile) -> ComplaintRule:
     return profile.complaints
 
 
-class ComplaintEngine:
+class ComplaintEngine(CaseEngine):
     """One complaint's rules over its state. Build a new one with `begin`."""
+
+    state: ComplaintState
 
     def __init__(self, state: ComplaintState, profile: Profile, cal: WorkingCalendar):
         self.state = state
@@ -197,7 +200,7 @@ class ComplaintEngine:
     def partnership(self) -> m.Person:
         return m.Person(id=f"{self.profile.id}-safeguarding-partnership", role="partnership")
 
-    def responsible(self, ob: Obligation) -> m.Person:
+    def responsible(self, ob: Obligation, today: date | None = None) -> m.Person:
         return self.service_manager if STAGE_OF.get(ob.kind) == "service-manager" else self.scrutineer
 
     def escalation_to(self, ob: Obligation, level: int) -> m.Person:
@@ -218,6 +221,48 @@ class ComplaintEngine:
             return self.partnership()
         return self.scrutineer if STAGE_OF.get(ob.kind) == "service-manager" else self.service_manager
 
+    # ------------------------------------------------------------------ the kernel's rules
+
+    # A {name} message could not be applied ({error}), then:
+    MESSAGE_FAILED_ADVICE = "; please check the complaint and record it again."
+
+    @property
+    def case_ref(self) -> str:
+        return self.state.start.complaint_id
+
+    @property
+    def plan_id(self) -> str:
+        return self.state.start.plan_id
+
+    def heading(self) -> tuple[str, str]:
+        s = self.state.start
+        return (
+            f"[cpplan complaint {s.complaint_id}] ",
+            f"Complaint {s.complaint_id} (complainant {s.complainant_ref}) about a child protection conference, plan {s.plan_id}.",
+        )
+
+    def escalation_note(self, ob: Obligation, today: date) -> str:
+        return f" (responsible: {self.responsible(ob).id})"
+
+    def first_contact(self) -> m.Person:
+        return self.service_manager
+
+    def next_contact(self) -> m.Person:
+        return self.partnership()
+
+    def warn(self, now: datetime, kind: str, to: list[m.Person], subject: str, body: str) -> None:
+        """Keys as complaints have always had them (their histories depend on them): a failed
+        delivery numbered by its own counter and recorded as an escalation; an unreadable or
+        failed message numbered by how many of its kind the history holds."""
+        if kind == "notification-failed":
+            key = f"{kind}-{self._next_number(kind)}:alert"
+        else:
+            key = f"{kind}:{sum(1 for h in self.state.history if h.event == kind)}"
+        for person in to:
+            self._notify(now, "alert", key, person, subject, body)
+            if kind == "notification-failed":
+                self._escalated(kind, 1, person, now)
+
     # ------------------------------------------------------------------ helpers
 
     def describe(self, ob: Obligation) -> str:
@@ -237,74 +282,8 @@ class ComplaintEngine:
     def find(self, kind: str) -> Obligation | None:
         return next((o for o in self.state.obligations if o.kind == kind), None)
 
-    def open_obligations(self) -> list[Obligation]:
-        return [o for o in self.state.obligations if o.open]
-
-    def _log(self, now: datetime, on: date | None, event: str, **detail: Any) -> None:
-        self.state.history.append(
-            HistoryEntry(at=now, on=on, event=event, detail={k: v for k, v in detail.items() if v is not None})
-        )
-
-    def _notify(
-        self,
-        now: datetime,
-        kind: str,
-        obligation: str,
-        action: str,
-        to: m.Person,
-        subject: str,
-        body: str,
-        obligation_id: str | None = None,
-    ) -> None:
-        s = self.state.start
-        key = f"{s.complaint_id}:{obligation}:{action}:{to.id}"
-        if any(n.key == key for n in self.state.outbox):
-            return
-        self.state.outbox.append(
-            Notification(
-                key=key,
-                plan_id=s.plan_id,
-                kind=kind,  # type: ignore[arg-type]
-                to_id=to.id,
-                to_role=to.role,
-                to_email=to.email,
-                subject=f"[cpplan complaint {s.complaint_id}] {subject}",
-                body=f"Complaint {s.complaint_id} (complainant {s.complainant_ref}) about a child protection conference, plan {s.plan_id}.\n{body}",
-                obligation_id=obligation_id,
-                created_at=now,
-            )
-        )
-
     def _letter(self, now: datetime, ob: Obligation, action: str, to: m.Person, subject: str, body: str) -> None:
-        self._notify(now, "letter", ob.id, action, to, subject, f"{body}\nRule: {ob.source}", ob.id)
-
-    def unreadable(self, now: datetime, name: str, reason: str) -> None:
-        """A message that could not be read: kept by name and reason (never its content), and
-        the service manager told, so that it is sent again."""
-        self._log(now, local_date(now), "unreadable-message", message=name, reason=reason)
-        n = len([h for h in self.state.history if h.event == "unreadable-message"])
-        self._notify(
-            now,
-            "alert",
-            "unreadable-message",
-            str(n),
-            self.service_manager,
-            f"a {name} message could not be read",
-            f"A {name} message was received but could not be read: {reason}. Please send it again.",
-        )
-
-    def message_failed(self, now: datetime, name: str, error: str) -> None:
-        self._log(now, local_date(now), "message-failed", message=name, error=error)
-        n = len([h for h in self.state.history if h.event == "message-failed"])
-        self._notify(
-            now,
-            "alert",
-            "message-failed",
-            str(n),
-            self.service_manager,
-            f"a {name} message could not be applied",
-            f"A {name} message could not be applied ({error}); please check the complaint and record it again.",
-        )
+        self._notify(now, "letter", f"{ob.id}:{action}", to, subject, f"{body}\nRule: {ob.source}", ob.id)
 
     def _check_active(self) -> None:
         if self.state.state != "active":
@@ -341,78 +320,6 @@ class ComplaintEngine:
         return ob
 
     # ------------------------------------------------------------------ time
-
-    def next_wakeup(self) -> datetime | None:
-        times = [a[0] for o in self.state.obligations if (a := o.next_action(self.profile, self.cal))]
-        return min(times) if times else None
-
-    def fire(self, now: datetime) -> int:
-        """Send every reminder and escalation that has fallen due by `now`. Returns how many."""
-        fired = 0
-        today = local_date(now)
-        for ob in list(self.state.obligations):
-            while (action := ob.next_action(self.profile, self.cal)) and action[0] <= now:
-                fired += self._act(ob, action[1], now, today)
-        return fired
-
-    def _act(self, ob: Obligation, action: str, now: datetime, today: date) -> int:
-        rule = f"Rule: {ob.source}"
-        if action == "reminder":
-            ob.reminded = True
-            if today > ob.due:
-                return 0  # opened after its due date (recorded late): straight to escalation
-            to = self.responsible(ob)
-            self._notify(
-                now,
-                "reminder",
-                ob.id,
-                "reminder",
-                to,
-                f"reminder: {self.describe(ob)}",
-                f"Reminder: {self.describe(ob)}.\n{rule}",
-                ob.id,
-            )
-            self._log(now, today, "reminder", obligation_id=ob.id, to=to.id)
-            return 1
-        if action == "overdue":
-            ob.overdue_noted = True
-            return 0
-        level = 1 if action == "escalation-1" else 2
-        to = self.escalation_to(ob, level)
-        ob.escalation_level, ob.escalated_on = level, today
-        self._notify(
-            now,
-            "escalation",
-            ob.id,
-            f"escalation-{level}",
-            to,
-            f"overdue: {self.describe(ob)}",
-            f"Nothing has been recorded for: {self.describe(ob)} (responsible: {self.responsible(ob).id}). "
-            f"Escalated to you (level {level}).\n{rule}",
-            ob.id,
-        )
-        self.state.escalations.append(Escalation(kind="overdue", level=level, to=to.id, at=now, obligation_id=ob.id))
-        self._log(now, today, "escalation", obligation_id=ob.id, level=level, to=to.id)
-        return 1
-
-    def delivery_failed(self, key: str, to_id: str, reason: str, now: datetime) -> None:
-        """A notification that retrying cannot deliver: a person is told to make contact another way."""
-        today = local_date(now)
-        self._log(now, today, "notification-failed", key=key, to=to_id, reason=reason[:200])
-        if ":notification-failed-" in key:
-            return  # the warning itself could not be delivered: recorded, not chased in a loop
-        to = self.service_manager if to_id != self.service_manager.id else self.partnership()
-        self.state.counters["notification-failed"] = n = self.state.counters.get("notification-failed", 0) + 1
-        self._notify(
-            now,
-            "alert",
-            f"notification-failed-{n}",
-            "alert",
-            to,
-            f"a notification to {to_id} could not be delivered",
-            f"Notification {key} to {to_id} could not be delivered: {reason[:200]}. Please contact them another way.",
-        )
-        self.state.escalations.append(Escalation(kind="notification-failed", level=1, to=to.id, at=now))
 
     # ------------------------------------------------------------------ stage 1: service manager
 
@@ -648,58 +555,29 @@ class ComplaintEngine:
 
     # ------------------------------------------------------------------ status
 
-    def status(self, now: datetime) -> dict[str, Any]:
+    def status(self, now: datetime) -> ComplaintStatus:
         today = local_date(now)
         s = self.state
-        obligations = [
-            {
-                "id": o.id,
-                "kind": o.kind,
-                "due": o.due.isoformat(),
-                "status": o.status(today),
-                **({"met_on": o.met_on.isoformat()} if o.met_on else {}),
-                "responsible": self.responsible(o).id,
-                "description": self.describe(o),
-                "rule": o.source,
-            }
-            for o in s.obligations
-        ]
-        pending = sorted((o for o in s.obligations if o.open), key=lambda o: (o.due, o.id))
-        nxt = pending[0] if pending else None
-        return {
-            "complaint_id": s.start.complaint_id,
-            "plan_id": s.start.plan_id,
-            "policy": self.profile.id,
-            "complainant_ref": s.start.complainant_ref,
-            "aspect": s.start.aspect,
-            "received_date": s.start.received_date.isoformat(),
-            "service_manager": self.service_manager.id,
-            "scrutineer": self.scrutineer.id,
-            "stage": s.stage,
-            "state": s.state,
-            "closed_on": s.closed_on.isoformat() if s.closed_on else None,
-            "close_reason": s.close_reason,
-            "obligations": obligations,
-            "overdue_count": sum(1 for o in pending if o.status(today) in ("overdue", "escalated")),
-            "escalations": [
-                {
-                    "kind": e.kind,
-                    "level": e.level,
-                    "to": e.to,
-                    "at": e.at.isoformat(),
-                    **({"obligation_id": e.obligation_id} if e.obligation_id else {}),
-                }
-                for e in s.escalations
-            ],
-            "next_due": {"id": nxt.id, "kind": nxt.kind, "due": nxt.due.isoformat(), "description": self.describe(nxt)}
-            if nxt
-            else None,
-            "waiting_for": self.waiting_for(now),
-            "history": [
-                {"at": h.at.isoformat(), **({"on": h.on.isoformat()} if h.on else {}), "event": h.event, **h.detail}
-                for h in s.history
-            ],
-        }
+        return ComplaintStatus(
+            complaint_id=s.start.complaint_id,
+            plan_id=s.start.plan_id,
+            policy=self.profile.id,
+            complainant_ref=s.start.complainant_ref,
+            aspect=s.start.aspect,
+            received_date=s.start.received_date,
+            service_manager=self.service_manager.id,
+            scrutineer=self.scrutineer.id,
+            stage=s.stage,
+            state=s.state,
+            closed_on=s.closed_on,
+            close_reason=s.close_reason,
+            obligations=[self._obligation_view(o, today, responsible=self.responsible(o).id) for o in s.obligations],
+            overdue_count=self._overdue_count(today),
+            escalations=self._escalation_views(),
+            next_due=self._next_due(),
+            waiting_for=self.waiting_for(now),
+            history=self._history_views(),
+        )
 
     def waiting_for(self, now: datetime) -> str:
         """Words for the Temporal UI and the status: what the complaint waits for next."""

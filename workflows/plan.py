@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.activity_io import SAVE_PLAN, PlanSnapshot
     from workflows.calendar import WorkingCalendar
-    from workflows.engine import PlanEngine, PlanState
+    from workflows.engine import Patches, PlanEngine, PlanState
     from workflows.messages import PLAN_MESSAGES
 
 # Years of bank holidays loaded with each run: a run ends at the next review conference
@@ -39,9 +39,9 @@ END_NEEDS_MANAGER_PATCH = "end-at-first-review-needs-manager"
 STRICT_INPUT_PATCH = "messages-take-json-types"
 # Reports checked like updates, a start document's types and plausibility checked, signatures not
 # before circulation, staff reachable, police-action notices to professionals only
-# (PlanEngine.honest_records). Stricter checks that would refuse what older histories accepted.
+# (Patches.honest_records). Stricter checks that would refuse what older histories accepted.
 HONEST_RECORDS_PATCH = "honest-records"
-# The procedures' remaining rules (engine `procedures`): conference administration outlives the
+# The procedures' remaining rules (Patches.procedures): conference administration outlives the
 # plan, who makes a statutory visit, ending at the first review per profile, transfer out, ending
 # without a child-in-need plan, the core group before the review, a plan that cannot be
 # implemented, hold-by dates. Histories recorded without the marker replay as they ran.
@@ -63,6 +63,8 @@ class ChildProtectionPlan(EngineLoop):
 
     @workflow.run
     async def run(self, start: Any, carried: PlanState | None = None) -> dict[str, Any]:
+        """Kept whole: its patch markers are asked at fixed points in a fixed order (histories
+        depend on it), and the loop that follows is short."""
         # Asked before anything else, like LEAN_HISTORY_PATCH below: it decides how strictly the
         # start document itself is read.
         honest = workflow.patched(HONEST_RECORDS_PATCH)
@@ -93,7 +95,9 @@ class ChildProtectionPlan(EngineLoop):
             self.engine = PlanEngine(carried, context.profile, calendar)
         else:
             try:
-                self.engine = PlanEngine.begin(plan_start, context.profile, calendar, now, procedures, honest=honest)
+                self.engine = PlanEngine.begin(
+                    plan_start, context.profile, calendar, now, Patches(honest_records=honest, procedures=procedures)
+                )
             except m.Refusal as err:
                 raise ApplicationError(
                     f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True
@@ -104,11 +108,13 @@ class ChildProtectionPlan(EngineLoop):
         # history without the marker. Once no running plan predates it, `deprecate_patch`, then
         # remove the branch (README, "Changing workflow code"). A lean run has them all.
         lean = self._lean
-        self.engine.overdue_wake = lean or workflow.patched(OVERDUE_WAKE_PATCH)
-        self.engine.end_needs_manager = lean or workflow.patched(END_NEEDS_MANAGER_PATCH)
-        self.engine.strict_input = lean or workflow.patched(STRICT_INPUT_PATCH)
-        self.engine.honest_records = honest
-        self.engine.procedures = procedures
+        self.engine.patches = Patches(
+            overdue_wake=lean or workflow.patched(OVERDUE_WAKE_PATCH),
+            end_needs_manager=lean or workflow.patched(END_NEEDS_MANAGER_PATCH),
+            strict_input=lean or workflow.patched(STRICT_INPUT_PATCH),
+            honest_records=honest,
+            procedures=procedures,
+        )
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine
 
@@ -120,7 +126,7 @@ class ChildProtectionPlan(EngineLoop):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not engine.state.outbox:
                     self._stop_timer()
-                    return engine.status(workflow.now())
+                    return engine.status(workflow.now()).as_json()
                 continue
             if self._continue_as_new or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -135,7 +141,7 @@ class ChildProtectionPlan(EngineLoop):
         """Keep the read model (plans, obligations) in step; only when something changed."""
         engine = self.engine
         assert engine is not None
-        status = engine.status(workflow.now())
+        status = engine.status(workflow.now()).as_json()
         if status == self._published:
             return
         await run_activity(
@@ -171,4 +177,4 @@ class ChildProtectionPlan(EngineLoop):
     def status(self) -> dict[str, Any]:
         if self.engine is None:
             return {"state": "starting", "obligations": [], "escalations": [], "history": [], "next_due": None}
-        return self.engine.status(workflow.now())
+        return self.engine.status(workflow.now()).as_json()

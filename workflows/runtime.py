@@ -2,9 +2,9 @@
 load the profile and calendar once per run, deliver the outbox, sleep until the next action or
 message, and turn message handlers into validated updates.
 
-Workflow code (runs in the sandbox): an engine here is any object with `state.outbox`,
-`state.start.plan_id`, `next_wakeup()`, `waiting_for(now)`, `delivery_failed(...)` and one method
-per message taking `(payload, now, apply=...)`.
+Workflow code (runs in the sandbox): an engine here is a case kernel (`workflows.case.CaseEngine`:
+`state.outbox`, `next_wakeup()`, `delivery_failed(...)`, `unreadable(...)`, `message_failed(...)`)
+with `waiting_for(now)` and one method per message taking `(payload, now, apply=...)`.
 """
 
 from __future__ import annotations

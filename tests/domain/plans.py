@@ -42,7 +42,7 @@ def new_plan(
 
 
 def obligation(plan: PlanEngine, ident: str, now: datetime) -> dict[str, Any]:
-    return next(o for o in plan.status(now)["obligations"] if o["id"] == ident)
+    return next(o for o in plan.status(now).as_json()["obligations"] if o["id"] == ident)
 
 
 def sent(plan: PlanEngine) -> list[tuple[str, str, str | None]]:

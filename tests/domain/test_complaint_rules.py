@@ -37,7 +37,7 @@ def new_complaint(policy: str = "darlington", now: str = "2027-01-11", **overrid
 
 
 def ob(c: ComplaintEngine, ident: str, now: str = "2027-01-11", hour: int = 12) -> dict[str, Any]:
-    return next(o for o in c.status(at(now, hour))["obligations"] if o["id"] == ident)
+    return next(o for o in c.status(at(now, hour)).as_json()["obligations"] if o["id"] == ident)
 
 
 def sent(c: ComplaintEngine) -> list[tuple[str, str, str | None]]:
@@ -85,7 +85,7 @@ def test_the_service_manager_responds_within_10_working_days_reminded_then_escal
     # A response recorded late is met late; the complainant decides next.
     result = c.record_response({"date": "2027-02-03"}, at("2027-02-03", 10))
     assert result["status"] == "met-late" and result["stage"] == "service-manager"
-    assert c.status(at("2027-02-03"))["waiting_for"].startswith("the complainant")
+    assert c.status(at("2027-02-03")).as_json()["waiting_for"].startswith("the complainant")
 
 
 def test_notification_keys_are_complaint_obligation_action_person():
@@ -111,7 +111,7 @@ def test_satisfied_after_the_response_closes_the_complaint():
     c.record_response({"date": "2027-01-20"}, at("2027-01-20", 15))
     result = c.close({"date": "2027-01-22", "reason_ref": "res-7"}, at("2027-01-22", 10))
     assert result["reason"] == "resolved after the service manager's response"
-    status = c.status(at("2027-01-22", 10))
+    status = c.status(at("2027-01-22", 10)).as_json()
     assert status["state"] == "closed" and status["stage"] == "service-manager" and status["closed_on"] == "2027-01-22"
     assert [(o["id"], o["status"], o["met_on"]) for o in status["obligations"]] == [
         ("service-manager-response", "met", "2027-01-20")
@@ -148,7 +148,7 @@ def test_the_scrutineer_acknowledges_considers_and_responds_from_receipt():
     assert sent(c) == [("reminder", "scr-1", "written-response")]
     written = c.record_written_response({"date": "2027-03-12"}, at("2027-03-12", 11))
     assert written["status"] == "met" and "request_appeal" in written["next"]
-    by_id = {o["id"]: o for o in c.status(at("2027-03-12", 12))["obligations"]}
+    by_id = {o["id"]: o for o in c.status(at("2027-03-12", 12)).as_json()["obligations"]}
     assert {k: (o["status"], o["responsible"]) for k, o in by_id.items()} == {
         "service-manager-response": ("met", "sm-1"),
         "acknowledgement": ("met-late", "scr-1"),
@@ -177,7 +177,7 @@ def test_the_appeal_meets_within_20_working_days_and_its_outcome_ends_the_proced
     assert outcome["state"] == "closed" and "Ombudsman" in outcome["beyond"]
     # The subcommittee reports the outcome to the partnership.
     assert sent(c) == [("letter", "darlington-safeguarding-partnership", "appeal-outcome")]
-    status = c.status(at("2027-04-19", 12))
+    status = c.status(at("2027-04-19", 12)).as_json()
     assert (
         status["state"] == "closed"
         and status["stage"] == "appeal"
@@ -197,7 +197,7 @@ def test_the_appeal_meets_within_20_working_days_and_its_outcome_ends_the_proced
 def test_closing_mid_stage_drops_the_open_clocks():
     c = at_stage_two()
     c.close({"date": "2027-02-02"}, at("2027-02-02", 11))
-    status = c.status(at("2027-02-02", 12))
+    status = c.status(at("2027-02-02", 12)).as_json()
     assert status["close_reason"] == "closed at the scrutineer stage"
     assert [o["id"] for o in status["obligations"]] == ["service-manager-response"]
     assert status["history"][-1]["closed"] == ["acknowledgement", "consideration", "written-response"]
@@ -236,12 +236,12 @@ REFUSALS = [
 def test_bad_messages_are_refused_naming_the_field_and_change_nothing(name, payload, reason):
     c = at_stage_two()
     now = at("2027-02-03", 11)
-    before = c.status(now)
+    before = c.status(now).as_json()
     for apply in (False, True):
         with pytest.raises(m.Refusal) as err:
             getattr(c, name)(payload, now, apply=apply)
         assert reason in str(err.value)
-    assert c.status(now) == before and c.state.outbox == []
+    assert c.status(now).as_json() == before and c.state.outbox == []
 
 
 def test_stage_one_refusals_in_order():
@@ -296,3 +296,34 @@ def test_invalid_starts():
 def test_a_profile_without_a_complaints_rule_has_no_procedure():
     with pytest.raises(NoComplaintsProcedure, match="'london' has no complaints procedure"):
         new_complaint("london")
+
+
+def test_the_complaint_status_keeps_its_fields_and_their_order():
+    c = at_stage_two()
+    status = c.status(at("2027-02-02", 12)).as_json()
+    assert list(status) == [
+        "complaint_id",
+        "plan_id",
+        "policy",
+        "complainant_ref",
+        "aspect",
+        "received_date",
+        "service_manager",
+        "scrutineer",
+        "stage",
+        "state",
+        "closed_on",
+        "close_reason",
+        "obligations",
+        "overdue_count",
+        "escalations",
+        "next_due",
+        "waiting_for",
+        "history",
+    ]
+    assert status["closed_on"] is None and status["close_reason"] is None
+    met = next(o for o in status["obligations"] if o["id"] == "service-manager-response")
+    assert list(met) == ["id", "kind", "due", "status", "met_on", "responsible", "description", "rule"]
+    pending = next(o for o in status["obligations"] if o["id"] == "acknowledgement")
+    assert list(pending) == ["id", "kind", "due", "status", "responsible", "description", "rule"]
+    assert pending["responsible"] == "scr-1"

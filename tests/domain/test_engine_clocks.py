@@ -123,7 +123,7 @@ def test_a_plan_imported_late_skips_reminders_and_escalates_at_once():
 
 def test_status_names_the_earliest_pending_obligation():
     plan = new_plan("london", "2026-11-23")
-    status = plan.status(at("2026-11-23"))
+    status = plan.status(at("2026-11-23")).as_json()
     assert status["next_due"]["due"] == "2026-12-07"
     assert status["state"] == "active" and status["policy"] == "london"
     assert status["history"][0]["event"] == "plan-started"

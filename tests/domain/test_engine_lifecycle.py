@@ -31,7 +31,7 @@ def test_a_declined_early_review_is_recorded_with_who_decided():
     plan = new_plan("london", "2026-11-23")
     plan.report_incident({"kind": "change-of-circumstances", "date": "2026-12-10"}, at("2026-12-10", 11))
     plan.decline_early_review({"by": "sm-1", "reason_ref": "sup-12"}, at("2026-12-11", 11))
-    event = plan.status(at("2026-12-11", 11))["history"][-1]
+    event = plan.status(at("2026-12-11", 11)).as_json()["history"][-1]
     assert event["event"] == "early-review-declined" and event["by"] == "sm-1"
     with pytest.raises(m.Refusal, match="no early review has been asked for"):
         plan.decline_early_review({"by": "tm-1"}, at("2026-12-11", 12))
@@ -60,7 +60,7 @@ def test_a_missing_child_not_traced_within_a_day_goes_to_the_senior_manager():
     assert ("alert", "cpm-1", "child-found-1") in sent(plan)
     plan.report_found({"date": "2026-12-03"}, at("2026-12-03", 9))
     assert {to for _, to, _ in sent(plan)} == {"sw-1", "cpm-1"}
-    assert plan.status(at("2026-12-03", 9))["missing"] is False
+    assert plan.status(at("2026-12-03", 9)).as_json()["missing"] is False
 
 
 def test_a_child_found_quickly_never_reaches_the_senior_manager():
@@ -77,7 +77,7 @@ def test_death_tells_the_senior_manager_and_partnership_and_ends_the_plan():
     plan.report_death({"date": "2026-12-05"}, at("2026-12-06", 9))
     told = {to for kind, to, _ in sent(plan)}
     assert told == {"sm-1", "darlington-safeguarding-partnership"}
-    status = plan.status(at("2026-12-06", 9))
+    status = plan.status(at("2026-12-06", 9)).as_json()
     assert status["state"] == "ended" and status["end_reason"] == "child died"
     assert any(h["event"] == "practice-review-to-be-considered" for h in status["history"])
     # 002 'Conference record': the initial conference's record is still owed after the plan ends.
@@ -96,7 +96,7 @@ def test_ending_at_a_later_review_opens_the_child_in_need_step_down():
     result = plan.record_review_conference({"date": "2027-08-13", "outcome": "end"}, at("2027-08-13", 17))
     # 001 5.2: an inter-agency meeting within 10 working days to agree the CIN plan.
     assert result["cin_meeting_due"] == "2027-08-27"
-    status = plan.status(at("2027-08-13", 17))
+    status = plan.status(at("2027-08-13", 17)).as_json()
     assert status["state"] == "ended"
     assert [o["kind"] for o in status["obligations"] if o["status"] == "pending"] == ["cin-meeting"]
     assert not plan.finished
@@ -170,7 +170,7 @@ def test_pre_birth_core_group_meets_before_the_birth_and_a_late_conference_is_fl
 def test_an_unreadable_signal_is_kept_and_someone_is_told():
     plan = new_plan("london", "2026-11-23")
     plan.report_incident({"kind": "rumour", "date": "2026-12-01"}, at("2026-12-01", 10))
-    entry = plan.status(at("2026-12-01", 10))["history"][-2]
+    entry = plan.status(at("2026-12-01", 10)).as_json()["history"][-2]
     assert entry["event"] == "unreadable-message" and entry["message"] == "report_incident"
     assert {to for kind, to, _ in sent(plan)} == {"sw-1", "tm-1"}
 

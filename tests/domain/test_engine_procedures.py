@@ -55,8 +55,8 @@ def test_in_darlington_a_health_visitor_seeing_the_child_at_home_does_not_restar
     result = plan.record_visit({"date": "2026-11-30", "seen": True, "by": "hv-1"}, at("2026-11-30", 17))
     assert result["statutory"] is False
     assert obligation(plan, "visit-1", at("2026-11-30", 17))["status"] == "pending"
-    assert plan.status(at("2026-11-30", 17))["history"][-1]["event"] == "visit"
-    assert any(h["event"] == "visit-not-statutory" for h in plan.status(at("2026-11-30", 17))["history"])
+    assert plan.status(at("2026-11-30", 17)).as_json()["history"][-1]["event"] == "visit"
+    assert any(h["event"] == "visit-not-statutory" for h in plan.status(at("2026-11-30", 17)).as_json()["history"])
     assert plan.record_visit({"date": "2026-12-01", "seen": True, "by": "sw-1"}, at("2026-12-01", 17))["statutory"]
     assert obligation(plan, "visit-1", at("2026-12-01", 17))["met_on"] == "2026-12-01"
 
@@ -151,7 +151,7 @@ def test_a_plan_transferred_out_keeps_its_clocks_until_the_receiving_authoritys_
         {"obligation_id": "transfer-conference-1", "date": "2027-03-17"}, at("2027-03-17", 17)
     )
     assert done["state"] == "ended"
-    status = plan.status(at("2027-03-17", 17))
+    status = plan.status(at("2027-03-17", 17)).as_json()
     assert status["end_reason"] == "transferred out (receiving authority la-815)"
     # The review that agreed the transfer still owes its record (decisions were due 23 Feb).
     assert "conference-record-2" in open_ids(plan)

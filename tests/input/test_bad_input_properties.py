@@ -20,7 +20,7 @@ from __future__ import annotations
 import copy
 import re
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -207,11 +207,7 @@ def prepared_engine(scene: Scene) -> tuple[PlanEngine, datetime]:
 
 def copy_of(plan: PlanEngine) -> PlanEngine:
     twin = PlanEngine(PlanState.model_validate(copy.deepcopy(plan.state.model_dump())), plan.profile, plan.cal)
-    twin.overdue_wake, twin.end_needs_manager, twin.strict_input = (
-        plan.overdue_wake,
-        plan.end_needs_manager,
-        plan.strict_input,
-    )
+    twin.patches = plan.patches
     return twin
 
 
@@ -525,7 +521,7 @@ def test_messages_recorded_before_the_types_were_strict_are_still_read_as_they_w
     lenient = {"date": ENGINE_SCENE.day(-1), "seen": "yes", "seen_alone": 0}
     with pytest.raises(m.Refusal):
         plan.record_visit(lenient, ENGINE_NOW)
-    plan.strict_input = False
+    plan.patches = replace(plan.patches, strict_input=False)
     assert plan.record_visit(lenient, ENGINE_NOW)["statutory"] is True
 
 

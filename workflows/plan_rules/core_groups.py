@@ -1,0 +1,136 @@
+"""Core groups: the meetings, their notes and written agreement circulated, each member's
+signature, and the core group before the review conference (000 9.3; 004 'Core Groups').
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from workflows import models as m
+from workflows.calendar import local_date
+from workflows.obligations import Obligation
+from workflows.plan_rules.base import PlanRules
+from workflows.policy import Period
+
+
+class CoreGroupRules(PlanRules):
+    """record_core_group, record_notes_circulated and record_signature."""
+
+    def _core_group_interval(self) -> Period:
+        if self.state.start.core_group_interval_weeks:
+            return Period(weeks=self.state.start.core_group_interval_weeks)
+        rule = self.profile.core_group
+        if self.state.reviews_held and rule.interval_after_first_review:
+            return rule.interval_after_first_review
+        return rule.interval
+
+    def record_core_group(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.RecordCoreGroup = self._parse(m.RecordCoreGroup, raw)
+        today = local_date(now)
+        self._check_active()
+        self._check_past("date", msg.date, today, self.state.start.icpc_date)
+        current = self._find_open("first-core-group", "core-group")
+        if current is None:
+            raise m.Refusal.one("(plan)", "no core group is outstanding")
+        if (
+            current.kind == "first-core-group"
+            and self.profile.first_core_group.not_on_conference_day
+            and msg.date == self.state.start.icpc_date
+        ):
+            raise m.Refusal.one(
+                "date",
+                f"the first core group is not held on the conference day ({self.profile.first_core_group.source})",
+            )
+        if self.state.last_core_group_on and msg.date < self.state.last_core_group_on:
+            raise m.Refusal.one(
+                "date", f"{msg.date} is before the last recorded core group ({self.state.last_core_group_on})"
+            )
+        limit = self._core_group_interval().after(msg.date, self.cal)
+        if msg.next_date is not None:
+            if msg.next_date <= msg.date:
+                raise m.Refusal.one("next_date", f"{msg.next_date} is not after the meeting ({msg.date})")
+            if msg.next_date > limit:
+                raise m.Refusal.one(
+                    "next_date", f"{msg.next_date} is past the limit {limit} ({self.profile.core_group.source})"
+                )
+        if not apply:
+            return {}
+        current.met_on = msg.date
+        self.state.last_core_group_on = msg.date
+        nxt = self._open("core-group", msg.next_date or limit, msg.date, self.profile.core_group.source, limit=limit)
+        group = current.id
+        notes_rule = self.profile.notes_circulated
+        notes_due = (
+            notes_rule.within.after(msg.date, self.cal)
+            if notes_rule.within
+            else notes_rule.before_next_core_group.before(nxt.due, self.cal)  # type: ignore[union-attr]
+        )
+        notes_due = max(notes_due, msg.date)
+        self._open("notes-circulated", notes_due, msg.date, notes_rule.source, group=group)
+        sign_due = self.profile.signature.within.after(notes_due, self.cal)
+        for member in self.state.start.core_group:
+            self._open("signature", sign_due, msg.date, self.profile.signature.source, member_id=member.id, group=group)
+        self._log(now, msg.date, "core-group", obligation_id=group, next_date=nxt.due.isoformat())
+        self._meet_pre_review_core_group(msg.date)
+        return {"met": group, "next_due": nxt.due.isoformat(), "notes_due": notes_due.isoformat()}
+
+    def _meet_pre_review_core_group(self, held: date) -> None:
+        """004 'Core Groups': the core group before the review conference discusses the
+        recommendation to it; a core group held within the profile's period before it meets it."""
+        window = self.profile.core_group.before_review_conference
+        if not self.patches.procedures or window is None:
+            return
+        for ob in self.open_obligations("pre-review-core-group"):
+            review = next((o for o in self.state.obligations if o.id == ob.group), None)
+            conference_day = review.due if review and review.open else ob.due
+            if held >= window.before(conference_day, self.cal):
+                ob.met_on = held
+
+    def _open_pre_review_core_group(self, review: Obligation) -> None:
+        if self.patches.procedures and self.profile.core_group.before_review_conference:
+            due = self.cal.add_working_days(review.due, -1)
+            self._open("pre-review-core-group", due, review.opened_on, self.profile.core_group.source, group=review.id)
+
+    def record_notes_circulated(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.RecordNotesCirculated = self._parse(m.RecordNotesCirculated, raw)
+        today = local_date(now)
+        self._check_active()
+        ob = self._find_open("notes-circulated")
+        if ob is None:
+            raise m.Refusal.one("(plan)", "no core group notes are outstanding")
+        self._check_past("date", msg.date, today, ob.opened_on, "the core group meeting")
+        if not apply:
+            return {}
+        ob.met_on = msg.date
+        sign_due = self.profile.signature.within.after(msg.date, self.cal)
+        for sig in self.open_obligations("signature"):
+            if sig.group == ob.group:
+                sig.reschedule(sign_due)
+        self._log(now, msg.date, "notes-circulated", obligation_id=ob.id)
+        return {"met": ob.id, "signatures_due": sign_due.isoformat()}
+
+    def record_signature(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.RecordSignature = self._parse(m.RecordSignature, raw)
+        today = local_date(now)
+        self._check_active()
+        members = [p.id for p in self.state.start.core_group]
+        if msg.member_id not in members:
+            raise m.Refusal.one("member_id", f"{msg.member_id!r} is not a member of this plan's core group")
+        pending = [o for o in self.open_obligations("signature") if o.member_id == msg.member_id]
+        if not pending:
+            raise m.Refusal.one("member_id", f"no signed agreement is outstanding from {msg.member_id!r}")
+        ob = min(pending, key=lambda o: o.opened_on)
+        self._check_past("date", msg.date, today, ob.opened_on, "the core group meeting")
+        if self.patches.honest_records:
+            # 000 9.3.26: the agreement is signed once the notes and the plan have gone out.
+            notes = next(
+                (o for o in self.state.obligations if o.kind == "notes-circulated" and o.group == ob.group), None
+            )
+            if notes is not None and notes.met_on and msg.date < notes.met_on:
+                raise m.Refusal.one("date", f"{msg.date} is before the notes were circulated ({notes.met_on})")
+        if not apply:
+            return {}
+        ob.met_on = msg.date
+        self._log(now, msg.date, "signature", obligation_id=ob.id, member_id=msg.member_id)
+        return {"met": ob.id}

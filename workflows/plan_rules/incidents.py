@@ -1,0 +1,259 @@
+"""Incidents and decisions on them: an early review asked for and a manager's answer, a plan
+that cannot be implemented, a manager's escalation, a missing child (with its own clock in
+hours) and a child's death (000 9.4.13-14; 001 6.4.3; 002).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from workflows import models as m
+from workflows.calendar import local_date
+from workflows.obligations import Obligation
+from workflows.plan_rules.base import PlanRules
+
+
+class IncidentRules(PlanRules):
+    """The plan's signals, the early review decisions and the missing child's clock."""
+
+    def report_incident(self, raw: Any, now: datetime) -> None:
+        """A signal: recorded even when it cannot be checked (it must never be lost)."""
+        today = local_date(now)
+        try:
+            msg: m.ReportIncident = self._parse_report(m.ReportIncident, raw, now)
+        except m.Refusal as err:
+            self._unreadable(now, "report_incident", raw, err)
+            return
+        if self.state.state != "active":
+            self._log(now, msg.date, "incident-after-end", kind=msg.kind, summary_ref=msg.summary_ref)
+            return
+        if self.patches.procedures and msg.kind == "implementation-difficulty":
+            self._cannot_be_implemented(msg, now)
+            return
+        ob = self._open(
+            "early-review-decision",
+            self.cal.add_working_days(max(today, msg.date), 1),
+            today,
+            self.profile.review_changes.source
+            if self.patches.procedures
+            else "000 9.4.13-14: an early review must be authorised by the LA manager",
+        )
+        self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id)
+        # 000 9.4.13-14; 002; 001 6.4.3; 003 §3: consider bringing the review forward.
+        self._alert(
+            now,
+            "early-review-requested",
+            [self._team_manager()],
+            f"early review asked for after {msg.kind} on {msg.date}",
+            f"A {msg.kind} was reported on {msg.date}. Please authorise or decline an early review conference ({ob.describe()}).",
+            obligation_id=ob.id,
+        )
+
+    CONVENED = "convened: the plan cannot be implemented"
+
+    def _cannot_be_implemented(self, msg: m.ReportIncident, now: datetime) -> None:
+        """001 6.4.3: a plan that cannot be implemented goes to the review conference chair as a
+        matter of urgency and a review conference is convened: a manager sets its date, and may
+        not decline it."""
+        rule = self.profile.implementation_difficulty
+        today = local_date(now)
+        ob = self._open(
+            "early-review-decision",
+            rule.convene_decision_within.after(max(today, msg.date), self.cal),
+            today,
+            rule.source,
+            group=self.CONVENED,
+        )
+        self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id)
+        chair = self.state.start.chair
+        self._alert(
+            now,
+            "plan-cannot-be-implemented",
+            [chair or self._second_level(), self._team_manager()],
+            "urgent: the child protection plan cannot be implemented",
+            f"On {msg.date} it was reported that the plan cannot be implemented. A review conference is to be "
+            f"convened: {ob.describe()} (set its date with authorise_early_review)."
+            + ("" if chair else " No chair is recorded on this plan: please pass this to the chair.")
+            + f" ({rule.source})",
+            obligation_id=ob.id,
+        )
+
+    def _decide_early_review(self, by: str) -> Obligation:
+        self._check_active()
+        self._check_manager("by", by)
+        ob = self._find_open("early-review-decision")
+        if ob is None:
+            raise m.Refusal.one("(plan)", "no early review has been asked for")
+        return ob
+
+    def authorise_early_review(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.AuthoriseEarlyReview = self._parse(m.AuthoriseEarlyReview, raw)
+        today = local_date(now)
+        decision = self._decide_early_review(msg.by)
+        review = self._find_open("review-conference")
+        if review is None:
+            raise m.Refusal.one("(plan)", "no review conference is outstanding")
+        if msg.review_date < today:
+            raise m.Refusal.one("review_date", f"{msg.review_date} is in the past")
+        limit = review.limit or review.due
+        if msg.review_date > limit:
+            raise m.Refusal.one(
+                "review_date", f"{msg.review_date} is past the statutory limit {limit} ({review.source})"
+            )
+        if msg.review_date > review.due:
+            raise m.Refusal.one(
+                "review_date", f"{msg.review_date} does not bring the review forward (it is due {review.due})"
+            )
+        if not apply:
+            return {}
+        for ob in self.open_obligations("early-review-decision"):
+            ob.met_on = today
+        previous = review.due
+        review.reschedule(msg.review_date)
+        self.state.review_moved = True
+        self._review_date_changed(review)
+        n = self._next_number("letter")
+        self._letters(
+            now,
+            f"letter-{n}",
+            f"review conference brought forward to {msg.review_date}",
+            f"An early review conference has been authorised by {msg.by} for {msg.review_date} (previously due {previous}). ({self.profile.review_changes.source if self.patches.procedures else '000 9.4.14'})",
+        )
+        self._log(
+            now,
+            today,
+            "early-review-authorised",
+            by=msg.by,
+            review_date=msg.review_date.isoformat(),
+            obligation_id=decision.id,
+        )
+        return {"review_due": msg.review_date.isoformat()}
+
+    def decline_early_review(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.DeclineEarlyReview = self._parse(m.DeclineEarlyReview, raw)
+        today = local_date(now)
+        decision = self._decide_early_review(msg.by)
+        if any(o.group == self.CONVENED for o in self.open_obligations("early-review-decision")):
+            raise m.Refusal.one(
+                "(plan)",
+                f"a review conference convened because the plan cannot be implemented is not declined ({self.profile.implementation_difficulty.source})",
+            )
+        if not apply:
+            return {}
+        for ob in self.open_obligations("early-review-decision"):
+            ob.met_on = today
+        self._log(now, today, "early-review-declined", by=msg.by, reason_ref=msg.reason_ref, obligation_id=decision.id)
+        return {"declined": decision.id}
+
+    def escalate(self, raw: Any, now: datetime) -> None:
+        try:
+            msg: m.Escalate = self._parse_report(m.Escalate, raw, now)
+        except m.Refusal as err:
+            self._unreadable(now, "escalate", raw, err)
+            return
+        to = self._person(msg.to) or m.Person(id=msg.to, role="senior-manager")
+        self._alert(
+            now,
+            "manager-escalation",
+            [to],
+            f"escalation from {msg.by}",
+            f"{msg.by} has escalated this plan to you." + (f" Reason: {msg.reason_ref}." if msg.reason_ref else ""),
+        )
+        self._log(now, local_date(now), "escalated-by-manager", by=msg.by, to=msg.to, reason_ref=msg.reason_ref)
+        if self.patches.honest_records and not to.email:
+            self._report_unreachable(now, [to])
+
+    def report_missing(self, raw: Any, now: datetime) -> None:
+        try:
+            msg: m.ReportMissing = self._parse_report(m.ReportMissing, raw, now)
+        except m.Refusal as err:
+            self._unreadable(now, "report_missing", raw, err)
+            return
+        if self.state.state != "active" or self.state.missing_since:
+            self._log(now, msg.date, "missing-reported-again")
+            return
+        # 002 'Children ... who go Missing': the lead social worker is told immediately.
+        self.state.missing_since, self.state.missing_escalated = now, False
+        ob = self._open("child-found", msg.date, msg.date, self.profile.missing.source)
+        ob.reminded, ob.escalation_level = True, 2  # its own clock (hours, not working days) escalates it
+        self._alert(
+            now,
+            "missing",
+            [self.lead_social_worker(local_date(now))],
+            "child reported missing",
+            f"The child was reported missing on {msg.date}. If not traced within {self.profile.missing.senior_manager_after.describe()} the senior child protection manager is told.",
+            obligation_id=ob.id,
+        )
+
+    def report_found(self, raw: Any, now: datetime) -> None:
+        try:
+            msg: m.ReportFound = self._parse_report(m.ReportFound, raw, now)
+        except m.Refusal as err:
+            self._unreadable(now, "report_found", raw, err)
+            return
+        ob = self._find_open("child-found")
+        if ob is None:
+            self._log(now, msg.date, "found-without-missing")
+            return
+        ob.met_on = max(msg.date, ob.opened_on)
+        to = [self.lead_social_worker(local_date(now))] + ([self._senior()] if self.state.missing_escalated else [])
+        self.state.missing_since, self.state.missing_escalated = None, False
+        for person in to:
+            self._notify(
+                now,
+                "alert",
+                f"{ob.id}:found",
+                person,
+                "missing child found",
+                f"The child was found on {msg.date}.",
+                ob.id,
+            )
+        self._log(now, msg.date, "found", obligation_id=ob.id)
+
+    def report_death(self, raw: Any, now: datetime) -> None:
+        try:
+            msg: m.ReportDeath = self._parse_report(m.ReportDeath, raw, now)
+        except m.Refusal as err:
+            self._unreadable(now, "report_death", raw, err)
+            return
+        if self.state.state != "active":
+            self._log(now, msg.date, "death-reported-after-end")
+            return
+        # 002 'Death of a Child ...': the senior child protection manager notifies the partnership;
+        # a Child Safeguarding Practice Review is considered.
+        self._alert(
+            now,
+            "child-died",
+            [self._senior(), self._partnership()],
+            "death of a child subject to a plan",
+            f"The child died on {msg.date}. The safeguarding partnership must be notified and a Child Safeguarding Practice Review considered.",
+            level=2,
+        )
+        self._log(now, msg.date, "practice-review-to-be-considered")
+        self._end(now, msg.date, "child died")
+
+    def other_wakeups(self) -> list[datetime]:
+        if self.state.missing_since and not self.state.missing_escalated:
+            return [self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta()]
+        return []
+
+    def fire_others(self, now: datetime) -> int:
+        """002 'Children ... who go Missing': not traced within the profile's hours, the senior
+        child protection manager is told."""
+        if not self.state.missing_since or self.state.missing_escalated:
+            return 0
+        if now < self.state.missing_since + self.profile.missing.senior_manager_after.as_timedelta():
+            return 0
+        self.state.missing_escalated = True
+        found = self._find_open("child-found")
+        self._alert(
+            now,
+            "missing-not-traced",
+            [self._senior()],
+            "missing child not traced",
+            f"The child reported missing at {self.state.missing_since.isoformat()} has not been traced. ({self.profile.missing.source})",
+            level=2,
+            obligation_id=found.id if found else None,
+        )
+        return 1

@@ -1,0 +1,116 @@
+"""Meetings arranged or moved (000 9.2.6, 9.4.12), and one-off tasks recorded done."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from workflows import models as m
+from workflows.calendar import local_date
+from workflows.obligations import ONE_OFF_KINDS
+from workflows.plan_rules.reviews import ReviewRules
+
+
+class MeetingRules(ReviewRules):
+    """schedule_meeting and record_completion."""
+
+    def schedule_meeting(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.ScheduleMeeting = self._parse(m.ScheduleMeeting, raw)
+        today = local_date(now)
+        self._check_active()
+        if msg.date < today:
+            raise m.Refusal.one("date", f"{msg.date} is in the past")
+        if msg.kind == "transfer_conference":
+            return self._schedule_transfer_conference(msg, now, apply)
+        kinds = ("first-core-group", "core-group") if msg.kind == "core_group" else ("review-conference",)
+        ob = self._find_open(*kinds)
+        if ob is None:
+            raise m.Refusal.one("kind", f"no {msg.kind} is outstanding")
+        limit = ob.limit or ob.due
+        if msg.date > limit:
+            # 000 9.4.12: brought forward where possible, never past the statutory limit.
+            raise m.Refusal.one("date", f"{msg.date} is past the limit {limit} ({ob.source})")
+        if msg.kind == "review_conference":
+            arranged = (
+                self.state.review_moved
+                or (ob.id == "review-conference-1" and self.state.start.first_review_date is not None)
+                or ob.due != limit
+            )
+            if arranged and msg.date != ob.due:
+                if msg.by is None:
+                    raise m.Refusal.one(
+                        "by",
+                        f"moving a set review conference needs the agreeing manager ({self.profile.review_changes.source})",
+                    )
+                self._check_manager("by", msg.by)
+        elif msg.by is not None and self._person(msg.by) is None:
+            raise m.Refusal.one("by", f"{msg.by!r} is not a member of this plan")
+        if not apply:
+            return {}
+        previous = ob.due
+        ob.reschedule(msg.date)
+        if msg.kind == "review_conference":
+            self.state.review_moved = True
+            self._review_date_changed(ob)
+        words = "core group" if msg.kind == "core_group" else "review conference"
+        n = self._next_number("letter")
+        # 000 9.2.6: a rescheduled meeting is confirmed in writing to all concerned.
+        self._letters(
+            now,
+            f"letter-{n}",
+            f"{words} arranged for {msg.date}",
+            f"The {words} is arranged for {msg.date} (previously due {previous}).",
+        )
+        self._log(
+            now,
+            today,
+            "meeting-scheduled",
+            kind=msg.kind,
+            date=msg.date.isoformat(),
+            previous=previous.isoformat(),
+            by=msg.by,
+        )
+        return {"obligation_id": ob.id, "due": msg.date.isoformat()}
+
+    def _schedule_transfer_conference(self, msg: m.ScheduleMeeting, now: datetime, apply: bool) -> dict[str, Any]:
+        ob = self._find_open("transfer-conference")
+        if ob is None or not self.patches.procedures:
+            raise m.Refusal.one("kind", "no transfer conference is outstanding")
+        if not apply:
+            return {}
+        previous = ob.due
+        ob.reschedule(msg.date)
+        report = self._find_open("transfer-report")
+        if report:
+            report.reschedule(self._report_due(msg.date, report.opened_on))
+        self._log(
+            now,
+            local_date(now),
+            "meeting-scheduled",
+            kind=msg.kind,
+            date=msg.date.isoformat(),
+            previous=previous.isoformat(),
+            by=msg.by,
+        )
+        return {"obligation_id": ob.id, "due": msg.date.isoformat(), "report_due": self._due_of("transfer-report")}
+
+    def record_completion(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.RecordMeeting = self._parse(m.RecordMeeting, raw)
+        today = local_date(now)
+        ob = next((o for o in self.state.obligations if o.id == msg.obligation_id), None)
+        if ob is None:
+            raise m.Refusal.one("obligation_id", f"no obligation {msg.obligation_id!r} on this plan")
+        if ob.kind not in ONE_OFF_KINDS or ob.kind == "early-review-decision" or ob.kind == "child-found":
+            raise m.Refusal.one("obligation_id", f"{ob.kind} is recorded with its own message, not record_completion")
+        if not ob.open:
+            raise m.Refusal.one("obligation_id", f"{ob.id} was already recorded on {ob.met_on}")
+        self._check_past("date", msg.date, today, ob.opened_on, "the obligation was opened")
+        if not apply:
+            return {}
+        ob.met_on = msg.date
+        self._log(now, msg.date, "completed", obligation_id=ob.id)
+        if ob.kind == "transfer-conference" and self.state.state == "active":
+            # 002 'Transfer Child Protection Conference': held, so the plan is the receiving
+            # authority's now; what this authority still owes its own conferences stays open.
+            self._end(now, msg.date, f"transferred out ({ob.group})" if ob.group else "transferred out")
+        return {"met": ob.id, "status": ob.status(today), "state": self.state.state}

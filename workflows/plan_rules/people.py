@@ -1,0 +1,49 @@
+"""Who works the plan: a new lead social worker, or cover while they are away (000 9.4.15-16;
+002 'Absence of the Lead Social Worker').
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from workflows import models as m
+from workflows.calendar import local_date
+from workflows.plan_rules.base import PlanRules
+from workflows.plan_rules.state import Cover
+
+
+class PeopleRules(PlanRules):
+    """change_lead_social_worker."""
+
+    def change_lead_social_worker(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.ChangeLeadSocialWorker = self._parse(m.ChangeLeadSocialWorker, raw)
+        today = local_date(now)
+        self._check_active()
+        if self.patches.honest_records and not msg.person.email:
+            raise m.Refusal.one("person.email", "required: the lead social worker is sent every reminder")
+        if msg.cover_until is not None and msg.cover_until < today:
+            raise m.Refusal.one("cover_until", f"{msg.cover_until} is in the past")
+        if not apply:
+            return {}
+        person = msg.person.model_copy(update={"role": "lead-social-worker"})
+        if msg.cover_until is None:
+            self.state.start = self.state.start.model_copy(update={"lead_social_worker": person})
+            self.state.cover = None
+            words = f"{person.id} is now the lead social worker"
+        else:
+            self.state.cover = Cover(person=person, until=msg.cover_until)
+            words = f"{person.id} covers as lead social worker until {msg.cover_until}"
+        n = self._next_number("letter")
+        # 000 9.4.15-16; 002 'Absence of the Lead Social Worker': family and core group told who covers.
+        self._letters(
+            now, f"letter-{n}", "lead social worker " + ("changed" if msg.cover_until is None else "cover"), words + "."
+        )
+        self._log(
+            now,
+            today,
+            "lead-social-worker-changed",
+            person=person.id,
+            cover_until=msg.cover_until.isoformat() if msg.cover_until else None,
+        )
+        return {"lead_social_worker": person.id}

@@ -1,0 +1,146 @@
+"""Statutory visits: the child seen (alone, their bedroom), no access, and the visit
+frequency a manager sets (000 9.4.6-7; 002 'Lead Social Worker Role').
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from workflows import models as m
+from workflows.calendar import local_date
+from workflows.plan_rules.base import PlanRules
+from workflows.policy import Period
+
+
+class VisitRules(PlanRules):
+    """record_visit and set_visit_frequency."""
+
+    def record_visit(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.RecordVisit = self._parse(m.RecordVisit, raw)
+        self._check_visit(msg, local_date(now))
+        if not apply:
+            return {}
+        statutory = msg.seen and msg.location in self.profile.visit.statutory_locations
+        by_someone_else = self.patches.procedures and not self._visits_for_lead_social_worker(msg.by, msg.date)
+        if statutory and by_someone_else:
+            # 002 'Lead Social Worker Role': seen at least every 10 working days *by the Lead Social
+            # Worker*; a sighting by a health visitor or anyone else is recorded, not a statutory visit.
+            statutory = False
+            self._log(
+                now,
+                msg.date,
+                "visit-not-statutory",
+                by=msg.by,
+                note=f"not the lead social worker or their cover ({self.profile.visit.source})",
+            )
+        self.state.last_visit_on = msg.date
+        self._log(
+            now,
+            msg.date,
+            "visit",
+            seen=msg.seen,
+            seen_alone=msg.seen_alone,
+            bedroom_seen=msg.bedroom_seen,
+            location=msg.location,
+            statutory=statutory,
+            by=msg.by,
+        )
+        if statutory:
+            self.state.consecutive_no_access = 0
+            self._meet_and_renew(
+                "visit",
+                msg.date,
+                Period(working_days=self.state.visit_interval_working_days),
+                self.profile.visit.source,
+            )
+        if msg.seen and msg.seen_alone and self.profile.seen_alone:
+            self._meet_and_renew(
+                "seen-alone", msg.date, self.profile.seen_alone.interval, self.profile.seen_alone.source
+            )
+        if msg.seen and msg.bedroom_seen and self.profile.bedroom_seen:
+            rule = self.profile.bedroom_seen
+            self._meet_and_renew("bedroom-seen", msg.date, rule.interval, rule.source)
+        if msg.parents_refused_seen_alone:
+            # 000 9.4.6: if parents refuse the child being seen alone, the manager must be informed.
+            self._alert(
+                now,
+                "parents-refused-seen-alone",
+                [self._team_manager()],
+                "parents refused the child being seen alone",
+                f"On {msg.date} the parents refused the child being seen alone (000 9.4.6).",
+            )
+        if not msg.seen:
+            self.state.consecutive_no_access += 1
+            self._no_access(now, msg.date)
+        return {"statutory": statutory, "next_due": self._due_of("visit")}
+
+    def _check_visit(self, msg: m.RecordVisit, today: date) -> None:
+        self._check_active()
+        self._check_past("date", msg.date, today, self.state.start.icpc_date)
+        if self.state.last_visit_on and msg.date < self.state.last_visit_on:
+            raise m.Refusal.one(
+                "date",
+                f"{msg.date} is before the last recorded visit ({self.state.last_visit_on}); record visits in order",
+            )
+        if not msg.seen and (msg.seen_alone or msg.bedroom_seen):
+            raise m.Refusal.one("seen", "a visit where the child was not seen cannot have seen_alone or bedroom_seen")
+        if self.patches.procedures and msg.by is not None and self._person(msg.by) is None:
+            raise m.Refusal.one("by", f"{msg.by!r} is not one of this plan's people")
+
+    def _visits_for_lead_social_worker(self, by: str | None, on: date) -> bool:
+        """Whether a visit by `by` counts as the lead social worker's, where the profile says only
+        theirs does. A visit recorded without `by` is the lead social worker's."""
+        if not self.profile.visit.by_lead_social_worker_only or by is None:
+            return True
+        return by in (self.state.start.lead_social_worker.id, self.lead_social_worker(on).id)
+
+    def _no_access(self, now: datetime, on: date) -> None:
+        rule = self.profile.no_access
+        if self.state.consecutive_no_access < rule.consecutive_visits:
+            return
+        self.state.consecutive_no_access = 0
+        ob = self._open("police-action", rule.police_action_within.after(on, self.cal), on, rule.source)
+        people = [self._team_manager(), *[p for p in self.state.start.core_group if p.id != self._team_manager().id]]
+        if self.patches.honest_records:
+            # Action agreed with the police is for the professionals, not the family.
+            people = [p for p in people if p.role not in m.FAMILY_ROLES]
+        self._alert(
+            now,
+            "no-access",
+            people,
+            f"no access to the child on {rule.consecutive_visits} consecutive visits",
+            f"The child was not seen on {rule.consecutive_visits} consecutive visits (last {on}). "
+            f"Action must be agreed with the police: {ob.describe()}. ({rule.source})",
+            obligation_id=ob.id,
+        )
+
+    def _meet_and_renew(self, kind: str, on: date, every: Period | None, source: str) -> None:
+        """Meet the open clock of `kind` and start the next one from what actually happened."""
+        ob = self._find_open(kind)
+        if ob:
+            ob.met_on = on
+        if every is not None:
+            self._open(kind, every.after(on, self.cal), on, source)
+
+    def set_visit_frequency(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
+        msg: m.SetVisitFrequency = self._parse(m.SetVisitFrequency, raw)
+        self._check_active()
+        # 000 9.4.7: a less frequent contact level must be authorised by the LA manager.
+        self._check_manager("by", msg.by)
+        if not apply:
+            return {}
+        self.state.visit_interval_working_days = msg.interval_working_days
+        base = self.state.last_visit_on or self.state.start.icpc_date
+        ob = self._find_open("visit")
+        if ob:
+            ob.reschedule(self.cal.add_working_days(base, msg.interval_working_days))
+        self._log(
+            now,
+            local_date(now),
+            "visit-frequency-set",
+            interval_working_days=msg.interval_working_days,
+            by=msg.by,
+            reason_ref=msg.reason_ref,
+        )
+        return {"next_due": self._due_of("visit")}

@@ -1,0 +1,120 @@
+"""What the `status` query returns (docs/contract.md, "Query `status`"), as typed models.
+
+`as_json()` gives exactly the contract's JSON: optional fields of an obligation, an escalation
+or a history entry are left out when they have no value, while the plan's own `ended_on`,
+`end_reason` and `next_due` stay, as null. Times are written as `datetime.isoformat()` writes
+them (`+00:00`, not `Z`), as they always were.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, PlainSerializer, SerializerFunctionWrapHandler, model_serializer
+
+from workflows.obligations import Status
+
+IsoTime = Annotated[datetime, PlainSerializer(lambda at: at.isoformat(), return_type=str)]
+
+
+class _Sparse(BaseModel):
+    """A model whose fields without a value are left out of its JSON."""
+
+    @model_serializer(mode="wrap")
+    def _without_nones(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class ObligationStatus(_Sparse):
+    id: str
+    kind: str
+    due: date
+    status: Status
+    met_on: date | None = None
+    limit: date | None = None
+    hold_by: date | None = None  # the working day to hold a limit on a non-working day by
+    member_id: str | None = None
+    responsible: str | None = None
+    description: str
+    rule: str
+
+
+class EscalationView(_Sparse):
+    kind: str
+    level: int
+    to: str
+    at: IsoTime
+    obligation_id: str | None = None
+
+
+class HistoryView(BaseModel):
+    """One history entry: its details sit beside `at`, `on` and `event` in the JSON."""
+
+    at: IsoTime
+    on: date | None = None
+    event: str
+    detail: dict[str, Any]
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        detail = data.pop("detail")
+        if data["on"] is None:
+            del data["on"]
+        return {**data, **detail}
+
+
+class NextDue(BaseModel):
+    id: str
+    kind: str
+    due: date
+    description: str
+
+
+class CaseStatus(BaseModel):
+    def as_json(self) -> dict[str, Any]:
+        """The `status` query's JSON, field for field."""
+        return self.model_dump(mode="json")
+
+
+class PlanStatus(CaseStatus):
+    plan_id: str
+    child_ref: str
+    policy: str
+    state: Literal["active", "ended"]
+    icpc_date: date
+    conference_kind: str
+    lead_social_worker: str
+    team_manager: str
+    visit_interval_working_days: int
+    reviews_held: int
+    missing: bool
+    ended_on: date | None
+    end_reason: str | None
+    obligations: list[ObligationStatus]
+    overdue_count: int
+    escalations: list[EscalationView]
+    next_due: NextDue | None
+    history: list[HistoryView]
+
+
+class ComplaintStatus(CaseStatus):
+    complaint_id: str
+    plan_id: str
+    policy: str
+    complainant_ref: str
+    aspect: str
+    received_date: date
+    service_manager: str
+    scrutineer: str
+    stage: str
+    state: Literal["active", "closed"]
+    closed_on: date | None
+    close_reason: str | None
+    obligations: list[ObligationStatus]
+    overdue_count: int
+    escalations: list[EscalationView]
+    next_due: NextDue | None
+    waiting_for: str
+    history: list[HistoryView]
