@@ -198,3 +198,44 @@ def list_outbox(
     engine = get_engine(url)
     with engine.connect() as conn:
         return [_jsonable(row) for row in conn.execute(query)]
+
+
+OPEN_STATUSES = ("pending", *OVERDUE_STATUSES)
+
+
+def open_obligations(
+    *,
+    statuses: tuple[str, ...] = OPEN_STATUSES,
+    due_by: date | None = None,
+    team: str | None = None,
+    worker: str | None = None,
+    policy: str | None = None,
+    url: str | None = None,
+) -> list[dict[str, Any]]:
+    """Obligations of active plans, earliest due first, each with who answers for it: the plan's
+    lead social worker (`lead_ref`) and team manager (`team_ref`). Filters: the obligation's
+    status, due on or before `due_by`, the plan's team manager, lead social worker or profile."""
+    o, p = obligations, plans
+    query = (
+        sa.select(
+            o.c.plan_id,
+            o.c.obligation_id,
+            o.c.kind,
+            o.c.due,
+            o.c.status,
+            o.c.member_id,
+            p.c.policy,
+            p.c.lead_ref,
+            p.c.team_ref,
+        )
+        .select_from(o.join(p, o.c.plan_id == p.c.plan_id))
+        .where(p.c.state == "active", o.c.status.in_(statuses))
+        .order_by(o.c.due, o.c.plan_id, o.c.obligation_id)
+    )
+    if due_by is not None:
+        query = query.where(o.c.due <= due_by)
+    for column, value in ((p.c.team_ref, team), (p.c.lead_ref, worker), (p.c.policy, policy)):
+        if value is not None:
+            query = query.where(column == value)
+    with get_engine(url).connect() as conn:
+        return [_jsonable(row) for row in conn.execute(query)]

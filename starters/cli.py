@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from starters import complaints, importer, options, plans, render
+from starters import complaints, importer, managers, options, plans, render
 from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, non_working_days
@@ -42,7 +42,13 @@ MESSAGE_COMMANDS = {
     for name, (model, kind) in plans.MESSAGES.items()
 }
 
-JSON_HELP = "print JSON (stable for scripts)"
+# The exit statuses, as the README documents them.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_ANSWER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_STATUS_HELP = """\
+exit status: 0 done; 1 refused or failed (one line on stderr says why); 2 usage error (and for
+`import`: some rows were bad, the rest imported); 3 no worker answered an update in time (nothing
+applied: retry with the same --request-id); 130 interrupted.
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,49 +58,52 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--address",
-        default=os.environ.get("TEMPORAL_ADDRESS"),
-        help="Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else the client config)",
-    )
-    common.add_argument(
-        "--namespace",
-        default=os.environ.get("TEMPORAL_NAMESPACE"),
-        help="Temporal namespace (default: $TEMPORAL_NAMESPACE, else the client config)",
-    )
+# Commands that print nothing worth a --json (they run until stopped).
+_NO_JSON = {"worker", "dev", "codec-server"}
+_NO_CONNECTION = {"dev", "codec-server", "schedule", "policies", "policy", "overdue", "due", "report"}
 
-    parser = _Parser(prog="cpplan", description="Child protection plans as Temporal workflows.")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cpplan",
+        description="Child protection plans as Temporal workflows.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    options.add_common(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, helptext: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=helptext, description=helptext)
+    def add(name: str, helptext: str, **kwargs: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=helptext, description=helptext, **kwargs)
+        options.add_common(p, connect=name not in _NO_CONNECTION, json_output=name not in _NO_JSON)
+        return p
 
     add("worker", "run the worker (workflows and activities) until stopped")
     p = add("start", "start a plan from a PlanStart JSON document; prints the workflow id")
     p.add_argument("file", metavar="FILE.json", help="the PlanStart document ('-' reads stdin)")
-    p = add("status", "a plan's obligations, escalations and what is due next")
+    p = add("status", "a plan's key facts and its obligations in due-date order (--json: the status query exactly)")
     p.add_argument("plan_id", metavar="PLAN_ID")
-    p.add_argument("--json", action="store_true", help="print the status query's JSON exactly")
-    p = add("overdue", "plans with overdue obligations (from the read model)")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    managers.add_overdue_arguments(add("overdue", managers.OVERDUE_HELP))
+    managers.add_due_arguments(add("due", managers.DUE_HELP))
     p = add("schedule", "the statutory timetable from the conference date alone (no server needed)")
     p.add_argument("--policy", required=True, help="profile id, e.g. london")
     p.add_argument("--icpc", required=True, metavar="YYYY-MM-DD", help="date of the initial conference")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p = add("policies", "the available policy profiles")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    add("policies", "the available policy profiles")
     p = add("policy", "one profile's rules, each with its source")
     p.add_argument("policy", metavar="POLICY")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
     importer.add_arguments(add("import", importer.HELP))
     report_command.add_arguments(add("report", report_command.HELP))
     complaints.add_arguments(add("complaint", complaints.HELP))
-    p = add("dev", "run a local Temporal server, the worker and a demo plan together")
+    p = add("dev", "run a local Temporal server (with its web UI), the worker and a demo plan together")
     p.add_argument("--no-demo", action="store_true", help="do not start the demo plan")
-    p.add_argument("--ui-port", type=int, default=8233)
-    p.add_argument("--port", type=int, default=7233)
+    p.add_argument(
+        "--port",
+        type=int,
+        default=7233,
+        help="port of the Temporal server's frontend, which the worker and `cpplan --address localhost:PORT` use "
+        "(default 7233)",
+    )
+    p.add_argument("--ui-port", type=int, default=8233, help="port of the Temporal web UI (default 8233)")
     p.add_argument("--db", default=".data/temporal.db", help="the dev server's SQLite file")
     p.add_argument("--codec-port", type=int, default=8081, help="port of the codec server the UI decrypts with")
 
@@ -108,18 +117,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="measure start rate, a reminder storm, history size, replay time and memory",
         description="measure start rate, a reminder storm, history size, replay time and memory",
     )
-    p.add_argument("--address", default=None, help="an existing Temporal server (default: an embedded dev server)")
-    p.add_argument("--namespace", default=None, help="its namespace (default: default)")
+    p.add_argument(
+        "--address",
+        default=argparse.SUPPRESS,
+        help="an existing Temporal server (default: an embedded dev server)",
+    )
+    p.add_argument("--namespace", default=argparse.SUPPRESS, help="its namespace (default: default)")
     from starters.bench import add_arguments as add_bench_arguments
 
     add_bench_arguments(p)
 
+    add_message_commands(add)
+    return parser
+
+
+def add_message_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """One sub-command per workflow message, from one table (`MESSAGE_COMMANDS`)."""
     for spec in MESSAGE_COMMANDS.values():
-        doc = (spec.model.__dict__.get("__doc__") or "").strip().splitlines()
-        p = add(spec.command, f"send the {spec.message} {spec.kind}" + (f" ({doc[0]})" if doc else ""))
+        doc = " ".join((spec.model.__dict__.get("__doc__") or "").split())
+        helptext = f"send the {spec.message} {spec.kind}" + (f": {doc}" if doc else "")
+        p = add(spec.command, helptext)
         p.add_argument("plan_id", metavar="PLAN_ID")
         options.add_model_options(p, spec)
-    return parser
+        options.add_delivery_options(p, spec.kind)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    return options.settle_common(args, from_environment=args.command != "bench")
 
 
 def _print_json(value: Any) -> None:
@@ -167,16 +192,6 @@ def cmd_policy(args: argparse.Namespace) -> None:
         print(render.policy(profile))
 
 
-async def cmd_overdue(args: argparse.Namespace) -> None:
-    from activities.read_model import overdue_plans
-
-    found = await asyncio.to_thread(overdue_plans)  # blocking database read
-    if args.json:
-        _print_json(found)
-    else:
-        print(render.overdue(found))
-
-
 # ---------------------------------------------------------------------- commands with a server
 
 
@@ -195,7 +210,10 @@ async def cmd_start(args: argparse.Namespace, get_client: Callable[[], Awaitable
     plans.check_start(doc)  # refuse before connecting
     client = await get_client()
     workflow_id, created = await plans.start_plan(client, doc)
-    print(workflow_id)
+    if args.json:
+        _print_json({"workflow_id": workflow_id, "created": created})
+    else:
+        print(workflow_id)
     if not created:
         described = await client.get_workflow_handle(workflow_id).describe()
         running = described.status == WorkflowExecutionStatus.RUNNING
@@ -215,14 +233,28 @@ async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitabl
 
 async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
     spec = MESSAGE_COMMANDS[args.command]
-    payload = options.payload_from(spec, args)
-    plans.check_message(spec.message, payload)  # refuse before connecting
+    payload = plans.check_message(spec.message, options.payload_from(spec, args))  # refuse before connecting
     client = await get_client()
+    request = plans.request_id(args.plan_id, spec.message, payload, args.request_id)
     if spec.kind == "update":
-        _print_json(await plans.send_update(client, args.plan_id, spec.message, payload))
+        result = await plans.send_update(
+            client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
+        )
     else:
-        await plans.send_signal(client, args.plan_id, spec.message, payload)
-        print("sent")
+        if "date" in payload:  # a report the workflow cannot refuse: check its date against the plan first
+            status = await plans.query_status(client, args.plan_id)
+            plans.check_report_date(payload["date"], status)
+        await plans.send_signal(
+            client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
+        )
+        result = {}
+    outcome = "recorded" if spec.kind == "update" else "sent"
+    if args.json:
+        _print_json(
+            {"plan_id": args.plan_id, "message": spec.message, "outcome": outcome, "request_id": request, **result}
+        )
+    else:
+        print(render.message_outcome(args.plan_id, spec.message, outcome, request, result))
 
 
 # ---------------------------------------------------------------------- dispatch
@@ -259,8 +291,8 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
         cmd_policies(args)
     elif args.command == "policy":
         cmd_policy(args)
-    elif args.command == "overdue":
-        await cmd_overdue(args)
+    elif args.command in ("overdue", "due"):
+        await managers.cmd_caseload(args)
     elif args.command == "report":
         await report_command.cmd_report(args)
     elif args.command == "import":
@@ -287,6 +319,8 @@ def _reason(err: BaseException) -> str | None:
         return f"refused: {err}"
     if isinstance(err, plans.Refused):
         return f"refused: {err}"
+    if isinstance(err, plans.NoAnswer):
+        return str(err)
     if isinstance(err, (plans.PlanCommandError, PolicyError)):
         return str(err)
     if isinstance(err, RPCError):
@@ -306,13 +340,13 @@ def _fail(args: argparse.Namespace | None, err: BaseException) -> int:
         raise err
     prog = f"cpplan {args.command}" if args is not None else "cpplan"
     print(f"{prog}: {_first_line(Exception(reason))}", file=sys.stderr)
-    return 1
+    return EXIT_NO_ANSWER if isinstance(err, plans.NoAnswer) else EXIT_FAILED
 
 
 async def run(argv: list[str] | None = None, client: Client | None = None) -> int:
     """Parse and run in the current event loop; returns the exit status."""
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
     except SystemExit as err:  # usage error or --help: argparse has already printed
         return err.code if isinstance(err.code, int) else 1
     if args.command == "dev":
@@ -366,9 +400,21 @@ def _main(args: argparse.Namespace) -> int:
     return status or 0
 
 
+def _reader_gone() -> int:
+    """The reader closed the pipe (`cpplan overdue --json | head -1`): it has what it wanted.
+    Point stdout at /dev/null so the interpreter's last flush does not complain either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    code = _main(args)
+    args = parse_args(argv)
+    try:
+        code = _main(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _reader_gone()
     if argv is None and args.command in _TEMPORAL_COMMANDS:
         _exit_now(code)  # only when the process is ours (the console script), never in-process
     return code

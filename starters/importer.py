@@ -247,7 +247,7 @@ def row_problems(error: Exception) -> list[tuple[str, str]] | None:
     if isinstance(error, m.Refusal):
         return list(error.problems)
     if isinstance(error, PolicyError):
-        return [("policy", str(error))]
+        return [("policy", str(error).removeprefix("policy: "))]
     return None
 
 
