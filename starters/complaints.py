@@ -17,7 +17,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -123,7 +123,7 @@ async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Await
                 result = await asyncio.wait_for(
                     handle.execute_update(name, payload, id=update_id, result_type=dict), timeout=args.timeout
                 )
-            except TimeoutError:
+            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
                 raise NoAnswer(
                     f"no worker answered within {args.timeout:g} s; the update was not applied "
                     f"(retry with --request-id {args.request_id or 'left out, the same command'}: it is applied once)"

@@ -15,7 +15,7 @@ from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -208,7 +208,8 @@ async def send_update(
         return await asyncio.wait_for(
             handle.execute_update(name, payload, id=update_id, result_type=dict), timeout=timeout
         )
-    except TimeoutError:
+    # Cancelled by the deadline, the SDK raises its own error rather than TimeoutError.
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         retry = f"--request-id {request}" if request else "the same command (its request id is derived from it)"
         raise NoAnswer(
             f"no worker answered within {timeout:g} s; the update was not applied (or retry with {retry}: "

@@ -1,0 +1,106 @@
+"""Messages the command line sends finish or fail clearly: an update or signal sent twice is
+applied once (its request id; on the real dev server, since the time-skipping test server does
+not keep signal request ids), an update no worker answers gives up after its deadline, and a
+report dated in the future or before the plan is refused before anything is sent."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+import workflows
+from starters import plans
+from starters.plans import today_in_london
+from tests.cli.test_cli_server import run
+
+
+def events(status: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [h for h in status["history"] if h["event"] == name]
+
+
+async def test_the_same_visit_sent_twice_is_recorded_once(
+    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    plan_id = demo_doc["plan_id"]
+    await plans.start_plan(dev_server.client, demo_doc)
+    visit = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--seen", "--json")
+
+    first = await run(dev_server, capsys, *visit)
+    second = await run(dev_server, capsys, *visit)
+
+    assert first[0] == 0 and second[0] == 0, (first[2], second[2])
+    assert json.loads(first[1])["request_id"] == json.loads(second[1])["request_id"]
+    status = await plans.query_status(dev_server.client, plan_id)
+    assert len(events(status, "visit")) == 1
+
+    # The same values under a request id of the caller's own are another request: recorded.
+    code, out, err = await run(dev_server, capsys, *visit, "--request-id", "case-system-4711")
+    assert code == 0, err
+    assert json.loads(out)["request_id"] == "record_visit:case-system-4711"
+    status = await plans.query_status(dev_server.client, plan_id)
+    assert len(events(status, "visit")) == 2
+
+
+async def test_a_signal_sent_twice_with_one_request_id_is_kept_once(
+    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    plan_id = demo_doc["plan_id"]
+    await plans.start_plan(dev_server.client, demo_doc)
+    escalate = ("escalate", plan_id, "--by", "tm-demo", "--to", "sm-demo", "--request-id", "esc-1")
+
+    assert (await run(dev_server, capsys, *escalate))[0] == 0
+    assert (await run(dev_server, capsys, *escalate))[0] == 0
+
+    status = await plans.query_status(dev_server.client, plan_id)
+    assert len(events(status, "escalated-by-manager")) == 1, status["history"]
+
+
+async def test_an_update_no_worker_answers_gives_up(
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    plan_id = demo_doc["plan_id"]
+    # A plan on a task queue no worker polls: nobody will ever answer its updates.
+    await temporal.client.start_workflow(
+        workflows.WORKFLOW_TYPE,
+        demo_doc,
+        id=workflows.workflow_id(plan_id),
+        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+    )
+    visit = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--no-seen")
+
+    code, out, err = await run(temporal, capsys, *visit, "--timeout", "2", "--request-id", "r-1")
+
+    assert code == 3 and out == ""
+    assert err.strip() == (
+        "cpplan record-visit: no worker answered within 2 s; the update was not applied "
+        "(or retry with --request-id r-1: it is applied once)"
+    )
+
+
+@pytest.mark.parametrize("command", ["report-missing", "report-found", "report-death", "report-incident"])
+async def test_a_report_dated_in_the_future_or_before_the_plan_is_not_sent(
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any], command: str
+) -> None:
+    plan_id = demo_doc["plan_id"]  # its conference is today
+    await plans.start_plan(temporal.client, demo_doc)
+    extra = ("--kind", "new-incident") if command == "report-incident" else ()
+    today = today_in_london()
+
+    for day, reason in (
+        (today + timedelta(days=1), "is in the future"),
+        (today - timedelta(days=1), "before the plan"),
+    ):
+        code, out, err = await run(temporal, capsys, command, plan_id, "--date", day.isoformat(), *extra)
+        assert code == 1 and out == ""
+        assert len(err.strip().splitlines()) == 1
+        assert err.startswith(f"cpplan {command}: refused: date: {day.isoformat()} ") and reason in err
+
+    status = await plans.query_status(temporal.client, plan_id)
+    assert status["state"] == "active" and not status["missing"]
+    signalled = {"missing", "found", "death", "incident", "unreadable-message"}
+    assert not [h for h in status["history"] if h["event"] in signalled]
