@@ -87,7 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     managers.add_due_arguments(add("due", managers.DUE_HELP))
     p = add("schedule", "the statutory timetable from the conference date alone (no server needed)")
     p.add_argument("--policy", required=True, help="profile id, e.g. london")
-    p.add_argument("--icpc", required=True, metavar="YYYY-MM-DD", help="date of the initial conference")
+    p.add_argument(
+        "--icpc",
+        required=True,
+        type=options.day_text,
+        metavar=options.DATE_METAVAR,
+        help="date of the initial conference",
+    )
     add("policies", "the available policy profiles")
     p = add("policy", "one profile's rules, each with its source")
     p.add_argument("policy", metavar="POLICY")

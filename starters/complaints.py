@@ -63,7 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for name, model in UPDATES.items():
         p = step(name, f"send the {name.replace('-', '_')} update")
         p.add_argument("complaint_id", metavar="COMPLAINT_ID")
-        p.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="the day it happened, YYYY-MM-DD")
+        p.add_argument(
+            "--date",
+            required=True,
+            type=options.day_text,
+            metavar=options.DATE_METAVAR,
+            help="the day it happened, YYYY-MM-DD (or today)",
+        )
         if model is CloseComplaint:
             p.add_argument("--reason-ref", dest="reason_ref", help="reference to the recorded reason for closing")
         options.add_delivery_options(p, "update")
@@ -113,7 +119,9 @@ async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Await
             if not args.json:
                 rows = [f"  {o['id']:<26} {o['due']}  {o['status']}" for o in result["obligations"]]
                 print(
-                    f"complaint {result['complaint_id']} ({result['state']}, stage {result['stage']})", *rows, sep="\n"
+                    f"complaint {result.get('complaint_id', args.complaint_id)} ({result['state']}, stage {result['stage']})",
+                    *rows,
+                    sep="\n",
                 )
                 return
         else:

@@ -54,6 +54,20 @@ def settle_common(args: argparse.Namespace, *, from_environment: bool = True) ->
     return args
 
 
+TODAY = "today"
+DATE_METAVAR = "YYYY-MM-DD|today"
+
+
+def day_text(text: str) -> str:
+    """A date option's value: `today` is London's today (so a command can be written once and
+    typed any day); anything else is passed on for the model to check."""
+    if text.strip().lower() == TODAY:
+        from starters.plans import today_in_london
+
+        return today_in_london().isoformat()
+    return text
+
+
 def add_delivery_options(parser: argparse.ArgumentParser, kind: str) -> None:
     """--request-id and --timeout of a message sub-command."""
     parser.add_argument(
@@ -75,7 +89,7 @@ def add_delivery_options(parser: argparse.ArgumentParser, kind: str) -> None:
 # What each message field means, for --help. Keyed by field name (a message may override it
 # as "message.field"); every field of every message has an entry (tests/cli checks).
 FIELD_HELP = {
-    "date": "the day it happened, YYYY-MM-DD (not in the future, not before the plan's conference)",
+    "date": "the day it happened, YYYY-MM-DD or today (not in the future, not before the plan's conference)",
     "seen": "whether the child was seen (--seen) or not (--no-seen, e.g. no access): one of them is required",
     "seen_alone": "the child was seen alone",
     "bedroom_seen": "the child's bedroom was seen",
@@ -187,7 +201,7 @@ def add_model_options(
         if typing.get_origin(kind) is Literal:
             kwargs["metavar"] = "{" + ",".join(map(str, typing.get_args(kind))) + "}"
         elif kind is date:
-            kwargs["metavar"] = "YYYY-MM-DD"
+            kwargs.update(type=day_text, metavar=DATE_METAVAR)
         elif kind is int:
             kwargs["type"] = int
         elif typing.get_origin(kind) is list:
