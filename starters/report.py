@@ -345,8 +345,12 @@ def _day(option: str, text: str) -> date:
 async def cmd_report(args: argparse.Namespace) -> None:
     period_from, period_to = _day("from", args.period_from), _day("to", args.period_to)
     report = await asyncio.to_thread(build_report, period_from, period_to, args.by)  # blocking database read
-    csv_target = args.csv if args.csv is not None else ("-" if args.png is None else None)
-    if csv_target == "-":
+    csv_target = args.csv if args.csv is not None else ("-" if args.png is None and not args.json else None)
+    if args.json:  # the JSON is stdout; a CSV only to a file
+        if csv_target not in (None, "-"):
+            _write(Path(csv_target), report.csv_text())
+        print(json.dumps([dict(zip(Report.CSV_HEADER, row)) for row in report.rows()], indent=2))
+    elif csv_target == "-":
         sys.stdout.write(report.csv_text())
     else:
         if csv_target is not None:

@@ -77,6 +77,16 @@ async def test_status_and_refusals(temporal: WorkflowEnvironment, capsys, demo_d
     code, out, err = await run(temporal, capsys, "status", plan_id)
     assert code == 0, err
     assert plan_id in out and "first-core-group" in out
+    facts = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in out.split("\n\n")[0].splitlines())
+    assert facts["conference"].startswith(demo_doc["icpc_date"])
+    assert (facts["lead social worker"], facts["team manager"]) == ("sw-demo", "tm-demo")
+    assert (facts["missing"], facts["reviews held"], facts["state"]) == ("no", "0", "active")
+    dues = [
+        line.split()[0]
+        for line in out.split("obligations (by due date)")[1].split("escalations")[0].splitlines()[2:]
+        if line.strip()
+    ]
+    assert dues == sorted(dues) and len(dues) >= 3
 
 
 async def test_signal_and_unknown_plan(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -204,3 +205,14 @@ async def test_a_running_period_separates_overdue_from_not_yet_due(read_model: s
     assert (line.overdue, line.not_yet_due, line.met_on_time) == (2, 1, 1)
     assert (line.reviews_limit_passed, line.reviews_within_timescale) == (1, 0)
     assert "0 of 1" in report.census_sentence()
+
+
+async def test_json(caseload: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await cli.run(["report", *PERIOD, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["group"] for r in rows] == ["(none)", "tm-a", "tm-b", "(all)"]
+    assert (rows[-1]["overdue"], rows[-1]["reviews_limit_passed"], rows[-1]["reviews_within_timescale_pct"]) == (
+        3,
+        4,
+        "50.0",
+    )
