@@ -241,8 +241,8 @@ async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitab
     spec = MESSAGE_COMMANDS[args.command]
     payload = plans.check_message(spec.message, options.payload_from(spec, args))  # refuse before connecting
     client = await get_client()
-    request = plans.request_id(args.plan_id, spec.message, payload, args.request_id)
     if spec.kind == "update":
+        request = plans.request_id(args.plan_id, spec.message, payload, args.request_id)
         result = await plans.send_update(
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
         )
@@ -250,7 +250,7 @@ async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitab
         if "date" in payload:  # a report the workflow cannot refuse: check its date against the plan first
             status = await plans.query_status(client, args.plan_id)
             plans.check_report_date(payload["date"], status)
-        await plans.send_signal(
+        request = await plans.send_signal(
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
         )
         result = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -79,12 +80,17 @@ def request_id(plan_id: str, name: str, payload: dict[str, Any], given: str | No
     """The id a message is sent with, so that sending it again is applied once: Temporal keeps
     one result per update id within a run, and one signal per request id.
 
-    `given` is the caller's own request id (a case system's transaction reference); without
-    one it is a hash of the plan, the message and its normalised payload, so the same record
-    typed twice is one record. The message name is part of the id either way: one request id
-    reused for two different messages must not swallow the second."""
+    `given` is the caller's own request id (a case system's transaction reference). Without
+    one, an update's id is a hash of the plan, the message and its normalised payload, so the
+    same record typed twice is one record; a signal's is new each time, because a report must
+    never be dropped as a repeat (a child can go missing, be found and go missing again on the
+    same day): a report is retried safely with a request id of the caller's. The message name
+    is part of the id either way: one request id reused for two messages must not swallow the
+    second."""
     if given:
         return f"{name}:{given}"
+    if MESSAGES.get(name, (None, "update"))[1] == "signal":
+        return f"{name}:{uuid.uuid4().hex}"
     canonical = json.dumps([plan_id, name, payload], sort_keys=True, separators=(",", ":"))
     return f"{name}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
 
@@ -232,11 +238,12 @@ async def send_signal(
     *,
     request: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
-) -> None:
+) -> str:
     """Send a signal (the workflow records it whatever happens, so it is checked here first)
     with a request id, so the server keeps one of a retried signal. The SDK's `handle.signal`
     makes up a random request id of its own, so this sends the service request itself; the
-    payload goes through the client's data converter (and codec) all the same."""
+    payload goes through the client's data converter (and codec) all the same. Returns the
+    request id it was sent with."""
     payload = check_message(name, payload)
     req = SignalWorkflowExecutionRequest(
         namespace=client.namespace,
@@ -250,8 +257,13 @@ async def send_signal(
         await client.workflow_service.signal_workflow_execution(req, retry=True, timeout=timedelta(seconds=timeout))
     except RPCError as err:
         if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
-            raise NoAnswer(f"Temporal did not answer within {timeout:g} s; retry with the same request id") from None
+            again = req.request_id.removeprefix(f"{name}:")
+            raise NoAnswer(
+                f"Temporal did not answer within {timeout:g} s; the report may not have been kept "
+                f"(retry with --request-id {again}: it is kept once)"
+            ) from None
         raise _not_found(plan_id, err) from None
+    return req.request_id
 
 
 async def query_status(client: Client, plan_id: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import workflows
 from starters import plans
 from starters.plans import today_in_london
 from tests.cli.test_cli_server import run
+from tests.helpers import eventually
 
 
 def events(status: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -58,6 +59,25 @@ async def test_a_signal_sent_twice_with_one_request_id_is_kept_once(
 
     status = await plans.query_status(dev_server.client, plan_id)
     assert len(events(status, "escalated-by-manager")) == 1, status["history"]
+
+
+async def test_reports_without_a_request_id_are_never_dropped_as_repeats(
+    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    """Missing, found and missing again the same day: the second report is a new event."""
+    plan_id = demo_doc["plan_id"]
+    await plans.start_plan(dev_server.client, demo_doc)
+    today = today_in_london().isoformat()
+    for command in ("report-missing", "report-found", "report-missing"):
+        code, out, err = await run(dev_server, capsys, command, plan_id, "--date", today)
+        assert code == 0, err
+
+    async def kept() -> None:
+        status = await plans.query_status(dev_server.client, plan_id)
+        assert status["missing"]
+        assert len([h for h in status["history"] if "missing" in h["event"]]) == 2, status["history"]
+
+    await eventually(kept)
 
 
 async def test_an_update_no_worker_answers_gives_up(
