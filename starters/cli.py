@@ -367,7 +367,7 @@ async def run(argv: list[str] | None = None, client: Client | None = None) -> in
 
 
 # Commands that create a Temporal client (and with it the SDK's Rust threads).
-_TEMPORAL_COMMANDS = {"worker", "start", "status", "import", "complaint", "bench", *MESSAGE_COMMANDS}
+_TEMPORAL_COMMANDS = {"worker", "dev", "start", "status", "import", "complaint", "bench", *MESSAGE_COMMANDS}
 
 
 def _exit_now(code: int) -> NoReturn:
