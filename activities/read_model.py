@@ -119,28 +119,34 @@ def _jsonable(row: Any) -> dict[str, Any]:
     return out
 
 
-def overdue_plans(url: str | None = None) -> list[dict[str, Any]]:
-    """Active plans with at least one overdue obligation, earliest next due date first; each with its
-    overdue obligations under `overdue`."""
+def overdue_plans(
+    url: str | None = None, *, team: str | None = None, worker: str | None = None, policy: str | None = None
+) -> list[dict[str, Any]]:
+    """Active plans with at least one overdue obligation, the one overdue longest first; each with
+    its overdue obligations under `overdue`, earliest first. Filters: the plan's team manager
+    (`team`), lead social worker (`worker`) or profile (`policy`)."""
     engine = get_engine(url)
+    query = (
+        sa.select(
+            plans.c.plan_id,
+            plans.c.policy,
+            plans.c.state,
+            plans.c.icpc_date,
+            plans.c.team_ref,
+            plans.c.lead_ref,
+            plans.c.next_due_date,
+            plans.c.next_due_kind,
+            plans.c.overdue_count,
+            plans.c.updated_at,
+        )
+        .where(plans.c.state == "active", plans.c.overdue_count > 0)
+        .order_by(plans.c.next_due_date.asc().nulls_last(), plans.c.plan_id)
+    )
+    for column, value in ((plans.c.team_ref, team), (plans.c.lead_ref, worker), (plans.c.policy, policy)):
+        if value is not None:
+            query = query.where(column == value)
     with engine.connect() as conn:
-        plan_rows = conn.execute(
-            sa.select(
-                plans.c.plan_id,
-                plans.c.policy,
-                plans.c.state,
-                plans.c.icpc_date,
-                plans.c.team_ref,
-                plans.c.lead_ref,
-                plans.c.next_due_date,
-                plans.c.next_due_kind,
-                plans.c.overdue_count,
-                plans.c.updated_at,
-            )
-            .where(plans.c.state == "active", plans.c.overdue_count > 0)
-            .order_by(plans.c.next_due_date.asc().nulls_last(), plans.c.plan_id)
-        ).all()
-        found = [_jsonable(row) for row in plan_rows]
+        found = [_jsonable(row) for row in conn.execute(query)]
         if not found:
             return []
         late = conn.execute(
@@ -161,6 +167,9 @@ def overdue_plans(url: str | None = None) -> list[dict[str, Any]]:
         by_plan[item.pop("plan_id")].append(item)
     for p in found:
         p["overdue"] = by_plan[p["plan_id"]]
+    # The plan whose oldest overdue obligation is oldest first (the next due date alone would
+    # put a plan late for weeks behind one late since yesterday).
+    found.sort(key=lambda p: (min((o["due"] for o in p["overdue"]), default="9999-12-31"), p["plan_id"]))
     return found
 
 

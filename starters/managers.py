@@ -1,10 +1,13 @@
 """`cpplan overdue` and `cpplan due`: a manager's view of the caseload, from the read model.
 
-One row per obligation (plan, obligation, due date, status, lead social worker, team manager),
+One row per obligation (due date, plan, obligation, status, lead social worker, team manager),
 earliest due first, filtered by `--team` (the team manager's id), `--worker` (the lead social
 worker's id) and `--policy`. `overdue` lists what is past its date with nothing recorded;
 `due --within N` what is open and due within N working days of today (each plan's own
 working days: its profile's bank holidays and closure days), overdue ones included.
+
+`overdue --json` keeps the shape scripts already read (shared/contract.md): one object per plan,
+its overdue obligations under `overdue`; `due --json` is one object per obligation.
 """
 
 from __future__ import annotations
@@ -61,13 +64,33 @@ def due_within(rows: list[dict[str, Any]], today: date, within: int) -> list[dic
     ]
 
 
+def overdue_rows(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`overdue_plans`' plans as one row per overdue obligation, earliest first."""
+    rows = [
+        {
+            "plan_id": p["plan_id"],
+            "obligation_id": o["obligation_id"],
+            "kind": o["kind"],
+            "due": o["due"],
+            "status": o["status"],
+            "member_id": o.get("member_id"),
+            "policy": p["policy"],
+            "lead_ref": p["lead_ref"],
+            "team_ref": p["team_ref"],
+        }
+        for p in plans
+        for o in p["overdue"]
+    ]
+    return sorted(rows, key=lambda r: (r["due"], r["plan_id"], r["obligation_id"]))
+
+
 def caseload(command: str, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """The rows a command lists (blocking database read)."""
-    from activities.read_model import OVERDUE_STATUSES, open_obligations
+    """What a command lists (blocking database read): `overdue` its plans, `due` its rows."""
+    from activities.read_model import open_obligations, overdue_plans
 
     filters = {"team": args.team, "worker": args.worker, "policy": args.policy}
     if command == "overdue":
-        return open_obligations(statuses=OVERDUE_STATUSES, **filters)
+        return overdue_plans(**filters)
     if args.within < 0:
         from workflows.models import Refusal
 
@@ -79,10 +102,11 @@ def caseload(command: str, args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 async def cmd_caseload(args: argparse.Namespace) -> None:
-    rows = await asyncio.to_thread(caseload, args.command, args)
+    found = await asyncio.to_thread(caseload, args.command, args)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(found, indent=2))
         return
+    rows = overdue_rows(found) if args.command == "overdue" else found
     print(
         render.table(
             ["DUE", "PLAN", "OBLIGATION", "STATUS", "LEAD SOCIAL WORKER", "TEAM MANAGER", "POLICY"],
