@@ -248,7 +248,10 @@ async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitab
         )
     else:
         if "date" in payload:  # a report the workflow cannot refuse: check its date against the plan first
-            status = await plans.query_status(client, args.plan_id)
+            try:
+                status = await plans.query_status(client, args.plan_id, timeout=args.timeout)
+            except plans.NoAnswer as err:
+                raise plans.NoAnswer(f"{err}; the report was not sent") from None
             plans.check_report_date(payload["date"], status)
         request = await plans.send_signal(
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout

@@ -266,9 +266,15 @@ async def send_signal(
     return req.request_id
 
 
-async def query_status(client: Client, plan_id: str) -> dict[str, Any]:
+async def query_status(client: Client, plan_id: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+    """The plan's `status` query; a worker answers it, so with none running it gives up after
+    `timeout` seconds (`NoAnswer`) rather than wait for the server's own deadline."""
     handle = client.get_workflow_handle(workflows.workflow_id(plan_id))
     try:
-        return await handle.query("status", result_type=dict)
+        return await asyncio.wait_for(handle.query("status", result_type=dict), timeout=timeout)
+    except TimeoutError:
+        raise NoAnswer(f"no worker answered the plan's status query within {timeout:g} s") from None
     except RPCError as err:
+        if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            raise NoAnswer(f"no worker answered the plan's status query within {timeout:g} s") from None
         raise _not_found(plan_id, err) from None

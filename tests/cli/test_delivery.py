@@ -102,6 +102,28 @@ async def test_an_update_no_worker_answers_gives_up(
     )
 
 
+async def test_a_report_no_worker_can_check_is_not_sent(
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    plan_id = demo_doc["plan_id"]
+    await temporal.client.start_workflow(
+        workflows.WORKFLOW_TYPE,
+        demo_doc,
+        id=workflows.workflow_id(plan_id),
+        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+    )
+    report = ("report-missing", plan_id, "--date", today_in_london().isoformat(), "--timeout", "2")
+
+    code, out, err = await run(temporal, capsys, *report)
+
+    assert code == 3 and out == ""
+    assert err.strip() == (
+        "cpplan report-missing: no worker answered the plan's status query within 2 s; the report was not sent"
+    )
+    history = await temporal.client.get_workflow_handle(workflows.workflow_id(plan_id)).fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")]
+
+
 @pytest.mark.parametrize("command", ["report-missing", "report-found", "report-death", "report-incident"])
 async def test_a_report_dated_in_the_future_or_before_the_plan_is_not_sent(
     temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any], command: str
