@@ -1,9 +1,12 @@
 """`cpplan`: the command line of shared/contract.md, "Command line (`cpplan`)".
 
 Exit status 0 on success; otherwise one line on stderr (a refusal naming the fields, an unknown
-plan, a server that cannot be reached) and status 1 (2 for a usage error). Commands that need
+plan, a server that cannot be reached) and status 1, 2 for a usage error, 3 when no worker
+answered in time (`EXIT_STATUS_HELP`, and the README's "Exit status"). Commands that need
 Temporal connect only once their input has been checked, so a bad document or payload is
 refused without touching the server. `run(argv, client=...)` lets tests inject a client.
+`--address`, `--namespace` and `--json` may come before or after the sub-command
+(`options.add_common`).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ MESSAGE_COMMANDS = {
 }
 
 # The exit statuses, as the README documents them.
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_ANSWER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_FAILED, EXIT_NO_ANSWER, EXIT_INTERRUPTED = 0, 1, 3, 130  # 2: argparse's usage error
 EXIT_STATUS_HELP = """\
 exit status: 0 done; 1 refused or failed (one line on stderr says why); 2 usage error (and for
 `import`: some rows were bad, the rest imported); 3 no worker answered an update in time (nothing
@@ -402,7 +405,7 @@ def _main(args: argparse.Namespace) -> int:
         status = asyncio.run(run_command(args))
     except KeyboardInterrupt:
         if args.command == "import":
-            return 130  # interrupted, not finished: the import has said how to resume
+            return EXIT_INTERRUPTED  # interrupted, not finished: the import has said how to resume
         return 0  # Ctrl-C is how a worker (or dev) is stopped
     except Exception as err:
         return _fail(args, err)

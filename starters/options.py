@@ -69,20 +69,26 @@ def day_text(text: str) -> str:
 
 
 def add_delivery_options(parser: argparse.ArgumentParser, kind: str) -> None:
-    """--request-id and --timeout of a message sub-command."""
+    """--request-id and --timeout of a message sub-command (`kind`: update or signal)."""
+    if kind == "update":
+        default = "derived from the plan, the command and its values, so repeating a command is harmless"
+        after = "nothing was applied; retrying is safe"
+    else:
+        default = "a new one each time, so a report is never dropped as a repeat"
+        after = "retry with the same --request-id"
     parser.add_argument(
         "--request-id",
         dest="request_id",
         metavar="REF",
         help=f"your reference for this request: sending the {kind} again with the same one applies it once "
-        "(default: derived from the plan, the command and its values, so repeating a command is harmless)",
+        f"(default: {default})",
     )
     parser.add_argument(
         "--timeout",
         type=float,
         default=30.0,
         metavar="SECONDS",
-        help="give up after this long without an answer (default 30): nothing was applied, retrying is safe",
+        help=f"give up after this long without an answer (default 30; exit status 3): {after}",
     )
 
 
