@@ -1,11 +1,10 @@
-"""Messages the command line sends finish or fail clearly: an update or signal sent twice is
-applied once (its request id; on the real dev server, since the time-skipping test server does
-not keep signal request ids), an update no worker answers gives up after its deadline, and a
-report dated in the future or before the plan is refused before anything is sent."""
+"""Messages the command line sends finish or fail clearly: an update no worker answers gives up
+after its deadline, and a report dated in the future or before the plan, or one whose plan no
+worker can check, is refused before anything is sent. (A message sent twice is applied once:
+tests/dev_server/test_request_ids.py, on the real server, which keeps signal request ids.)"""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -17,67 +16,6 @@ import workflows
 from starters import plans
 from starters.plans import today_in_london
 from tests.cli.test_cli_server import run
-from tests.helpers import eventually
-
-
-def events(status: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    return [h for h in status["history"] if h["event"] == name]
-
-
-async def test_the_same_visit_sent_twice_is_recorded_once(
-    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
-) -> None:
-    plan_id = demo_doc["plan_id"]
-    await plans.start_plan(dev_server.client, demo_doc)
-    visit = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--seen", "--json")
-
-    first = await run(dev_server, capsys, *visit)
-    second = await run(dev_server, capsys, *visit)
-
-    assert first[0] == 0 and second[0] == 0, (first[2], second[2])
-    assert json.loads(first[1])["request_id"] == json.loads(second[1])["request_id"]
-    status = await plans.query_status(dev_server.client, plan_id)
-    assert len(events(status, "visit")) == 1
-
-    # The same values under a request id of the caller's own are another request: recorded.
-    code, out, err = await run(dev_server, capsys, *visit, "--request-id", "case-system-4711")
-    assert code == 0, err
-    assert json.loads(out)["request_id"] == "record_visit:case-system-4711"
-    status = await plans.query_status(dev_server.client, plan_id)
-    assert len(events(status, "visit")) == 2
-
-
-async def test_a_signal_sent_twice_with_one_request_id_is_kept_once(
-    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
-) -> None:
-    plan_id = demo_doc["plan_id"]
-    await plans.start_plan(dev_server.client, demo_doc)
-    escalate = ("escalate", plan_id, "--by", "tm-demo", "--to", "sm-demo", "--request-id", "esc-1")
-
-    assert (await run(dev_server, capsys, *escalate))[0] == 0
-    assert (await run(dev_server, capsys, *escalate))[0] == 0
-
-    status = await plans.query_status(dev_server.client, plan_id)
-    assert len(events(status, "escalated-by-manager")) == 1, status["history"]
-
-
-async def test_reports_without_a_request_id_are_never_dropped_as_repeats(
-    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
-) -> None:
-    """Missing, found and missing again the same day: the second report is a new event."""
-    plan_id = demo_doc["plan_id"]
-    await plans.start_plan(dev_server.client, demo_doc)
-    today = today_in_london().isoformat()
-    for command in ("report-missing", "report-found", "report-missing"):
-        code, out, err = await run(dev_server, capsys, command, plan_id, "--date", today)
-        assert code == 0, err
-
-    async def kept() -> None:
-        status = await plans.query_status(dev_server.client, plan_id)
-        assert status["missing"]
-        assert len([h for h in status["history"] if "missing" in h["event"]]) == 2, status["history"]
-
-    await eventually(kept)
 
 
 async def test_an_update_no_worker_answers_gives_up(

@@ -1,6 +1,8 @@
 """The README is executable: every command of its quick start and of its plan-life table runs
-against a real dev server and the real worker, as written, with its placeholders filled in
-(README, "The plan's whole life": P the plan, D a date, LATER a date still to come).
+against a Temporal server and the real worker, as written, with its placeholders filled in
+(README, "The plan's whole life": P the plan, D a date, LATER a date still to come). The server
+is the time-skipping test server: its clock follows this machine's, so CI's clock-ahead runs
+(.ci/run, libfaketime) run the README too; the dev server's would not.
 
 The quick start runs on the demo plan `make run` starts; the table on `examples/plan.json` with
 its conference moved to a recent working day (the other example documents likewise), in the
@@ -94,18 +96,16 @@ def test_the_readme_names_its_commands() -> None:
     assert set(cli.MESSAGE_COMMANDS) <= {c.split()[1] for c in commands}
 
 
-async def test_quick_start_on_the_demo_plan(
-    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]
-) -> None:
-    await plans.start_plan(dev_server.client, demo_document(today_in_london()))
+async def test_quick_start_on_the_demo_plan(temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]) -> None:
+    await plans.start_plan(temporal.client, demo_document(today_in_london()))
     for command in quick_start(README.read_text(encoding="utf-8")):
-        code, out, err = await run(dev_server, capsys, *command.split()[1:])
+        code, out, err = await run(temporal, capsys, *command.split()[1:])
         assert code == 0, f"{command}: {err}"
         assert out.strip(), command
 
 
 async def test_the_plan_life_table(
-    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], examples: Path
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], examples: Path
 ) -> None:
     start = json.loads((examples / "plan.json").read_text(encoding="utf-8"))
     fill = {"D": today_in_london().isoformat(), "LATER": (today_in_london() + timedelta(days=14)).isoformat()}
@@ -115,33 +115,33 @@ async def test_the_plan_life_table(
         nonlocal plan_number
         plan_number += 1
         doc = {**start, "plan_id": f"{start['plan_id']}-{plan_number}"}
-        await plans.start_plan(dev_server.client, doc)
+        await plans.start_plan(temporal.client, doc)
         fill["P"] = doc["plan_id"]
 
     fill["P"] = start["plan_id"]
     for command in plan_life(README.read_text(encoding="utf-8")):
         words = argv(command, fill)
         if words[0] != "start":
-            described = await dev_server.client.get_workflow_handle(workflows.workflow_id(fill["P"])).describe()
+            described = await temporal.client.get_workflow_handle(workflows.workflow_id(fill["P"])).describe()
             over = described.status != WorkflowExecutionStatus.RUNNING
             if not over and words[0] == "record-review-conference":  # a conference needs a plan not yet ended
-                over = (await plans.query_status(dev_server.client, fill["P"]))["state"] != "active"
+                over = (await plans.query_status(temporal.client, fill["P"]))["state"] != "active"
             if over:
                 await fresh_plan()
                 words = argv(command, fill)
-        code, out, err = await run(dev_server, capsys, *words)
+        code, out, err = await run(temporal, capsys, *words)
         refusal = REFUSED_AFTER_THE_OTHER.get(words[0])
         if refusal:
             assert code == 1 and refusal in err, f"{command}: {err}"
         else:
             assert code == 0, f"{' '.join(words)}: {err}"
-    final: dict[str, Any] = await plans.query_status(dev_server.client, fill["P"])
+    final: dict[str, Any] = await plans.query_status(temporal.client, fill["P"])
     assert final["state"] == "ended"  # the table ends with the plan's end
     assert plan_number >= 1
 
 
 async def test_the_example_documents(
-    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], examples: Path
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], examples: Path
 ) -> None:
     for command in (
         "complaint start examples/complaint.json",
@@ -149,5 +149,5 @@ async def test_the_example_documents(
         "import examples/caseload.jsonl",
         "import examples/caseload.csv",
     ):
-        code, out, err = await run(dev_server, capsys, *command.split())
+        code, out, err = await run(temporal, capsys, *command.split())
         assert code == 0, f"{command}: {err}"
