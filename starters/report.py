@@ -283,7 +283,7 @@ def write_chart(report: Report, path: Path) -> None:
     from matplotlib.figure import Figure
 
     lines = list(reversed(report.lines))  # first group at the top
-    fig = Figure(figsize=(10, 1.6 + 0.45 * max(len(lines), 3)), dpi=120)
+    fig = Figure(figsize=(10, 2.1 + 0.45 * max(len(lines), 3)), dpi=120)
     ax = fig.subplots()
     title = f"Obligations due {report.period_from} to {report.period_to}, by {report.by}"
     fig.suptitle(title, fontsize=13, fontweight="bold", x=0.02, ha="left")
@@ -327,7 +327,8 @@ def write_chart(report: Report, path: Path) -> None:
         ax.set_xlim(0, widest * 1.35)
         ax.set_xlabel("obligations due in the period (reviews in time: of those whose statutory limit has passed)")
         ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(loc="lower right", frameon=False, fontsize=9, ncols=4, bbox_to_anchor=(1, 1.0))
+        # Below the axis: above it, four entries run into the census sentence.
+        ax.legend(loc="upper left", frameon=False, fontsize=9, ncols=4, bbox_to_anchor=(0, -0.28))
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
     fig.tight_layout()
