@@ -119,28 +119,34 @@ def _jsonable(row: Any) -> dict[str, Any]:
     return out
 
 
-def overdue_plans(url: str | None = None) -> list[dict[str, Any]]:
-    """Active plans with at least one overdue obligation, earliest next due date first; each with its
-    overdue obligations under `overdue`."""
+def overdue_plans(
+    url: str | None = None, *, team: str | None = None, worker: str | None = None, policy: str | None = None
+) -> list[dict[str, Any]]:
+    """Active plans with at least one overdue obligation, the one overdue longest first; each with
+    its overdue obligations under `overdue`, earliest first. Filters: the plan's team manager
+    (`team`), lead social worker (`worker`) or profile (`policy`)."""
     engine = get_engine(url)
+    query = (
+        sa.select(
+            plans.c.plan_id,
+            plans.c.policy,
+            plans.c.state,
+            plans.c.icpc_date,
+            plans.c.team_ref,
+            plans.c.lead_ref,
+            plans.c.next_due_date,
+            plans.c.next_due_kind,
+            plans.c.overdue_count,
+            plans.c.updated_at,
+        )
+        .where(plans.c.state == "active", plans.c.overdue_count > 0)
+        .order_by(plans.c.next_due_date.asc().nulls_last(), plans.c.plan_id)
+    )
+    for column, value in ((plans.c.team_ref, team), (plans.c.lead_ref, worker), (plans.c.policy, policy)):
+        if value is not None:
+            query = query.where(column == value)
     with engine.connect() as conn:
-        plan_rows = conn.execute(
-            sa.select(
-                plans.c.plan_id,
-                plans.c.policy,
-                plans.c.state,
-                plans.c.icpc_date,
-                plans.c.team_ref,
-                plans.c.lead_ref,
-                plans.c.next_due_date,
-                plans.c.next_due_kind,
-                plans.c.overdue_count,
-                plans.c.updated_at,
-            )
-            .where(plans.c.state == "active", plans.c.overdue_count > 0)
-            .order_by(plans.c.next_due_date.asc().nulls_last(), plans.c.plan_id)
-        ).all()
-        found = [_jsonable(row) for row in plan_rows]
+        found = [_jsonable(row) for row in conn.execute(query)]
         if not found:
             return []
         late = conn.execute(
@@ -161,6 +167,9 @@ def overdue_plans(url: str | None = None) -> list[dict[str, Any]]:
         by_plan[item.pop("plan_id")].append(item)
     for p in found:
         p["overdue"] = by_plan[p["plan_id"]]
+    # The plan whose oldest overdue obligation is oldest first (the next due date alone would
+    # put a plan late for weeks behind one late since yesterday).
+    found.sort(key=lambda p: (min((o["due"] for o in p["overdue"]), default="9999-12-31"), p["plan_id"]))
     return found
 
 
@@ -197,4 +206,45 @@ def list_outbox(
         query = query.where(outbox.c.plan_id == plan_id)
     engine = get_engine(url)
     with engine.connect() as conn:
+        return [_jsonable(row) for row in conn.execute(query)]
+
+
+OPEN_STATUSES = ("pending", *OVERDUE_STATUSES)
+
+
+def open_obligations(
+    *,
+    statuses: tuple[str, ...] = OPEN_STATUSES,
+    due_by: date | None = None,
+    team: str | None = None,
+    worker: str | None = None,
+    policy: str | None = None,
+    url: str | None = None,
+) -> list[dict[str, Any]]:
+    """Obligations of active plans, earliest due first, each with who answers for it: the plan's
+    lead social worker (`lead_ref`) and team manager (`team_ref`). Filters: the obligation's
+    status, due on or before `due_by`, the plan's team manager, lead social worker or profile."""
+    o, p = obligations, plans
+    query = (
+        sa.select(
+            o.c.plan_id,
+            o.c.obligation_id,
+            o.c.kind,
+            o.c.due,
+            o.c.status,
+            o.c.member_id,
+            p.c.policy,
+            p.c.lead_ref,
+            p.c.team_ref,
+        )
+        .select_from(o.join(p, o.c.plan_id == p.c.plan_id))
+        .where(p.c.state == "active", o.c.status.in_(statuses))
+        .order_by(o.c.due, o.c.plan_id, o.c.obligation_id)
+    )
+    if due_by is not None:
+        query = query.where(o.c.due <= due_by)
+    for column, value in ((p.c.team_ref, team), (p.c.lead_ref, worker), (p.c.policy, policy)):
+        if value is not None:
+            query = query.where(column == value)
+    with get_engine(url).connect() as conn:
         return [_jsonable(row) for row in conn.execute(query)]

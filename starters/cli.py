@@ -1,10 +1,13 @@
 """`cpplan`: the command line of docs/contract.md, "Command line (`cpplan`)".
 
 Exit status 0 on success; otherwise one line on stderr (a refusal naming the fields, an unknown
-plan, a server that cannot be reached) and status 1 (2 for a usage error). `status` exits 3 for a
-plan whose workflow is not running, and `doctor` 1 when it finds a plan in trouble
-(starters/health.py). Commands that need Temporal connect only once their input has been
-checked, so a bad document or payload is refused without touching the server. `run(argv, client=...)` lets tests inject a client.
+plan, a server that cannot be reached) and status 1, 2 for a usage error, 3 when no worker
+answered in time or, for `status`, the plan's workflow is not running (`EXIT_STATUS_HELP`, and
+the README's "Exit status"); `doctor` exits 1 when it finds a plan in trouble (starters/health.py). Commands that need
+Temporal connect only once their input has been checked, so a bad document or payload is
+refused without touching the server. `run(argv, client=...)` lets tests inject a client.
+`--address`, `--namespace` and `--json` may come before or after the sub-command
+(`options.add_common`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any, NoReturn
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from starters import complaints, health, importer, options, plans, render
+from starters import complaints, health, importer, managers, options, plans, render
 from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, non_working_days
@@ -50,6 +53,14 @@ BENCH_MISSING = (
     "the benchmark is not installed here: it ships with the repository, not the product package or the "
     "worker image; run it from a checkout (make install, then cpplan bench or python -m bench)"
 )
+# The exit statuses, as the README documents them.
+EXIT_OK, EXIT_FAILED, EXIT_NO_ANSWER, EXIT_INTERRUPTED = 0, 1, 3, 130  # 2: argparse's usage error
+EXIT_STATUS_HELP = """\
+exit status: 0 done; 1 refused or failed (one line on stderr says why); 2 usage error (and for
+`import`: some rows were bad, the rest imported); 3 no worker answered an update in time (nothing
+applied: retry with the same --request-id), or for `status` the plan's workflow is not running;
+`doctor`: 1 when it finds a plan in trouble; 130 interrupted.
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,60 +70,71 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--address",
-        default=os.environ.get("TEMPORAL_ADDRESS"),
-        help="Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else the client config)",
-    )
-    common.add_argument(
-        "--namespace",
-        default=os.environ.get("TEMPORAL_NAMESPACE"),
-        help="Temporal namespace (default: $TEMPORAL_NAMESPACE, else the client config)",
-    )
+# Commands that print nothing worth a --json (they run until stopped).
+_NO_JSON = {"worker", "dev", "codec-server", "serve", "dev-token"}
+_NO_CONNECTION = {"dev", "codec-server", "dev-token", "schedule", "policies", "policy", "overdue", "due", "report"}
 
-    parser = _Parser(prog="cpplan", description="Child protection plans as Temporal workflows.")
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="cpplan",
+        description="Child protection plans as Temporal workflows.",
+        epilog=EXIT_STATUS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    options.add_common(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, helptext: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=helptext, description=helptext)
+    def add(name: str, helptext: str, **kwargs: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=helptext, description=helptext, **kwargs)
+        options.add_common(p, connect=name not in _NO_CONNECTION, json_output=name not in _NO_JSON)
+        return p
 
     add("worker", "run the worker (workflows and activities) until stopped")
     p = add("start", "start a plan from a PlanStart JSON document; prints the workflow id")
     p.add_argument("file", metavar="FILE.json", help="the PlanStart document ('-' reads stdin)")
-    p = add("status", "a plan's obligations, escalations and what is due next")
+    p = add("status", "a plan's key facts and its obligations in due-date order (--json: the status query exactly)")
     p.add_argument("plan_id", metavar="PLAN_ID")
-    p.add_argument(
-        "--json", action="store_true", help="print the status query's JSON, with the workflow's execution_status"
-    )
     p = add("doctor", "every plan in trouble: workflow stopped or failing while the read model says active")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p = add("overdue", "plans with overdue obligations (from the read model)")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    managers.add_overdue_arguments(add("overdue", managers.OVERDUE_HELP))
+    managers.add_due_arguments(add("due", managers.DUE_HELP))
     p = add("schedule", "the statutory timetable from the conference date alone (no server needed)")
     p.add_argument("--policy", required=True, help="profile id, e.g. london")
-    p.add_argument("--icpc", required=True, metavar="YYYY-MM-DD", help="date of the initial conference")
+    p.add_argument(
+        "--icpc",
+        required=True,
+        type=options.day_text,
+        metavar=options.DATE_METAVAR,
+        help="date of the initial conference",
+    )
     p.add_argument(
         "--conference-kind",
         choices=["initial", "transfer-in", "pre-birth"],
         default="initial",
         help="initial (default)",
     )
-    p.add_argument("--expected-birth-date", metavar="YYYY-MM-DD", help="pre-birth plans: the expected birth")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
-    p = add("policies", "the available policy profiles")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
+    p.add_argument(
+        "--expected-birth-date",
+        type=options.day_text,
+        metavar=options.DATE_METAVAR,
+        help="pre-birth plans: the expected birth",
+    )
+    add("policies", "the available policy profiles")
     p = add("policy", "one profile's rules, each with its source")
     p.add_argument("policy", metavar="POLICY")
-    p.add_argument("--json", action="store_true", help=JSON_HELP)
     importer.add_arguments(add("import", importer.HELP))
     report_command.add_arguments(add("report", report_command.HELP))
     complaints.add_arguments(add("complaint", complaints.HELP))
-    p = add("dev", "run a local Temporal server, the worker and a demo plan together")
+    p = add("dev", "run a local Temporal server (with its web UI), the worker and a demo plan together")
     p.add_argument("--no-demo", action="store_true", help="do not start the demo plan")
-    p.add_argument("--ui-port", type=int, default=8233)
-    p.add_argument("--port", type=int, default=7233)
+    p.add_argument(
+        "--port",
+        type=int,
+        default=7233,
+        help="port of the Temporal server's frontend, which the worker and `cpplan --address localhost:PORT` use "
+        "(default 7233)",
+    )
+    p.add_argument("--ui-port", type=int, default=8233, help="port of the Temporal web UI (default 8233)")
     p.add_argument("--db", default=".data/temporal.db", help="the dev server's SQLite file")
     p.add_argument("--codec-port", type=int, default=8081, help="port of the codec server the UI decrypts with")
     p.add_argument("--web-port", type=int, default=8000, help="port of the web API and pages")
@@ -131,12 +153,24 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed here for --help only: `main` hands everything after `bench` to the bench package.
     sub.add_parser("bench", help=BENCH_HELP, description=BENCH_HELP, add_help=False)
 
+    add_message_commands(add)
+    return parser
+
+
+def add_message_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """One sub-command per workflow message, from one table (`MESSAGE_COMMANDS`)."""
     for spec in MESSAGE_COMMANDS.values():
-        doc = (spec.model.__dict__.get("__doc__") or "").strip().splitlines()
-        p = add(spec.command, f"send the {spec.message} {spec.kind}" + (f" ({doc[0]})" if doc else ""))
+        doc = " ".join((spec.model.__dict__.get("__doc__") or "").split())
+        helptext = f"send the {spec.message} {spec.kind}" + (f": {doc}" if doc else "")
+        p = add(spec.command, helptext)
         p.add_argument("plan_id", metavar="PLAN_ID")
         options.add_model_options(p, spec)
-    return parser
+        options.add_delivery_options(p, spec.kind)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    return options.settle_common(args, from_environment=args.command != "bench")
 
 
 def _print_json(value: Any) -> None:
@@ -203,16 +237,6 @@ def cmd_policy(args: argparse.Namespace) -> None:
         print(render.policy(profile))
 
 
-async def cmd_overdue(args: argparse.Namespace) -> None:
-    from activities.read_model import overdue_plans
-
-    found = await asyncio.to_thread(overdue_plans)  # blocking database read
-    if args.json:
-        _print_json(found)
-    else:
-        print(render.overdue(found))
-
-
 # ---------------------------------------------------------------------- commands with a server
 
 
@@ -231,21 +255,41 @@ async def cmd_start(args: argparse.Namespace, get_client: Callable[[], Awaitable
     plans.check_start(doc)  # refuse before connecting
     client = await get_client()
     workflow_id, created = await plans.start_plan(client, doc)
-    print(workflow_id)
+    if args.json:
+        _print_json({"workflow_id": workflow_id, "created": created})
+    else:
+        print(workflow_id)
     if not created:
         print(f"{workflow_id}: already running with the same content; nothing new started", file=sys.stderr)
 
 
 async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
     spec = MESSAGE_COMMANDS[args.command]
-    payload = options.payload_from(spec, args)
-    plans.check_message(spec.message, payload)  # refuse before connecting
+    payload = plans.check_message(spec.message, options.payload_from(spec, args))  # refuse before connecting
     client = await get_client()
     if spec.kind == "update":
-        _print_json(await plans.send_update(client, args.plan_id, spec.message, payload))
+        request = plans.request_id(args.plan_id, spec.message, payload, args.request_id)
+        result = await plans.send_update(
+            client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
+        )
     else:
-        await plans.send_signal(client, args.plan_id, spec.message, payload)
-        print("sent")
+        if "date" in payload:  # a report the workflow cannot refuse: check its date against the plan first
+            try:
+                status = await plans.query_status(client, args.plan_id, timeout=args.timeout)
+            except plans.NoAnswer as err:
+                raise plans.NoAnswer(f"{err}; the report was not sent") from None
+            plans.check_report_date(payload["date"], status)
+        request = await plans.send_signal(
+            client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
+        )
+        result = {}
+    outcome = "recorded" if spec.kind == "update" else "sent"
+    if args.json:
+        _print_json(
+            {"plan_id": args.plan_id, "message": spec.message, "outcome": outcome, "request_id": request, **result}
+        )
+    else:
+        print(render.message_outcome(args.plan_id, spec.message, outcome, request, result))
 
 
 # ---------------------------------------------------------------------- dispatch
@@ -282,8 +326,8 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
         cmd_policies(args)
     elif args.command == "policy":
         cmd_policy(args)
-    elif args.command == "overdue":
-        await cmd_overdue(args)
+    elif args.command in ("overdue", "due"):
+        await managers.cmd_caseload(args)
     elif args.command == "report":
         await report_command.cmd_report(args)
     elif args.command == "import":
@@ -312,6 +356,8 @@ def _reason(err: BaseException) -> str | None:
         return f"refused: {err}"
     if isinstance(err, plans.Refused):
         return f"refused: {err}"
+    if isinstance(err, plans.NoAnswer):
+        return str(err)
     if isinstance(err, (plans.PlanCommandError, PolicyError)):
         return str(err)
     if isinstance(err, RPCError):
@@ -331,7 +377,7 @@ def _fail(args: argparse.Namespace | None, err: BaseException) -> int:
         raise err
     prog = f"cpplan {args.command}" if args is not None else "cpplan"
     print(f"{prog}: {_first_line(Exception(reason))}", file=sys.stderr)
-    return 1
+    return EXIT_NO_ANSWER if isinstance(err, plans.NoAnswer) else EXIT_FAILED
 
 
 async def run(argv: list[str] | None = None, client: Client | None = None) -> int:
@@ -339,7 +385,7 @@ async def run(argv: list[str] | None = None, client: Client | None = None) -> in
     if argv and argv[0] == "bench":
         raise plans.PlanCommandError("`cpplan bench` runs its own event loop: call main()")
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
     except SystemExit as err:  # usage error or --help: argparse has already printed
         return err.code if isinstance(err.code, int) else 1
     if args.command == "dev":
@@ -352,7 +398,18 @@ async def run(argv: list[str] | None = None, client: Client | None = None) -> in
 
 
 # Commands that create a Temporal client (and with it the SDK's Rust threads).
-_TEMPORAL_COMMANDS = {"worker", "serve", "start", "status", "doctor", "import", "complaint", "bench", *MESSAGE_COMMANDS}
+_TEMPORAL_COMMANDS = {
+    "worker",
+    "dev",
+    "serve",
+    "start",
+    "status",
+    "doctor",
+    "import",
+    "complaint",
+    "bench",
+    *MESSAGE_COMMANDS,
+}
 
 
 def _exit_now(code: int) -> NoReturn:
@@ -384,7 +441,7 @@ def _main(args: argparse.Namespace) -> int:
         status = asyncio.run(run_command(args))
     except KeyboardInterrupt:
         if args.command == "import":
-            return 130  # interrupted, not finished: the import has said how to resume
+            return EXIT_INTERRUPTED  # interrupted, not finished: the import has said how to resume
         return 0  # Ctrl-C is how a worker (or dev) is stopped
     except Exception as err:
         return _fail(args, err)
@@ -404,6 +461,14 @@ def run_bench(argv: list[str]) -> int:
     return bench_main(argv, prog="cpplan bench")
 
 
+def _reader_gone() -> int:
+    """The reader closed the pipe (`cpplan overdue --json | head -1`): it has what it wanted.
+    Point stdout at /dev/null so the interpreter's last flush does not complain either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     given = sys.argv[1:] if argv is None else argv
     if given[:1] == ["bench"]:
@@ -411,8 +476,12 @@ def main(argv: list[str] | None = None) -> int:
         if argv is None:
             _exit_now(code)
         return code
-    args = build_parser().parse_args(argv)
-    code = _main(args)
+    args = parse_args(argv)
+    try:
+        code = _main(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        code = _reader_gone()
     if argv is None and args.command in _TEMPORAL_COMMANDS:
         _exit_now(code)  # only when the process is ours (the console script), never in-process
     return code

@@ -12,17 +12,19 @@ Conference Complaints'), each its own `ConferenceComplaint` workflow.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 import workflows
-from starters.plans import PlanCommandError, Refused, UnknownPlan
+from starters import options, render
+from starters.plans import NoAnswer, PlanCommandError, Refused, UnknownPlan, request_id
 from workflows import models as m
 from workflows.complaint_rules import (
     COMPLAINT_WORKFLOW_TYPE,
@@ -48,17 +50,29 @@ UPDATES = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     steps = parser.add_subparsers(dest="complaint_command", required=True, metavar="STEP")
-    p = steps.add_parser("start", help="start a complaint from a ComplaintStart JSON document")
+
+    def step(name: str, helptext: str) -> argparse.ArgumentParser:
+        p = steps.add_parser(name, help=helptext, description=helptext)
+        options.add_common(p)  # --address etc. after the step too
+        return p
+
+    p = step("start", "start a complaint from a ComplaintStart JSON document")
     p.add_argument("file", metavar="FILE.json")
-    p = steps.add_parser("status", help="the complaint's stage and clocks")
+    p = step("status", "the complaint's stage and clocks (--json: the status query's JSON exactly)")
     p.add_argument("complaint_id", metavar="COMPLAINT_ID")
-    p.add_argument("--json", action="store_true", help="print the status query's JSON exactly")
     for name, model in UPDATES.items():
-        p = steps.add_parser(name, help=f"send the {name.replace('-', '_')} update")
+        p = step(name, f"send the {name.replace('-', '_')} update")
         p.add_argument("complaint_id", metavar="COMPLAINT_ID")
-        p.add_argument("--date", required=True, metavar="YYYY-MM-DD")
+        p.add_argument(
+            "--date",
+            required=True,
+            type=options.day_text,
+            metavar=options.DATE_METAVAR,
+            help="the day it happened, YYYY-MM-DD (or today)",
+        )
         if model is CloseComplaint:
-            p.add_argument("--reason-ref", dest="reason_ref")
+            p.add_argument("--reason-ref", dest="reason_ref", help="reference to the recorded reason for closing")
+        options.add_delivery_options(p, "update")
 
 
 def _not_found(complaint_id: str, err: RPCError) -> PlanCommandError:
@@ -72,8 +86,13 @@ def _not_found(complaint_id: str, err: RPCError) -> PlanCommandError:
 async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
     step = args.complaint_command
     if step == "start":
-        with open(args.file, encoding="utf-8") as handle:
-            doc = json.load(handle)
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                doc = json.load(handle)
+        except OSError as err:
+            raise PlanCommandError(f"{args.file}: {err.strerror or err}") from None
+        except json.JSONDecodeError as err:
+            raise PlanCommandError(f"{args.file}: not valid JSON: {err}") from None
         start = m.parse(ComplaintStart, doc)
         client = await get_client()
         await client.start_workflow(
@@ -85,7 +104,8 @@ async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Await
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={"complaint_id": start.complaint_id, "plan_id": start.plan_id, "policy": start.policy},
         )
-        print(complaint_workflow_id(start.complaint_id))
+        workflow_id = complaint_workflow_id(start.complaint_id)
+        print(json.dumps({"workflow_id": workflow_id}) if args.json else workflow_id)
         return
     payload: dict[str, Any] = {}
     if step != "status":
@@ -99,11 +119,26 @@ async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Await
             if not args.json:
                 rows = [f"  {o['id']:<26} {o['due']}  {o['status']}" for o in result["obligations"]]
                 print(
-                    f"complaint {result['complaint_id']} ({result['state']}, stage {result['stage']})", *rows, sep="\n"
+                    f"complaint {result.get('complaint_id', args.complaint_id)} ({result['state']}, stage {result['stage']})",
+                    *rows,
+                    sep="\n",
                 )
                 return
         else:
-            result = await handle.execute_update(step.replace("-", "_"), payload, result_type=dict)
+            name = step.replace("-", "_")
+            update_id = request_id(args.complaint_id, name, payload, args.request_id)
+            try:
+                result = await asyncio.wait_for(
+                    handle.execute_update(name, payload, id=update_id, result_type=dict), timeout=args.timeout
+                )
+            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+                raise NoAnswer(
+                    f"no worker answered within {args.timeout:g} s; the update was not applied "
+                    f"(retry with --request-id {args.request_id or 'left out, the same command'}: it is applied once)"
+                ) from None
+            if not args.json:
+                print(render.message_outcome(args.complaint_id, name, "recorded", update_id, result))
+                return
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         raise Refused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None

@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -256,7 +257,7 @@ def row_problems(error: Exception) -> list[tuple[str, str]] | None:
     if isinstance(error, m.Refusal):
         return list(error.problems)
     if isinstance(error, PolicyError):
-        return [("policy", str(error))]
+        return [("policy", str(error).removeprefix("policy: "))]
     return None
 
 
@@ -313,6 +314,9 @@ class Counts:
     bad: int = 0
     skipped: int = 0  # done in an earlier, interrupted run
 
+    def as_json(self, dry_run: bool = False) -> str:
+        return json.dumps({**dataclasses.asdict(self), "dry_run": dry_run})
+
     def summary(self, dry_run: bool = False) -> str:
         first = f"would import {self.imported}" if dry_run else f"imported {self.imported}"
         text = f"{first}, already there {self.already_there}, bad {self.bad}"
@@ -352,6 +356,7 @@ async def import_file(
     fmt: str | None = None,
     restart: bool = False,
     dry_run: bool = False,
+    as_json: bool = False,
     concurrency: int = DEFAULT_CONCURRENCY,
     err: TextIO | None = None,
     out: TextIO | None = None,
@@ -450,13 +455,13 @@ async def import_file(
             f"Run the same command again to resume ({progress.path.name} lists the rows done)",
             file=err,
         )
-        print(counts.summary(), file=out)
+        print(counts.as_json() if as_json else counts.summary(), file=out)
         return EXIT_FAILED
     if not dry_run:
         progress.remove()  # complete: a later run checks every row with the server again
     if bad:
         print(f"{counts.bad} bad row(s), listed in {errors_path.name}", file=err)
-    print(counts.summary(dry_run), file=out)
+    print(counts.as_json(dry_run) if as_json else counts.summary(dry_run), file=out)
     return EXIT_BAD_ROWS if bad else EXIT_OK
 
 
@@ -473,4 +478,5 @@ async def cmd_import(args: argparse.Namespace, get_client: Callable[[], Awaitabl
         restart=args.restart,
         dry_run=args.dry_run,
         concurrency=args.concurrency,
+        as_json=args.json,
     )

@@ -9,6 +9,7 @@ ints, lists) and checked by the model afterwards, so refusals name the model's f
 from __future__ import annotations
 
 import argparse
+import os
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,6 +17,120 @@ from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel
+
+# ---------------------------------------------------------------------- options every command takes
+
+JSON_HELP = "print JSON (stable for scripts) instead of text"
+CONNECTION_ENV = {"address": "TEMPORAL_ADDRESS", "namespace": "TEMPORAL_NAMESPACE"}
+
+
+def add_common(parser: argparse.ArgumentParser, *, connect: bool = True, json_output: bool = True) -> None:
+    """--address/--namespace (and --json) on a parser. They are added to the top-level parser
+    and to every sub-command (and complaint step) alike, with no default, so they may be typed
+    before or after the sub-command: `settle_common` fills in what was not given."""
+    if connect:
+        parser.add_argument(
+            "--address",
+            default=argparse.SUPPRESS,
+            help="Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else the client config)",
+        )
+        parser.add_argument(
+            "--namespace",
+            default=argparse.SUPPRESS,
+            help="Temporal namespace (default: $TEMPORAL_NAMESPACE, else the client config)",
+        )
+    if json_output:
+        parser.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=JSON_HELP)
+
+
+def settle_common(args: argparse.Namespace, *, from_environment: bool = True) -> argparse.Namespace:
+    """Defaults for the options `add_common` leaves unset: the environment (unless the command
+    only uses a server it is pointed at), else None; --json off."""
+    for name, variable in CONNECTION_ENV.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, os.environ.get(variable) if from_environment else None)
+    if not hasattr(args, "json"):
+        args.json = False
+    return args
+
+
+TODAY = "today"
+DATE_METAVAR = "YYYY-MM-DD|today"
+
+
+def day_text(text: str) -> str:
+    """A date option's value: `today` is London's today (so a command can be written once and
+    typed any day); anything else is passed on for the model to check."""
+    if text.strip().lower() == TODAY:
+        from starters.plans import today_in_london
+
+        return today_in_london().isoformat()
+    return text
+
+
+def add_delivery_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """--request-id and --timeout of a message sub-command (`kind`: update or signal)."""
+    if kind == "update":
+        default = "derived from the plan, the command and its values, so repeating a command is harmless"
+        after = "nothing was applied; retrying is safe"
+    else:
+        default = "a new one each time, so a report is never dropped as a repeat"
+        after = "retry with the same --request-id"
+    parser.add_argument(
+        "--request-id",
+        dest="request_id",
+        metavar="REF",
+        help=f"your reference for this request: sending the {kind} again with the same one applies it once "
+        f"(default: {default})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help=f"give up after this long without an answer (default 30; exit status 3): {after}",
+    )
+
+
+# What each message field means, for --help. Keyed by field name (a message may override it
+# as "message.field"); every field of every message has an entry (tests/cli checks).
+FIELD_HELP = {
+    "date": "the day it happened, YYYY-MM-DD or today (not in the future, not before the plan's conference)",
+    "seen": "whether the child was seen (--seen) or not (--no-seen, e.g. no access): one of them is required",
+    "seen_alone": "the child was seen alone",
+    "bedroom_seen": "the child's bedroom was seen",
+    "location": "where the visit took place (default home; at school is 'other')",
+    "parents_refused_seen_alone": "the parents refused to let the child be seen alone",
+    "by": "the id of the person who did it or agreed it (a manager where the rule needs one)",
+    "interval_working_days": "visit the child every N working days (1-60)",
+    "reason_ref": "reference to the recorded reason, in the case system",
+    "next_date": "the date set for the next core group, YYYY-MM-DD",
+    "member_id": "the id of the core group member who signed",
+    "kind": "which meeting",
+    "outcome": "what the conference decided",
+    "exceptional_reason": "why the plan ends at the first review (exceptional circumstances only)",
+    "next_review_date": "the date set for the next review conference, YYYY-MM-DD",
+    "scores": "the conference's scaling scores, 0-10, separated by commas",
+    "step_down_not_needed": "why no child-in-need step-down meeting is needed",
+    "rationale_ref": "reference to the recorded rationale for ending without a child-in-need plan",
+    "receiving_authority": "the id of the authority the plan is transferred to",
+    "transfer_conference_date": "the date of the receiving authority's transfer conference, YYYY-MM-DD",
+    "review_date": "the date of the early review conference, YYYY-MM-DD",
+    "to": "the id of the person escalated to",
+    "summary_ref": "reference to the incident's record in the case system",
+    "person_id": "the id of the new (or covering) lead social worker",
+    "person_email": "their e-mail address, for reminders",
+    "cover_until": "the last day of the cover, YYYY-MM-DD (leave out for a permanent change)",
+    "obligation_id": "the obligation met, as `cpplan status` lists it (e.g. cin-meeting-1)",
+    "schedule_meeting.date": "the date the meeting is arranged for, YYYY-MM-DD (today or later)",
+    "report_incident.kind": "what happened",
+    "record_review_conference.by": "the manager who agreed an exceptional end at the first review",
+}
+
+
+def field_help(message: str, path: tuple[str, ...]) -> str | None:
+    name = "_".join(path)
+    return FIELD_HELP.get(f"{message}.{name}") or FIELD_HELP.get(name)
 
 
 @dataclass(frozen=True)
@@ -77,15 +192,17 @@ def add_model_options(
         option = Option(path)
         spec.options.append(option)
         required = _required(spec.model, path)
-        helptext = info.description or ""
+        helptext = info.description or field_help(spec.message, path) or ""
         if kind is bool:
-            # --seen / --no-seen. A required flag left out means False (a visit where the child
-            # was not seen); an optional one left out is not sent, so the model's default applies.
+            # --seen / --no-seen. A required flag must be given one way or the other: a visit
+            # recorded without saying whether the child was seen is not a visit record. An
+            # optional one left out is not sent, so the model's default applies.
             parser.add_argument(
                 option.flag,
                 dest=option.dest,
                 action=argparse.BooleanOptionalAction,
-                default=False if required else None,
+                required=required,
+                default=None,
                 help=helptext or None,
             )
             continue
@@ -93,7 +210,7 @@ def add_model_options(
         if typing.get_origin(kind) is Literal:
             kwargs["metavar"] = "{" + ",".join(map(str, typing.get_args(kind))) + "}"
         elif kind is date:
-            kwargs["metavar"] = "YYYY-MM-DD"
+            kwargs.update(type=day_text, metavar=DATE_METAVAR)
         elif kind is int:
             kwargs["type"] = int
         elif typing.get_origin(kind) is list:

@@ -10,11 +10,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -32,7 +35,7 @@ from workflows import search_attributes as sa
 from workflows.calendar import WorkingCalendar, local_date, non_working_days
 from workflows.engine import PlanEngine
 from workflows.messages import PLAN_MESSAGES
-from workflows.policy import get_profile
+from workflows.policy import PolicyError, get_profile
 
 # Every message the workflow accepts (declared once, in workflows/messages.py): name -> (payload
 # model, kind). The command line builds one sub-command per entry from the model's fields.
@@ -51,14 +54,56 @@ class Refused(PlanCommandError):
     """The workflow refused an update; the message names the field and why."""
 
 
+class NoAnswer(PlanCommandError):
+    """No worker answered an update in time: it was not applied, and retrying it with the same
+    request id is safe."""
+
+
+DEFAULT_TIMEOUT = 30.0  # seconds an update waits for a worker before the command gives up
+
+
+def request_id(plan_id: str, name: str, payload: dict[str, Any], given: str | None = None) -> str:
+    """The id a message is sent with, so that sending it again is applied once: Temporal keeps
+    one result per update id within a run, and one signal per request id.
+
+    `given` is the caller's own request id (a case system's transaction reference). Without
+    one, an update's id is a hash of the plan, the message and its normalised payload, so the
+    same record typed twice is one record; a signal's is new each time, because a report must
+    never be dropped as a repeat (a child can go missing, be found and go missing again on the
+    same day): a report is retried safely with a request id of the caller's. The message name
+    is part of the id either way: one request id reused for two messages must not swallow the
+    second."""
+    if given:
+        return f"{name}:{given}"
+    if MESSAGES.get(name, (None, "update"))[1] == "signal":
+        return f"{name}:{uuid.uuid4().hex}"
+    canonical = json.dumps([plan_id, name, payload], sort_keys=True, separators=(",", ":"))
+    return f"{name}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+
+
 def today_in_london() -> date:
     return local_date(datetime.now(UTC))
 
 
 def check_start(doc: Any) -> m.PlanStart:
     """The whole start check, client-side: shape (Refusal), the policy (PolicyError), then the
-    rules that need the profile and calendar (Refusal). Returns the parsed start."""
-    start = m.parse(m.PlanStart, doc)
+    rules that need the profile and calendar (Refusal). Returns the parsed start.
+
+    A bad shape and an unknown policy are reported together, so a caseload row lists every
+    mistake at once."""
+    problems: list[tuple[str, str]] = []
+    try:
+        start = m.parse(m.PlanStart, doc)
+    except m.Refusal as err:
+        problems = list(err.problems)
+    policy = doc.get("policy") if isinstance(doc, dict) else None
+    if isinstance(policy, str) and all(name != "policy" for name, _ in problems):
+        try:
+            get_profile(policy.strip())
+        except PolicyError as err:
+            problems.append(("policy", str(err).removeprefix("policy: ")))
+    if problems:
+        raise m.Refusal(problems)
     profile = get_profile(start.policy)
     icpc = start.icpc_date
     calendar = WorkingCalendar(non_working_days(profile.region, icpc.year - 1, icpc.year + 2, profile.closure_days))
@@ -198,6 +243,19 @@ def check_message(name: str, payload: dict[str, Any]) -> dict[str, Any]:
     return m.parse(MESSAGES[name][0], payload).model_dump(mode="json", exclude_unset=True)
 
 
+def check_report_date(day: str, status: dict[str, Any]) -> None:
+    """A report's date against the plan, before it is sent: the workflow cannot refuse a signal
+    (it keeps what it cannot use as an unreadable message), so a date typed wrong is caught
+    here. Not in the future (London's today), not before the plan's conference."""
+    when = date.fromisoformat(day)
+    today = today_in_london()
+    if when > today:
+        raise m.Refusal.one("date", f"{when} is in the future (today is {today}); nothing was sent")
+    icpc = status.get("icpc_date")
+    if icpc and when < date.fromisoformat(str(icpc)[:10]):
+        raise m.Refusal.one("date", f"{when} is before the plan started ({icpc}); nothing was sent")
+
+
 def _not_found(plan_id: str, err: RPCError) -> PlanCommandError:
     if err.status == RPCStatusCode.NOT_FOUND:
         return UnknownPlan(
@@ -206,13 +264,32 @@ def _not_found(plan_id: str, err: RPCError) -> PlanCommandError:
     return PlanCommandError(f"{workflows.workflow_id(plan_id)}: {err.message}")
 
 
-async def send_update(client: Client, plan_id: str, name: str, payload: dict[str, Any]) -> dict[str, Any]:
+async def send_update(
+    client: Client,
+    plan_id: str,
+    name: str,
+    payload: dict[str, Any],
+    *,
+    request: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> dict[str, Any]:
     """Send an update and wait for its result; a refusal raises `Refused` with the workflow's
-    message (which names the field)."""
+    message (which names the field), no answer within `timeout` seconds raises `NoAnswer`.
+    `request` is the caller's request id (see `request_id`)."""
     payload = check_message(name, payload)
     handle = client.get_workflow_handle(workflows.workflow_id(plan_id))
+    update_id = request_id(plan_id, name, payload, request)
     try:
-        return await handle.execute_update(name, payload, result_type=dict)
+        return await asyncio.wait_for(
+            handle.execute_update(name, payload, id=update_id, result_type=dict), timeout=timeout
+        )
+    # Cancelled by the deadline, the SDK raises its own error rather than TimeoutError.
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        retry = f"--request-id {request}" if request else "the same command (its request id is derived from it)"
+        raise NoAnswer(
+            f"no worker answered within {timeout:g} s; the update was not applied (or retry with {retry}: "
+            "it is applied once)"
+        ) from None
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError):
@@ -222,21 +299,53 @@ async def send_update(client: Client, plan_id: str, name: str, payload: dict[str
         raise _not_found(plan_id, err) from None
 
 
-async def send_signal(client: Client, plan_id: str, name: str, payload: dict[str, Any]) -> None:
-    """Send a signal (the workflow records it whatever happens, so it is checked here first)."""
+async def send_signal(
+    client: Client,
+    plan_id: str,
+    name: str,
+    payload: dict[str, Any],
+    *,
+    request: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> str:
+    """Send a signal (the workflow records it whatever happens, so it is checked here first)
+    with a request id, so the server keeps one of a retried signal. The SDK's `handle.signal`
+    makes up a random request id of its own, so this sends the service request itself; the
+    payload goes through the client's data converter (and codec) all the same. Returns the
+    request id it was sent with."""
     payload = check_message(name, payload)
-    handle = client.get_workflow_handle(workflows.workflow_id(plan_id))
+    req = SignalWorkflowExecutionRequest(
+        namespace=client.namespace,
+        workflow_execution=WorkflowExecution(workflow_id=workflows.workflow_id(plan_id)),
+        signal_name=name,
+        identity=client.identity,
+        request_id=request_id(plan_id, name, payload, request),
+    )
+    req.input.payloads.extend(await client.data_converter.encode([payload]))
     try:
-        await handle.signal(name, payload)
+        await client.workflow_service.signal_workflow_execution(req, retry=True, timeout=timedelta(seconds=timeout))
     except RPCError as err:
+        if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            again = req.request_id.removeprefix(f"{name}:")
+            raise NoAnswer(
+                f"Temporal did not answer within {timeout:g} s; the report may not have been kept "
+                f"(retry with --request-id {again}: it is kept once)"
+            ) from None
         raise _not_found(plan_id, err) from None
+    return req.request_id
 
 
-async def query_status(client: Client, plan_id: str) -> dict[str, Any]:
+async def query_status(client: Client, plan_id: str, timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+    """The plan's `status` query; a worker answers it, so with none running it gives up after
+    `timeout` seconds (`NoAnswer`) rather than wait for the server's own deadline."""
     handle = client.get_workflow_handle(workflows.workflow_id(plan_id))
     try:
-        return await handle.query("status", result_type=dict)
+        return await asyncio.wait_for(handle.query("status", result_type=dict), timeout=timeout)
+    except TimeoutError:
+        raise NoAnswer(f"no worker answered the plan's status query within {timeout:g} s") from None
     except RPCError as err:
+        if err.status == RPCStatusCode.DEADLINE_EXCEEDED:
+            raise NoAnswer(f"no worker answered the plan's status query within {timeout:g} s") from None
         raise _not_found(plan_id, err) from None
 
 

@@ -18,19 +18,37 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "
     return "\n".join(indent + "  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines)
 
 
+def _yes_no(value: Any) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
 def status(doc: dict[str, Any]) -> str:
+    """A plan's key facts, then its obligations in due-date order, then its escalations."""
     nxt = doc.get("next_due")
-    lines = [
-        f"plan      {doc.get('plan_id', '-')}",
-        f"policy    {doc.get('policy', '-')}",
-        f"state     {doc.get('state', '-')}"
-        + (f" (ended {doc['ended_on']}: {doc.get('end_reason')})" if doc.get("ended_on") else ""),
-        f"next due  {nxt['due']} {nxt['id']} ({nxt.get('description', nxt['kind'])})" if nxt else "next due  -",
+    state = str(doc.get("state", "-"))
+    if doc.get("ended_on"):
+        state += f" (ended {doc['ended_on']}: {doc.get('end_reason')})"
+    facts = [
+        ("plan", doc.get("plan_id")),
+        ("policy", doc.get("policy")),
+        ("conference", f"{doc.get('icpc_date', '-')} ({doc.get('conference_kind', 'initial')})"),
+        ("state", state),
+        ("lead social worker", doc.get("lead_social_worker")),
+        ("team manager", doc.get("team_manager")),
+        ("missing", _yes_no(doc.get("missing"))),
+        ("reviews held", doc.get("reviews_held")),
+        ("overdue", doc.get("overdue_count")),
+        ("next due", f"{nxt['due']} {nxt['id']} ({nxt.get('description', nxt['kind'])})" if nxt else None),
+    ]
+    width = max(len(name) for name, _ in facts)
+    obligations = sorted(doc.get("obligations", []), key=lambda o: (o.get("due") or "", o.get("id") or ""))
+    lines = [f"{name.ljust(width)}  {'-' if value is None else value}" for name, value in facts]
+    lines += [
         "",
-        "obligations",
+        "obligations (by due date)",
         table(
-            ["ID", "KIND", "DUE", "STATUS", "MET ON"],
-            ([o["id"], o["kind"], o["due"], o["status"], o.get("met_on")] for o in doc.get("obligations", [])),
+            ["DUE", "ID", "KIND", "STATUS", "MET ON"],
+            ([o["due"], o["id"], o["kind"], o["status"], o.get("met_on")] for o in obligations),
             "  ",
         ),
         "",
@@ -44,21 +62,32 @@ def status(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def message_outcome(plan_id: str, message: str, outcome: str, request: str, result: dict[str, Any]) -> str:
+    """What an update or signal did, the same shape for both: one line, then what the plan
+    answered (an update's result), one `name  value` line each."""
+    lines = [f"{plan_id}: {message} {outcome} (request id {request})"]
+    details = [(k.replace("_", " "), v) for k, v in result.items() if v not in (None, "", [], {})]
+    if details:
+        width = max(len(name) for name, _ in details)
+        lines += [f"  {name.ljust(width)}  {_value(value)}" for name, value in details]
+    return "\n".join(lines)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
 def schedule(policy: str, icpc: str, obligations: list[dict[str, str]]) -> str:
     head = f"statutory timetable for policy {policy}, conference on {icpc}\n"
     return head + table(
         ["KIND", "DUE", "HOLD BY", "RULE"],
         ([o["kind"], o["due"], o.get("hold_by", ""), o["rule"]] for o in obligations),
-    )
-
-
-def overdue(plans: list[dict[str, Any]]) -> str:
-    return table(
-        ["PLAN", "POLICY", "OVERDUE", "NEXT DUE", "NEXT KIND"],
-        (
-            [p.get("plan_id"), p.get("policy"), p.get("overdue_count"), p.get("next_due_date"), p.get("next_due_kind")]
-            for p in plans
-        ),
     )
 
 

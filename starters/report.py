@@ -4,22 +4,25 @@ period, from the read model (`obligations` joined to `plans`); as CSV and as a c
 An obligation counts in the period when its due date is in it (both ends included):
 - `met_on_time`: status `met` (met on or before its due date);
 - `met_late`: status `met-late`;
-- `outstanding`: not met yet (`pending`, `overdue`, `escalated`).
-`due` is their sum. A period reaching past today counts what is not yet due as outstanding (and,
-for reviews, as not yet held), so the census figure is for periods already over. The team is the
+- `overdue`: not met, and its due date is before today;
+- `not_yet_due`: not met, due today or later (a period reaching past today has these).
+`due` is their sum. The team is the
 plan's team manager reference (`plans.team_ref`; `(none)` where a plan has none); the profile is
 `plans.policy`.
 
 The figure a council returns in the DfE children-in-need census, plans reviewed within
-timescale: of the review conferences due in the period (`reviews_due`), those held within their
-statutory timescale (`reviews_within_timescale`): on or before the due date, or, where the plan's
+timescale: of the review conferences due in the period whose limit has passed
+(`reviews_limit_passed`: the outcome is known), those held within their statutory timescale
+(`reviews_within_timescale`): on or before the due date, or, where the plan's
 status records a statutory limit later than the date the review was set for, on or before that
 limit (a review held after its arranged date but inside the limit is within timescale for the
-census, though `met-late` for the plan). `reviews_within_timescale_pct` is the percentage, one
-decimal, empty when no review was due.
+census, though `met-late` for the plan). A review whose limit is today or later is left out, held
+or not: counting the early ones already held would flatter a period still running.
+`reviews_within_timescale_pct` is the percentage, one decimal, empty when no review's limit has
+passed.
 
 CSV columns, one row per group and a last row for all of them (group `(all)`):
-`from,to,by,group,due,met_on_time,met_late,outstanding,reviews_due,reviews_within_timescale,reviews_within_timescale_pct`.
+`from,to,by,group,due,met_on_time,met_late,overdue,not_yet_due,reviews_limit_passed,reviews_within_timescale,reviews_within_timescale_pct`.
 """
 
 from __future__ import annotations
@@ -37,21 +40,23 @@ from typing import Any
 
 from starters import plans as plan_commands
 from starters import render
+from starters.plans import today_in_london
 from workflows import models as m
 
 ALL = "(all)"  # references cannot contain parentheses, so no team or profile is named this
 NO_TEAM = "(none)"
-OUTSTANDING = ("pending", "overdue", "escalated")
+NOT_MET = ("pending", "overdue", "escalated")
 REVIEW = "review-conference"
 GROUPINGS = ("team", "policy")
 
-HELP = "obligations met on time, late and outstanding per team or profile over a period (CSV, PNG chart)"
+HELP = "obligations met on time, met late, overdue and not yet due per team or profile over a period (CSV, PNG chart)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.description = HELP + (
         ". Counts obligations due in the period (both dates included); 'reviews within timescale' is the "
-        "children-in-need census figure: review conferences due in the period held within their statutory timescale."
+        "children-in-need census figure: of the review conferences due in the period whose statutory limit has passed, "
+        "those held within their timescale."
     )
     p.add_argument("--from", dest="period_from", required=True, metavar="YYYY-MM-DD", help="first day of the period")
     p.add_argument("--to", dest="period_to", required=True, metavar="YYYY-MM-DD", help="last day of the period")
@@ -74,17 +79,20 @@ class Line:
     group: str
     met_on_time: int = 0
     met_late: int = 0
-    outstanding: int = 0
-    reviews_due: int = 0
+    overdue: int = 0
+    not_yet_due: int = 0
+    reviews_limit_passed: int = 0
     reviews_within_timescale: int = 0
 
     @property
     def due(self) -> int:
-        return self.met_on_time + self.met_late + self.outstanding
+        return self.met_on_time + self.met_late + self.overdue + self.not_yet_due
 
     @property
     def reviews_within_timescale_pct(self) -> float | None:
-        return round(100 * self.reviews_within_timescale / self.reviews_due, 1) if self.reviews_due else None
+        if not self.reviews_limit_passed:
+            return None
+        return round(100 * self.reviews_within_timescale / self.reviews_limit_passed, 1)
 
     def add(self, other: Line) -> None:
         for f in fields(self):
@@ -108,8 +116,9 @@ class Report:
         "due",
         "met_on_time",
         "met_late",
-        "outstanding",
-        "reviews_due",
+        "overdue",
+        "not_yet_due",
+        "reviews_limit_passed",
         "reviews_within_timescale",
         "reviews_within_timescale_pct",
     )
@@ -127,8 +136,9 @@ class Report:
                     line.due,
                     line.met_on_time,
                     line.met_late,
-                    line.outstanding,
-                    line.reviews_due,
+                    line.overdue,
+                    line.not_yet_due,
+                    line.reviews_limit_passed,
                     line.reviews_within_timescale,
                     "" if pct is None else f"{pct:.1f}",
                 ]
@@ -144,19 +154,23 @@ class Report:
 
     def census_sentence(self) -> str:
         t = self.total
-        if not t.reviews_due:
-            return "reviews held within timescale: no review conference was due in the period"
+        if not t.reviews_limit_passed:
+            return "reviews held within timescale: no review conference due in the period has reached its limit yet"
         return (
-            f"reviews held within timescale: {t.reviews_within_timescale} of {t.reviews_due} "
-            f"({t.reviews_within_timescale_pct:.1f}%)"
+            f"reviews held within timescale: {t.reviews_within_timescale} of {t.reviews_limit_passed} "
+            f"({t.reviews_within_timescale_pct:.1f}%; only reviews whose limit has passed)"
         )
 
 
 # ---------------------------------------------------------------------- the figures
 
 
-def build_report(period_from: date, period_to: date, by: str = "team", url: str | None = None) -> Report:
-    """Read the figures from the read model (blocking)."""
+def build_report(
+    period_from: date, period_to: date, by: str = "team", url: str | None = None, today: date | None = None
+) -> Report:
+    """Read the figures from the read model (blocking). `today` (London's, by default) decides
+    what is overdue and which reviews have reached their limit."""
+    today = today or today_in_london()
     import sqlalchemy as sa
 
     from activities.db import get_engine, obligations, plans
@@ -178,7 +192,8 @@ def build_report(period_from: date, period_to: date, by: str = "team", url: str 
             group,
             count(o.c.status == "met").label("met_on_time"),
             count(o.c.status == "met-late").label("met_late"),
-            count(o.c.status.in_(OUTSTANDING)).label("outstanding"),
+            count(sa.and_(o.c.status.in_(NOT_MET), o.c.due < today)).label("overdue"),
+            count(sa.and_(o.c.status.in_(NOT_MET), o.c.due >= today)).label("not_yet_due"),
         )
         .select_from(joined)
         .where(in_period)
@@ -193,18 +208,24 @@ def build_report(period_from: date, period_to: date, by: str = "team", url: str 
     with get_engine(url).connect() as conn:
         for row in conn.execute(totals):
             name = row.grp or NO_TEAM
-            lines[name] = Line(name, int(row.met_on_time or 0), int(row.met_late or 0), int(row.outstanding or 0))
+            lines[name] = Line(
+                name,
+                int(row.met_on_time or 0),
+                int(row.met_late or 0),
+                int(row.overdue or 0),
+                int(row.not_yet_due or 0),
+            )
         limits: dict[str, dict[str, date]] = {}
         for row in conn.execute(reviews):
             name = row.grp or NO_TEAM
             line = lines.setdefault(name, Line(name))
-            line.reviews_due += 1
-            if row.met_on is None:
-                continue
             if row.plan_id not in limits:
                 limits[row.plan_id] = _statutory_limits(row.status_json)
             limit = max(row.due, limits[row.plan_id].get(row.obligation_id, row.due))
-            if row.met_on <= limit:
+            if limit >= today:
+                continue  # its outcome is not known yet
+            line.reviews_limit_passed += 1
+            if row.met_on is not None and row.met_on <= limit:
                 line.reviews_within_timescale += 1
     ordered = sorted(lines.values(), key=lambda line: line.group)
     total = Line(ALL)
@@ -236,19 +257,23 @@ def text_table(report: Report) -> str:
             line.due,
             line.met_on_time,
             line.met_late,
-            line.outstanding,
-            f"{line.reviews_within_timescale}/{line.reviews_due}" if line.reviews_due else "-",
-            f"{line.reviews_within_timescale_pct:.1f}%" if line.reviews_due else "-",
+            line.overdue,
+            line.not_yet_due,
+            f"{line.reviews_within_timescale}/{line.reviews_limit_passed}" if line.reviews_limit_passed else "-",
+            f"{line.reviews_within_timescale_pct:.1f}%" if line.reviews_limit_passed else "-",
         ]
         for line in [*report.lines, report.total]
     ]
     head = f"obligations due {report.period_from} to {report.period_to}, by {report.by}"
-    table = render.table([report.by.upper(), "DUE", "ON TIME", "LATE", "OUTSTANDING", "REVIEWS IN TIME", "%"], rows)
-    return f"{head}\n{table}\n{report.census_sentence()}"
+    headers = [report.by.upper(), "DUE", "ON TIME", "LATE", "OVERDUE", "NOT YET DUE", "REVIEWS IN TIME*", "%"]
+    table = render.table(headers, rows)
+    note = "* of the reviews due in the period whose statutory limit has passed"
+    return f"{head}\n{table}\n{note}\n{report.census_sentence()}"
 
 
-COLOURS = {"met_on_time": "#009E73", "met_late": "#E69F00", "outstanding": "#D55E00"}  # Okabe-Ito: colour-blind safe
-LABELS = {"met_on_time": "met on time", "met_late": "met late", "outstanding": "outstanding"}
+# Okabe-Ito: colour-blind safe
+COLOURS = {"met_on_time": "#009E73", "met_late": "#E69F00", "overdue": "#D55E00", "not_yet_due": "#BBBBBB"}
+LABELS = {"met_on_time": "met on time", "met_late": "met late", "overdue": "overdue", "not_yet_due": "not yet due"}
 
 
 def write_chart(report: Report, path: Path) -> None:
@@ -258,7 +283,7 @@ def write_chart(report: Report, path: Path) -> None:
     from matplotlib.figure import Figure
 
     lines = list(reversed(report.lines))  # first group at the top
-    fig = Figure(figsize=(10, 1.6 + 0.45 * max(len(lines), 3)), dpi=120)
+    fig = Figure(figsize=(10, 2.1 + 0.45 * max(len(lines), 3)), dpi=120)
     ax = fig.subplots()
     title = f"Obligations due {report.period_from} to {report.period_to}, by {report.by}"
     fig.suptitle(title, fontsize=13, fontweight="bold", x=0.02, ha="left")
@@ -292,17 +317,18 @@ def write_chart(report: Report, path: Path) -> None:
         for y, line in enumerate(lines):
             note = (
                 (
-                    f"reviews in time {line.reviews_within_timescale}/{line.reviews_due} "
+                    f"reviews in time {line.reviews_within_timescale}/{line.reviews_limit_passed} "
                     f"({line.reviews_within_timescale_pct:.1f}%)"
                 )
-                if line.reviews_due
-                else "no reviews due"
+                if line.reviews_limit_passed
+                else "no review past its limit"
             )
             ax.text(line.due + widest * 0.01, y, note, va="center", fontsize=8.5, color="#333333")
         ax.set_xlim(0, widest * 1.35)
-        ax.set_xlabel("obligations due in the period")
+        ax.set_xlabel("obligations due in the period (reviews in time: of those whose statutory limit has passed)")
         ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(loc="lower right", frameon=False, fontsize=9, ncols=3, bbox_to_anchor=(1, 1.0))
+        # Below the axis: above it, four entries run into the census sentence.
+        ax.legend(loc="upper left", frameon=False, fontsize=9, ncols=4, bbox_to_anchor=(0, -0.28))
         ax.grid(axis="x", color="#dddddd", linewidth=0.6)
         ax.set_axisbelow(True)
     fig.tight_layout()
@@ -320,8 +346,12 @@ def _day(option: str, text: str) -> date:
 async def cmd_report(args: argparse.Namespace) -> None:
     period_from, period_to = _day("from", args.period_from), _day("to", args.period_to)
     report = await asyncio.to_thread(build_report, period_from, period_to, args.by)  # blocking database read
-    csv_target = args.csv if args.csv is not None else ("-" if args.png is None else None)
-    if csv_target == "-":
+    csv_target = args.csv if args.csv is not None else ("-" if args.png is None and not args.json else None)
+    if args.json:  # the JSON is stdout; a CSV only to a file
+        if csv_target not in (None, "-"):
+            _write(Path(csv_target), report.csv_text())
+        print(json.dumps([dict(zip(Report.CSV_HEADER, row)) for row in report.rows()], indent=2))
+    elif csv_target == "-":
         sys.stdout.write(report.csv_text())
     else:
         if csv_target is not None:

@@ -24,8 +24,11 @@ from pydantic import (
 
 # Opaque references from the case system: no spaces, no '@' (an e-mail address is not a
 # reference), short enough to sit in a workflow id.
-Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
-Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$", max_length=254)]
+REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$"
+PROFILE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,40}$"
+Ref = Annotated[str, StringConstraints(pattern=REF_PATTERN)]
+Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
 Text = Annotated[str, StringConstraints(max_length=200)]
 
 
@@ -126,7 +129,7 @@ class Person(_Message):
 class PlanStart(_Message):
     plan_id: Ref
     child_ref: Ref
-    policy: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")]
+    policy: Annotated[str, StringConstraints(pattern=PROFILE_ID_PATTERN)]
     icpc_date: Day
     conference_kind: Literal["initial", "transfer-in", "pre-birth"] = "initial"
     category: Literal["physical", "emotional", "sexual", "neglect"]
@@ -290,8 +293,7 @@ def parse(model: type[BaseModel], raw: Any, *, lax: bool = False) -> Any:
         problems = []
         for item in err.errors():
             field = ".".join(str(p) for p in item["loc"]) or "(payload)"
-            reason = item["msg"].removeprefix("Value error, ")
-            problems.append((field, reason))
+            problems.append((field, _sentence(item)))
         raise Refusal(problems) from None
 
 
@@ -320,3 +322,22 @@ def _years_from(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+# A pattern means nothing to the person who typed the value: say in words what is allowed.
+PATTERN_SENTENCES = {
+    REF_PATTERN: "must be an opaque reference: letters, digits and . _ : -, up to 64 characters, no spaces or @",
+    EMAIL_PATTERN: "must be an e-mail address such as name@example.org, without spaces",
+    PROFILE_ID_PATTERN: "must be a profile id: lower-case letters, digits and -, e.g. london",
+}
+
+
+def _sentence(item: Any) -> str:
+    """Pydantic's error as a sentence a practitioner can act on (the field is named apart)."""
+    kind = item.get("type")
+    if kind == "string_pattern_mismatch":
+        pattern = (item.get("ctx") or {}).get("pattern")
+        return PATTERN_SENTENCES.get(pattern, "is not written in the form this field takes")
+    if kind == "extra_forbidden":
+        return "Extra inputs are not permitted: this message has no such field"
+    return str(item["msg"]).removeprefix("Value error, ")

@@ -376,5 +376,5 @@ def _load(files: tuple[tuple[str, float], ...]) -> tuple[tuple[str, Profile], ..
 def get_profile(policy_id: str) -> Profile:
     profiles = load_profiles()
     if policy_id not in profiles:
-        raise PolicyError(f"policy: unknown profile {policy_id!r}; known: {', '.join(sorted(profiles))}")
+        raise PolicyError(f"policy: unknown profile {policy_id!r} (known: {', '.join(sorted(profiles))})")
     return profiles[policy_id]

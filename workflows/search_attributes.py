@@ -1,12 +1,16 @@
 """Search attributes ops staff filter plans by in the Temporal UI, e.g.
-`PlanState = "active" AND OverdueCount > 0`. Opaque references and dates only: no names."""
+`ExecutionStatus = "Running" AND PlanState = "active" AND OverdueCount > 0` (each review
+conference continues the plan as new, and the closed run keeps the values it had: the
+execution status is what tells the current run). Opaque references and dates only: no names."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate
+
+from workflows.calendar import local_instant
 
 PLAN_STATE = SearchAttributeKey.for_keyword("PlanState")
 POLICY = SearchAttributeKey.for_keyword("PlanPolicy")
@@ -19,9 +23,7 @@ ALL = (PLAN_STATE, POLICY, TEAM_REF, NEXT_DUE, OVERDUE_COUNT)
 
 def values_from_status(status: dict[str, Any]) -> dict[str, Any]:
     nxt = status.get("next_due")
-    due = None
-    if nxt:
-        due = datetime.combine(datetime.fromisoformat(nxt["due"]).date(), time(0), tzinfo=UTC)
+    due = next_due_instant(date.fromisoformat(nxt["due"][:10])) if nxt else None
     return {
         PLAN_STATE.name: status["state"],
         POLICY.name: status["policy"],
@@ -29,6 +31,13 @@ def values_from_status(status: dict[str, Any]) -> dict[str, Any]:
         NEXT_DUE.name: due,
         OVERDUE_COUNT.name: status["overdue_count"],
     }
+
+
+def next_due_instant(day: date) -> datetime:
+    """NextDue as the UI shows it: the due day at 09:00 Europe/London, when reminders go out,
+    rather than midnight UTC, which a UI showing local time puts at 01:00 in summer and one
+    showing another zone may put on the day before."""
+    return local_instant(day, time(9)).astimezone(UTC)
 
 
 def updates(values: dict[str, Any]) -> list[SearchAttributeUpdate[Any]]:

@@ -400,6 +400,18 @@ async def test_dry_run_checks_every_row_without_a_server(tmp_path: Path, capsys)
     assert not progress_of(path).exists()
 
 
+async def test_a_bad_row_lists_all_its_errors_at_once(tmp_path: Path, capsys) -> None:
+    path = write_jsonl(tmp_path / "caseload.jsonl", [good_doc(policy="atlantis", category="boredom", child_ref="a b")])
+
+    code, out, err = await run(capsys, str(path), "--dry-run")
+
+    assert code == importer.EXIT_BAD_ROWS
+    lines = [line for line in err.splitlines() if line.startswith("line 1: ")]
+    assert {line.split(":")[1].strip() for line in lines} == {"child_ref", "category", "policy"}
+    assert "line 1: policy: unknown profile 'atlantis' (known: " in err
+    assert "policy: policy" not in err and "pattern" not in err
+
+
 async def test_an_unknown_extension_needs_format(tmp_path: Path, capsys) -> None:
     path = write_jsonl(tmp_path / "caseload.txt", [good_doc()])
 

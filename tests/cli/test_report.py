@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -118,8 +119,9 @@ def figures(row: dict[str, str]) -> tuple[str, ...]:
         row["due"],
         row["met_on_time"],
         row["met_late"],
-        row["outstanding"],
-        row["reviews_due"],
+        row["overdue"],
+        row["not_yet_due"],
+        row["reviews_limit_passed"],
         row["reviews_within_timescale"],
         row["reviews_within_timescale_pct"],
     )
@@ -134,18 +136,18 @@ async def test_per_team_csv_and_chart(caseload: None, tmp_path: Path, capsys: py
     assert code == 0, captured.err
     text = csv_path.read_text(encoding="utf-8")
     assert text.splitlines()[0] == (
-        "from,to,by,group,due,met_on_time,met_late,outstanding,reviews_due,"
+        "from,to,by,group,due,met_on_time,met_late,overdue,not_yet_due,reviews_limit_passed,"
         "reviews_within_timescale,reviews_within_timescale_pct"
     )
     rows = table(text)
     assert list(rows) == ["(none)", "tm-a", "tm-b", "(all)"]
     assert {(r["from"], r["to"], r["by"]) for r in rows.values()} == {("2026-01-01", "2026-03-31", "team")}
-    assert figures(rows["tm-a"]) == ("5", "2", "2", "1", "2", "2", "100.0")
-    assert figures(rows["tm-b"]) == ("2", "0", "1", "1", "1", "0", "0.0")
-    assert figures(rows["(none)"]) == ("1", "0", "0", "1", "1", "0", "0.0")
-    assert figures(rows["(all)"]) == ("8", "2", "3", "3", "4", "2", "50.0")
+    assert figures(rows["tm-a"]) == ("5", "2", "2", "1", "0", "2", "2", "100.0")
+    assert figures(rows["tm-b"]) == ("2", "0", "1", "1", "0", "1", "0", "0.0")
+    assert figures(rows["(none)"]) == ("1", "0", "0", "1", "0", "1", "0", "0.0")
+    assert figures(rows["(all)"]) == ("8", "2", "3", "3", "0", "4", "2", "50.0")
     # With the CSV in a file, stdout has the same figures for a person to read.
-    assert "reviews held within timescale: 2 of 4 (50.0%)" in captured.out
+    assert "reviews held within timescale: 2 of 4 (50.0%; only reviews whose limit has passed)" in captured.out
     png = png_path.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
 
@@ -157,8 +159,8 @@ async def test_per_profile_to_stdout(caseload: None, capsys: pytest.CaptureFixtu
     assert code == 0
     rows = table(out)  # neither --csv nor --png: the CSV is the output
     assert list(rows) == ["darlington", "london", "(all)"]
-    assert figures(rows["darlington"]) == ("1", "0", "1", "0", "1", "1", "100.0")
-    assert figures(rows["london"]) == ("7", "2", "2", "3", "3", "1", "33.3")
+    assert figures(rows["darlington"]) == ("1", "0", "1", "0", "0", "1", "1", "100.0")
+    assert figures(rows["london"]) == ("7", "2", "2", "3", "0", "3", "1", "33.3")
     assert rows["london"]["by"] == "policy"
 
 
@@ -166,8 +168,8 @@ async def test_a_period_without_obligations(read_model: str, tmp_path: Path) -> 
     report = build_report(date(2030, 1, 1), date(2030, 12, 31))
 
     assert report.lines == []
-    assert report.rows() == [["2030-01-01", "2030-12-31", "team", "(all)", 0, 0, 0, 0, 0, 0, ""]]
-    assert "no review conference was due" in report.census_sentence()
+    assert report.rows() == [["2030-01-01", "2030-12-31", "team", "(all)", 0, 0, 0, 0, 0, 0, 0, ""]]
+    assert "no review conference due in the period has reached its limit" in report.census_sentence()
 
     code = await cli.run(["report", "--from", "2030-01-01", "--to", "2030-12-31", "--png", str(tmp_path / "empty.png")])
     assert code == 0
@@ -180,3 +182,37 @@ async def test_a_period_ending_before_it_starts_is_refused(read_model: str, caps
     err = capsys.readouterr().err
     assert code == 1
     assert err.strip() == "cpplan report: refused: to: 2026-01-01 is before --from 2026-03-31"
+
+
+async def test_a_running_period_separates_overdue_from_not_yet_due(read_model: str) -> None:
+    """Today splits what is not met: before it, overdue; from it on, not yet due. A review whose
+    limit has not passed is left out of the census figure, even one already held on time."""
+    today = date(2026, 2, 10)
+    await save(
+        "E",
+        "london",
+        "tm-e",
+        [
+            ob("visit-1", "visit", "2026-02-09", "overdue"),
+            ob("visit-2", "visit", "2026-02-10", "pending"),
+            ob("review-conference-1", "review-conference", "2026-02-05", "pending", limit="2026-02-09"),
+            ob("review-conference-2", "review-conference", "2026-02-20", "met", "2026-02-06", limit="2026-02-20"),
+        ],
+    )
+    report = build_report(date(2026, 2, 1), date(2026, 2, 28), today=today)
+
+    (line,) = report.lines
+    assert (line.overdue, line.not_yet_due, line.met_on_time) == (2, 1, 1)
+    assert (line.reviews_limit_passed, line.reviews_within_timescale) == (1, 0)
+    assert "0 of 1" in report.census_sentence()
+
+
+async def test_json(caseload: None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await cli.run(["report", *PERIOD, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["group"] for r in rows] == ["(none)", "tm-a", "tm-b", "(all)"]
+    assert (rows[-1]["overdue"], rows[-1]["reviews_limit_passed"], rows[-1]["reviews_within_timescale_pct"]) == (
+        3,
+        4,
+        "50.0",
+    )

@@ -226,7 +226,7 @@ REFUSALS = [
         {"date": "2027-01-29"},
         "date: 2027-01-29 is before the last thing recorded on the complaint (2027-02-01)",
     ),
-    ("close", {"date": "2027-02-02", "reason_ref": "a@b.org"}, "reason_ref: String should match pattern"),
+    ("close", {"date": "2027-02-02", "reason_ref": "a@b.org"}, "reason_ref: must be an opaque reference"),
 ]
 
 

@@ -78,7 +78,7 @@ NOW = at("2026-12-01", 12)
         ("record_review_conference", {"date": "2026-11-30", "outcome": "adjourned"}, "outcome", "continue"),
         ("record_completion", {"obligation_id": "visit-1", "date": "2026-11-30"}, "obligation_id", "its own message"),
         ("record_completion", {"obligation_id": "nope", "date": "2026-11-30"}, "obligation_id", "no obligation"),
-        ("change_lead_social_worker", {"person": {"id": "sw 2"}}, "person.id", "pattern"),
+        ("change_lead_social_worker", {"person": {"id": "sw 2"}}, "person.id", "opaque reference"),
         ("record_visit", "2026-11-30", "(payload)", "expected a JSON object"),
     ],
 )

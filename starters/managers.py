@@ -1,0 +1,118 @@
+"""`cpplan overdue` and `cpplan due`: a manager's view of the caseload, from the read model.
+
+One row per obligation (due date, plan, obligation, status, lead social worker, team manager),
+earliest due first, filtered by `--team` (the team manager's id), `--worker` (the lead social
+worker's id) and `--policy`. `overdue` lists what is past its date with nothing recorded;
+`due --within N` what is open and due within N working days of today (each plan's own
+working days: its profile's bank holidays and closure days), overdue ones included.
+
+`overdue --json` keeps the shape scripts already read (shared/contract.md): one object per plan,
+its overdue obligations under `overdue`; `due --json` is one object per obligation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from datetime import date
+from functools import cache
+from typing import Any
+
+from starters import render
+from starters.plans import today_in_london
+from workflows.calendar import WorkingCalendar, non_working_days
+from workflows.policy import get_profile
+
+OVERDUE_HELP = "obligations past their date with nothing recorded, earliest first (from the read model)"
+DUE_HELP = "open obligations due within N working days, earliest first (from the read model)"
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--team", metavar="TM_ID", help="only plans whose team manager is this id")
+    p.add_argument("--worker", metavar="SW_ID", help="only plans whose lead social worker is this id")
+    p.add_argument("--policy", metavar="POLICY", help="only plans under this profile, e.g. london")
+
+
+def add_overdue_arguments(p: argparse.ArgumentParser) -> None:
+    _add_filters(p)
+
+
+def add_due_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--within",
+        type=int,
+        default=10,
+        metavar="N",
+        help="working days from today, in each plan's own calendar (default 10; 0: due today or overdue)",
+    )
+    _add_filters(p)
+
+
+@cache
+def _calendar(policy: str, year: int) -> WorkingCalendar:
+    profile = get_profile(policy)
+    return WorkingCalendar(non_working_days(profile.region, year - 1, year + 2, profile.closure_days))
+
+
+def due_within(rows: list[dict[str, Any]], today: date, within: int) -> list[dict[str, Any]]:
+    """The rows due on or before `within` working days after today, in each row's profile."""
+    return [
+        r
+        for r in rows
+        if date.fromisoformat(r["due"]) <= _calendar(r["policy"], today.year).add_working_days(today, within)
+    ]
+
+
+def overdue_rows(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`overdue_plans`' plans as one row per overdue obligation, earliest first."""
+    rows = [
+        {
+            "plan_id": p["plan_id"],
+            "obligation_id": o["obligation_id"],
+            "kind": o["kind"],
+            "due": o["due"],
+            "status": o["status"],
+            "member_id": o.get("member_id"),
+            "policy": p["policy"],
+            "lead_ref": p["lead_ref"],
+            "team_ref": p["team_ref"],
+        }
+        for p in plans
+        for o in p["overdue"]
+    ]
+    return sorted(rows, key=lambda r: (r["due"], r["plan_id"], r["obligation_id"]))
+
+
+def caseload(command: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """What a command lists (blocking database read): `overdue` its plans, `due` its rows."""
+    from activities.read_model import open_obligations, overdue_plans
+
+    filters = {"team": args.team, "worker": args.worker, "policy": args.policy}
+    if command == "overdue":
+        return overdue_plans(**filters)
+    if args.within < 0:
+        from workflows.models import Refusal
+
+        raise Refusal.one("within", "must be 0 or more working days")
+    today = today_in_london()
+    # Calendar days are an upper bound on working days: read that much, then trim per profile.
+    rows = open_obligations(due_by=date.fromordinal(today.toordinal() + 3 * args.within + 21), **filters)
+    return due_within(rows, today, args.within)
+
+
+async def cmd_caseload(args: argparse.Namespace) -> None:
+    found = await asyncio.to_thread(caseload, args.command, args)
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return
+    rows = overdue_rows(found) if args.command == "overdue" else found
+    print(
+        render.table(
+            ["DUE", "PLAN", "OBLIGATION", "STATUS", "LEAD SOCIAL WORKER", "TEAM MANAGER", "POLICY"],
+            (
+                [r["due"], r["plan_id"], r["obligation_id"], r["status"], r["lead_ref"], r["team_ref"], r["policy"]]
+                for r in rows
+            ),
+        )
+    )

@@ -1,0 +1,86 @@
+"""Messages the command line sends finish or fail clearly: an update no worker answers gives up
+after its deadline, and a report dated in the future or before the plan, or one whose plan no
+worker can check, is refused before anything is sent. (A message sent twice is applied once:
+tests/dev_server/test_request_ids.py, on the real server, which keeps signal request ids.)"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+import workflows
+from starters import plans
+from starters.plans import today_in_london
+from tests.cli.test_cli_server import run
+
+
+async def test_an_update_no_worker_answers_gives_up(
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    plan_id = demo_doc["plan_id"]
+    # A plan on a task queue no worker polls: nobody will ever answer its updates.
+    await temporal.client.start_workflow(
+        workflows.WORKFLOW_TYPE,
+        demo_doc,
+        id=workflows.workflow_id(plan_id),
+        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+    )
+    visit = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--no-seen")
+
+    code, out, err = await run(temporal, capsys, *visit, "--timeout", "2", "--request-id", "r-1")
+
+    assert code == 3 and out == ""
+    assert err.strip() == (
+        "cpplan record-visit: no worker answered within 2 s; the update was not applied "
+        "(or retry with --request-id r-1: it is applied once)"
+    )
+
+
+async def test_a_report_no_worker_can_check_is_not_sent(
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    plan_id = demo_doc["plan_id"]
+    await temporal.client.start_workflow(
+        workflows.WORKFLOW_TYPE,
+        demo_doc,
+        id=workflows.workflow_id(plan_id),
+        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+    )
+    report = ("report-missing", plan_id, "--date", today_in_london().isoformat(), "--timeout", "2")
+
+    code, out, err = await run(temporal, capsys, *report)
+
+    assert code == 3 and out == ""
+    assert err.strip() == (
+        "cpplan report-missing: no worker answered the plan's status query within 2 s; the report was not sent"
+    )
+    history = await temporal.client.get_workflow_handle(workflows.workflow_id(plan_id)).fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")]
+
+
+@pytest.mark.parametrize("command", ["report-missing", "report-found", "report-death", "report-incident"])
+async def test_a_report_dated_in_the_future_or_before_the_plan_is_not_sent(
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any], command: str
+) -> None:
+    plan_id = demo_doc["plan_id"]  # its conference is today
+    await plans.start_plan(temporal.client, demo_doc)
+    extra = ("--kind", "new-incident") if command == "report-incident" else ()
+    today = today_in_london()
+
+    for day, reason in (
+        (today + timedelta(days=1), "is in the future"),
+        (today - timedelta(days=1), "before the plan"),
+    ):
+        code, out, err = await run(temporal, capsys, command, plan_id, "--date", day.isoformat(), *extra)
+        assert code == 1 and out == ""
+        assert len(err.strip().splitlines()) == 1
+        assert err.startswith(f"cpplan {command}: refused: date: {day.isoformat()} ") and reason in err
+
+    status = await plans.query_status(temporal.client, plan_id)
+    assert status["state"] == "active" and not status["missing"]
+    signalled = {"missing", "found", "death", "incident", "unreadable-message"}
+    assert not [h for h in status["history"] if h["event"] in signalled]

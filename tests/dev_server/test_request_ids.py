@@ -1,0 +1,76 @@
+"""A message sent twice with one request id is applied once, on the real dev server (the
+time-skipping test server does not keep signal request ids); a report without one is never
+dropped as a repeat."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from starters import plans
+from starters.plans import today_in_london
+from tests.cli.test_cli_server import run
+from tests.helpers import eventually
+
+
+def events(status: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [h for h in status["history"] if h["event"] == name]
+
+
+async def test_the_same_visit_sent_twice_is_recorded_once(
+    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    plan_id = demo_doc["plan_id"]
+    await plans.start_plan(dev_server.client, demo_doc)
+    visit = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--seen", "--json")
+
+    first = await run(dev_server, capsys, *visit)
+    second = await run(dev_server, capsys, *visit)
+
+    assert first[0] == 0 and second[0] == 0, (first[2], second[2])
+    assert json.loads(first[1])["request_id"] == json.loads(second[1])["request_id"]
+    status = await plans.query_status(dev_server.client, plan_id)
+    assert len(events(status, "visit")) == 1
+
+    # The same values under a request id of the caller's own are another request: recorded.
+    code, out, err = await run(dev_server, capsys, *visit, "--request-id", "case-system-4711")
+    assert code == 0, err
+    assert json.loads(out)["request_id"] == "record_visit:case-system-4711"
+    status = await plans.query_status(dev_server.client, plan_id)
+    assert len(events(status, "visit")) == 2
+
+
+async def test_a_signal_sent_twice_with_one_request_id_is_kept_once(
+    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    plan_id = demo_doc["plan_id"]
+    await plans.start_plan(dev_server.client, demo_doc)
+    escalate = ("escalate", plan_id, "--by", "tm-demo", "--to", "sm-demo", "--request-id", "esc-1")
+
+    assert (await run(dev_server, capsys, *escalate))[0] == 0
+    assert (await run(dev_server, capsys, *escalate))[0] == 0
+
+    status = await plans.query_status(dev_server.client, plan_id)
+    assert len(events(status, "escalated-by-manager")) == 1, status["history"]
+
+
+async def test_reports_without_a_request_id_are_never_dropped_as_repeats(
+    dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    """Missing, found and missing again the same day: the second report is a new event."""
+    plan_id = demo_doc["plan_id"]
+    await plans.start_plan(dev_server.client, demo_doc)
+    today = today_in_london().isoformat()
+    for command in ("report-missing", "report-found", "report-missing"):
+        code, out, err = await run(dev_server, capsys, command, plan_id, "--date", today)
+        assert code == 0, err
+
+    async def kept() -> None:
+        status = await plans.query_status(dev_server.client, plan_id)
+        assert status["missing"]
+        assert len([h for h in status["history"] if "missing" in h["event"]]) == 2, status["history"]
+
+    await eventually(kept)
