@@ -71,7 +71,8 @@ PLAN_MESSAGES: tuple[MessageSpec, ...] = (
     _update(
         "change_lead_social_worker",
         m.ChangeLeadSocialWorker,
-        "a new lead social worker, or cover while they are away",
+        "a new lead social worker, or cover while they are away, agreed by a manager",
+        "manager",
     ),
     _update(
         "record_completion",

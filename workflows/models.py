@@ -270,6 +270,9 @@ class ReportDeath(_Message):
 class ChangeLeadSocialWorker(_Message):
     person: Person
     cover_until: MaybeDay = None
+    # The manager who agreed it: who the family and the core group write to changes, and with it
+    # where every reminder goes (required for plans with the honest-records patch).
+    by: Ref | None = None
 
 
 class RecordMeeting(_Message):

@@ -1,8 +1,7 @@
-"""The messages the API and pages offer, derived from the one table of workflow messages.
+"""The messages the API and pages offer, derived from the registry (workflows/messages.py).
 
-`message_specs()` is the only place that reads that table (`starters.plans.MESSAGES` today), so
-moving to another registry changes this function alone. Each spec says whether the message is
-always a manager's decision; two are one only sometimes (see `conditional_manager`).
+`message_specs()` is the only place here that reads it. Whether a message is always a manager's
+decision is the registry's `decided_by`; two are one only sometimes (see `conditional_manager`).
 """
 
 from __future__ import annotations
@@ -14,18 +13,8 @@ from typing import Any
 from pydantic import BaseModel, create_model
 
 from workflows import models as m
+from workflows.messages import PLAN_MESSAGES
 
-# Decisions 000 and the other seeds give to a manager (000 9.4.7 visit frequency, 9.4.14 early
-# review, the escalation route; a change of lead social worker changes who the family contacts).
-ALWAYS_MANAGER = frozenset(
-    {
-        "set_visit_frequency",
-        "authorise_early_review",
-        "decline_early_review",
-        "escalate",
-        "change_lead_social_worker",
-    }
-)
 # A manager's decision only sometimes: moving a set review conference (000 9.4.12) and ending a
 # plan at its first review conference (exceptional circumstances, 001 5.2 / 004).
 CONDITIONAL_MANAGER = frozenset({"schedule_meeting", "record_review_conference"})
@@ -35,7 +24,7 @@ CONDITIONAL_MANAGER = frozenset({"schedule_meeting", "record_review_conference"}
 class MessageSpec:
     name: str  # the workflow's name, record_visit
     dash: str  # the route's, record-visit
-    model: type[m._Message]
+    model: type[BaseModel]
     kind: str  # update or signal
     request_model: type[BaseModel]  # what a caller sends: the model, `by` left to the sign-in
     manager: bool
@@ -53,7 +42,7 @@ class MessageSpec:
         return f"{self.name.replace('_', ' ')} ({self.kind})"
 
 
-def _request_model(model: type[m._Message]) -> type[BaseModel]:
+def _request_model(model: type[BaseModel]) -> type[BaseModel]:
     """The message as callers send it: `by` optional (it is set from the sign-in)."""
     if "by" not in model.model_fields:
         return model
@@ -67,19 +56,17 @@ def _request_model(model: type[m._Message]) -> type[BaseModel]:
 
 @cache
 def message_specs() -> dict[str, MessageSpec]:
-    """Dash name -> spec, one per workflow message, in the table's order."""
-    from starters.plans import MESSAGES
-
+    """Dash name -> spec, one per workflow message, in the registry's order."""
     return {
-        name.replace("_", "-"): MessageSpec(
-            name=name,
-            dash=name.replace("_", "-"),
-            model=model,
-            kind=kind,
-            request_model=_request_model(model),
-            manager=name in ALWAYS_MANAGER,
+        spec.command: MessageSpec(
+            name=spec.name,
+            dash=spec.command,
+            model=spec.model,
+            kind=spec.kind,
+            request_model=_request_model(spec.model),
+            manager=spec.decided_by == "manager",
         )
-        for name, (model, kind) in MESSAGES.items()
+        for spec in PLAN_MESSAGES
     }
 
 

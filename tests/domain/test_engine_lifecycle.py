@@ -152,7 +152,8 @@ def test_birmingham_scaling_most_zero_scores_escalate_for_oversight():
 def test_a_covering_social_worker_gets_the_reminders_until_cover_ends():
     plan = new_plan("london", "2026-11-23")
     plan.change_lead_social_worker(
-        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": "2026-12-04"}, at("2026-11-24", 10)
+        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": "2026-12-04", "by": "tm-1"},
+        at("2026-11-24", 10),
     )
     letters = {to for kind, to, _ in sent(plan) if kind == "letter"}
     assert letters == {"sw-2", "tm-1", "hv-1", "par-1"}

@@ -67,6 +67,7 @@ def test_in_darlington_the_worker_covering_for_the_lead_social_worker_makes_the_
         {
             "person": {"id": "sw-2", "role": "lead-social-worker", "email": "sw-2@example.org"},
             "cover_until": "2026-12-18",
+            "by": "tm-1",
         },
         at("2026-11-24", 9),
     )

@@ -64,7 +64,24 @@ def test_a_signature_cannot_predate_the_notes_going_out():
 def test_a_new_lead_social_worker_must_be_reachable():
     plan = new_plan("london", "2026-11-23")
     with pytest.raises(m.Refusal, match="person.email: required"):
-        plan.change_lead_social_worker({"person": {"id": "sw-2"}}, at("2026-11-24", 10))
+        plan.change_lead_social_worker({"person": {"id": "sw-2"}, "by": "tm-1"}, at("2026-11-24", 10))
+
+
+@pytest.mark.parametrize(
+    ("by", "reason"),
+    [
+        (None, "by: required: a change of lead social worker is agreed by one of the plan's managers"),
+        ("sw-1", "by: 'sw-1' is not one of this plan's managers"),
+    ],
+    ids=["agreed by nobody", "agreed by the worker themself"],
+)
+def test_a_change_of_lead_social_worker_is_a_managers_decision(by, reason):
+    """Every reminder follows the lead social worker: only a manager may redirect them."""
+    plan = new_plan("london", "2026-11-23")
+    payload = {"person": {"id": "sw-9", "email": "sw-9@example.org"}, **({"by": by} if by else {})}
+    with pytest.raises(m.Refusal) as refused:
+        plan.change_lead_social_worker(payload, at("2026-11-24", 10))
+    assert reason in str(refused.value)
 
 
 def _begin(doc: dict) -> PlanEngine:

@@ -110,6 +110,7 @@ def base_payloads(scene: Scene) -> dict[str, dict[str, Any]]:
         "change_lead_social_worker": {
             "person": {"id": "sw-2", "role": "lead-social-worker", "email": "sw-2@example.org"},
             "cover_until": scene.day(14),
+            "by": "tm-1",
         },
         "record_completion": {"obligation_id": "police-action-1", "date": scene.day(0)},
     }
@@ -165,7 +166,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     },
     "authorise_early_review": {"by": ("manager", True), "review_date": ("ahead", True)},
     "decline_early_review": {"by": ("manager", True), "reason_ref": ("ref", False)},
-    "change_lead_social_worker": {"person": ("person", True), "cover_until": ("cover", False)},
+    "change_lead_social_worker": {"person": ("person", True), "cover_until": ("cover", False), "by": ("manager", True)},
     "record_completion": {"obligation_id": ("obligation", True), "date": ("past", True)},
 }
 

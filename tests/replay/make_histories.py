@@ -77,7 +77,7 @@ async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[
     await plan.signal("report_found", {"date": f"{y}-01-26"})
     await plan.update(
         "change_lead_social_worker",
-        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": f"{y}-02-05"},
+        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": f"{y}-02-05", "by": "tm-1"},
     )
     await plan.update("schedule_meeting", {"kind": "review_conference", "date": f"{y}-02-10", "by": "tm-1"})
     await plan.at(london(f"{y}-02-10", 16))

@@ -62,7 +62,7 @@ REFUSALS = [
     ("decline_early_review", {"by": "sw-1"}, "by: 'sw-1' is not one of this plan's managers"),
     (
         "change_lead_social_worker",
-        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": "{y}-01-01"},
+        {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": "{y}-01-01", "by": "tm-1"},
         "cover_until: {y}-01-01 is in the past",
     ),
     ("record_completion", {"obligation_id": "visit-1", "date": "{y}-01-15"}, "recorded with its own message"),

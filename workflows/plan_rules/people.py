@@ -20,8 +20,14 @@ class PeopleRules(PlanRules):
         msg: m.ChangeLeadSocialWorker = self._parse(m.ChangeLeadSocialWorker, raw)
         today = local_date(now)
         self._check_active()
-        if self.patches.honest_records and not msg.person.email:
-            raise m.Refusal.one("person.email", "required: the lead social worker is sent every reminder")
+        if self.patches.honest_records:
+            if not msg.person.email:
+                raise m.Refusal.one("person.email", "required: the lead social worker is sent every reminder")
+            if msg.by is None:
+                raise m.Refusal.one(
+                    "by", "required: a change of lead social worker is agreed by one of the plan's managers"
+                )
+            self._check_manager("by", msg.by)
         if msg.cover_until is not None and msg.cover_until < today:
             raise m.Refusal.one("cover_until", f"{msg.cover_until} is in the past")
         if not apply:
@@ -45,5 +51,6 @@ class PeopleRules(PlanRules):
             "lead-social-worker-changed",
             person=person.id,
             cover_until=msg.cover_until.isoformat() if msg.cover_until else None,
+            by=msg.by,
         )
         return {"lead_social_worker": person.id}
