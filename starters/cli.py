@@ -348,6 +348,7 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
         await run_worker(args.address, args.namespace)
     else:
         raise plans.PlanCommandError(f"unknown command {args.command!r}")
+    return None
 
 
 def _reason(err: BaseException) -> str | None:
@@ -436,8 +437,7 @@ def _main(args: argparse.Namespace) -> int:
         if args.command == "dev":
             import starters.dev as dev
 
-            result = (getattr(dev, "run", None) or dev.main_dev)(args)
-            return result if isinstance(result, int) else 0
+            return dev.run(args)
         status = asyncio.run(run_command(args))
     except KeyboardInterrupt:
         if args.command == "import":

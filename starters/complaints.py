@@ -17,6 +17,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
@@ -35,7 +36,7 @@ from workflows.complaint_rules import (
 )
 
 HELP = "complaints about a conference: start, status, and each step of the procedure"
-UPDATES = {
+UPDATES: dict[str, type[BaseModel]] = {
     "record-response": Dated,
     "escalate-to-scrutineer": Dated,
     "record-acknowledgement": Dated,
@@ -87,8 +88,8 @@ async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Await
     step = args.complaint_command
     if step == "start":
         try:
-            with open(args.file, encoding="utf-8") as handle:
-                doc = json.load(handle)
+            with open(args.file, encoding="utf-8") as document:
+                doc = json.load(document)
         except OSError as err:
             raise PlanCommandError(f"{args.file}: {err.strerror or err}") from None
         except json.JSONDecodeError as err:

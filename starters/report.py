@@ -216,16 +216,16 @@ def build_report(
                 int(row.not_yet_due or 0),
             )
         limits: dict[str, dict[str, date]] = {}
-        for row in conn.execute(reviews):
-            name = row.grp or NO_TEAM
+        for review in conn.execute(reviews):
+            name = review.grp or NO_TEAM
             line = lines.setdefault(name, Line(name))
-            if row.plan_id not in limits:
-                limits[row.plan_id] = _statutory_limits(row.status_json)
-            limit = max(row.due, limits[row.plan_id].get(row.obligation_id, row.due))
+            if review.plan_id not in limits:
+                limits[review.plan_id] = _statutory_limits(review.status_json)
+            limit = max(review.due, limits[review.plan_id].get(review.obligation_id, review.due))
             if limit >= today:
                 continue  # its outcome is not known yet
             line.reviews_limit_passed += 1
-            if row.met_on is not None and row.met_on <= limit:
+            if review.met_on is not None and review.met_on <= limit:
                 line.reviews_within_timescale += 1
     ordered = sorted(lines.values(), key=lambda line: line.group)
     total = Line(ALL)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -112,7 +112,7 @@ class Refusal(ValueError):
         super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems))
 
     @classmethod
-    def one(cls, field: str, reason: str) -> Refusal:
+    def one(cls, field: str, reason: str) -> Self:
         return cls([(field, reason)])
 
 
@@ -339,7 +339,7 @@ def _sentence(item: Any) -> str:
     """Pydantic's error as a sentence a practitioner can act on (the field is named apart)."""
     kind = item.get("type")
     if kind == "string_pattern_mismatch":
-        pattern = (item.get("ctx") or {}).get("pattern")
+        pattern = str((item.get("ctx") or {}).get("pattern"))
         return PATTERN_SENTENCES.get(pattern, "is not written in the form this field takes")
     if kind == "extra_forbidden":
         return "Extra inputs are not permitted: this message has no such field"
