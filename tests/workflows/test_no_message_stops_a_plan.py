@@ -123,3 +123,31 @@ async def test_every_message_sent_with_no_payload_leaves_the_plan_running(env, d
 
         await eventually(all_kept)
         await _still_takes_a_visit(plan, env)
+
+
+async def test_a_report_sealed_with_a_key_the_worker_does_not_hold_is_kept_and_told(env, db_url):
+    """Mid key rotation a case system may seal with a key the worker has not been given yet: the
+    report is kept as unreadable (never its content), the team manager told, the plan runs on."""
+    import dataclasses
+    import os
+
+    from temporalio.client import Client
+
+    from worker.codec import EncryptionCodec, Keyring
+
+    async with running_worker(env) as tq:
+        plan = await _plan_three_days_old(env, tq)
+        other_key = dataclasses.replace(
+            env.client.data_converter, payload_codec=EncryptionCodec(Keyring([("kold", os.urandom(32))]))
+        )
+        sender = Client(env.client.service_client, namespace=env.client.namespace, data_converter=other_key)
+        await sender.get_workflow_handle(plan.handle.id).signal("report_death", {"date": "2020-01-01"})
+
+        await plan.told("alert", "tm-1")
+        status = await plan.status()
+        kept = [h for h in status["history"] if h["event"] == "unreadable-message" and "message" in h]
+        assert [(h["message"], h["reason"]) for h in kept] == [
+            ("report_death", "sealed with key id 'kold' which this worker does not hold")
+        ]
+        assert status["state"] == "active"
+        await _still_takes_a_visit(plan, env)
