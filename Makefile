@@ -39,6 +39,9 @@ $(BIN)/python:
 # constraints.txt pins every package to the versions CI last tested (`make lock` writes it anew).
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install $(PIP_QUIET) -c constraints.txt -e '.[dev,report,test]'
+	@# Bytecode made once here: with PYTHONDONTWRITEBYTECODE set, the workflow sandbox would
+	@# otherwise compile plan.py and its modules from source for every plan it starts or replays.
+	$(BIN)/python -m compileall -q workflows activities worker starters bench
 	@touch $(STAMP)
 
 lock: $(STAMP)

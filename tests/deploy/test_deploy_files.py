@@ -218,3 +218,10 @@ def test_the_image_installs_the_runtime_only_at_the_tested_versions():
     assert installs and all("-c constraints.txt" in line for line in installs), installs
     assert not any(extra in line for line in installs for extra in ("[dev", "[test", "[report", ",test", ",dev"))
     assert "constraints.txt" in (DEPLOY / "Dockerfile.dockerignore").read_text()
+
+
+def test_bytecode_is_compiled_at_build_and_install():
+    """PYTHONDONTWRITEBYTECODE is set in the image: the sandbox would compile the workflow's
+    modules from source for every plan unless the bytecode is made once beforehand."""
+    assert "compileall" in (DEPLOY / "Dockerfile").read_text()
+    assert "compileall" in (DEPLOY.parent / "Makefile").read_text()
