@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.db import get_engine, obligations, outbox, plans, upsert
 from workflows.activity_io import SAVE_PLAN, PlanSnapshot
+from workflows.calendar import WorkingCalendar, non_working_days
+from workflows.policy import get_profile
 
 log = structlog.get_logger("cpplan.read_model")
 
@@ -248,3 +251,19 @@ def open_obligations(
             query = query.where(column == value)
     with get_engine(url).connect() as conn:
         return [_jsonable(row) for row in conn.execute(query)]
+
+
+@cache
+def _calendar(policy: str, year: int) -> WorkingCalendar:
+    profile = get_profile(policy)
+    return WorkingCalendar(non_working_days(profile.region, year - 1, year + 2, profile.closure_days))
+
+
+def due_within(rows: list[dict[str, Any]], today: date, within: int) -> list[dict[str, Any]]:
+    """The rows (each with `due` and `policy`) due on or before the `within`-th working day after
+    today, counted in each row's own profile: a plan's bank holidays are its authority's."""
+    return [
+        r
+        for r in rows
+        if date.fromisoformat(str(r["due"])) <= _calendar(r["policy"], today.year).add_working_days(today, within)
+    ]

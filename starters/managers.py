@@ -16,13 +16,10 @@ import argparse
 import asyncio
 import json
 from datetime import date
-from functools import cache
 from typing import Any
 
 from starters import render
 from starters.plans import today_in_london
-from workflows.calendar import WorkingCalendar, non_working_days
-from workflows.policy import get_profile
 
 OVERDUE_HELP = "obligations past their date with nothing recorded, earliest first (from the read model)"
 DUE_HELP = "open obligations due within N working days, earliest first (from the read model)"
@@ -49,21 +46,6 @@ def add_due_arguments(p: argparse.ArgumentParser) -> None:
     _add_filters(p)
 
 
-@cache
-def _calendar(policy: str, year: int) -> WorkingCalendar:
-    profile = get_profile(policy)
-    return WorkingCalendar(non_working_days(profile.region, year - 1, year + 2, profile.closure_days))
-
-
-def due_within(rows: list[dict[str, Any]], today: date, within: int) -> list[dict[str, Any]]:
-    """The rows due on or before `within` working days after today, in each row's profile."""
-    return [
-        r
-        for r in rows
-        if date.fromisoformat(r["due"]) <= _calendar(r["policy"], today.year).add_working_days(today, within)
-    ]
-
-
 def overdue_rows(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """`overdue_plans`' plans as one row per overdue obligation, earliest first."""
     rows = [
@@ -86,7 +68,7 @@ def overdue_rows(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def caseload(command: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     """What a command lists (blocking database read): `overdue` its plans, `due` its rows."""
-    from activities.read_model import open_obligations, overdue_plans
+    from activities.read_model import due_within, open_obligations, overdue_plans
 
     filters = {"team": args.team, "worker": args.worker, "policy": args.policy}
     if command == "overdue":

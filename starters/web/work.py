@@ -8,32 +8,16 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
 
-from activities.db import get_engine, obligations, plans
-from workflows.calendar import WorkingCalendar, non_working_days
-from workflows.policy import get_profile
+from activities import read_model
+from activities.db import get_engine, plans
 
 OPEN_STATUSES = ("pending", "overdue", "escalated")
 LATE_STATUSES = ("overdue", "escalated")
 DEFAULT_DUE_WITHIN = 10
-
-
-@cache
-def _calendar(policy: str, year: int) -> WorkingCalendar:
-    profile = get_profile(policy)
-    return WorkingCalendar(non_working_days(profile.region, year - 1, year + 2, profile.closure_days))
-
-
-def due_by(policy: str, today: date, working_days: int) -> date:
-    """The last day that is within `working_days` working days of today in this profile."""
-    try:
-        return _calendar(policy, today.year).add_working_days(today, working_days)
-    except Exception:  # an unknown or broken profile: count calendar weeks instead
-        return date.fromordinal(today.toordinal() + working_days * 7 // 5)
 
 
 def work_items(
@@ -41,44 +25,22 @@ def work_items(
 ) -> list[dict[str, Any]]:
     """Open obligations of active plans, overdue first then by due date; each says whether it
     is overdue. `team` is the team manager's id, `person` the lead social worker's."""
-    query = (
-        sa.select(
-            obligations.c.plan_id,
-            obligations.c.obligation_id,
-            obligations.c.kind,
-            obligations.c.due,
-            obligations.c.status,
-            plans.c.policy,
-            plans.c.team_ref,
-            plans.c.lead_ref,
-        )
-        .join(plans, plans.c.plan_id == obligations.c.plan_id)
-        .where(plans.c.state == "active", obligations.c.status.in_(OPEN_STATUSES))
-        .order_by(obligations.c.due, obligations.c.plan_id, obligations.c.obligation_id)
-    )
-    if team:
-        query = query.where(plans.c.team_ref == team)
-    if person:
-        query = query.where(plans.c.lead_ref == person)
-    with get_engine().connect() as conn:
-        found = conn.execute(query).all()
-    items = []
-    for row in found:
-        overdue = row.status in LATE_STATUSES
-        if not overdue and row.due > due_by(row.policy, today, due_within):
-            continue
-        items.append(
-            {
-                "plan_id": row.plan_id,
-                "obligation_id": row.obligation_id,
-                "kind": row.kind,
-                "due": row.due.isoformat(),
-                "status": row.status,
-                "overdue": overdue,
-                "team": row.team_ref,
-                "lead_social_worker": row.lead_ref,
-            }
-        )
+    rows = read_model.open_obligations(team=team, worker=person)
+    late = [r for r in rows if r["status"] in LATE_STATUSES]
+    soon = read_model.due_within([r for r in rows if r["status"] not in LATE_STATUSES], today, due_within)
+    items = [
+        {
+            "plan_id": r["plan_id"],
+            "obligation_id": r["obligation_id"],
+            "kind": r["kind"],
+            "due": str(r["due"]),
+            "status": r["status"],
+            "overdue": r["status"] in LATE_STATUSES,
+            "team": r["team_ref"],
+            "lead_social_worker": r["lead_ref"],
+        }
+        for r in late + soon
+    ]
     items.sort(key=lambda i: (not i["overdue"], i["due"], i["plan_id"]))
     return items
 
