@@ -76,6 +76,7 @@ _NO_CONNECTION = {"dev", "codec-server", "dev-token", "schedule", "policies", "p
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Longer than most functions: one call per sub-command and option, read as a list."""
     parser = _Parser(
         prog="cpplan",
         description="Child protection plans as Temporal workflows.",

@@ -85,6 +85,7 @@ def _not_found(complaint_id: str, err: RPCError) -> PlanCommandError:
 
 
 async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
+    """Longer than most functions: one branch per step of the procedure, each a few lines."""
     step = args.complaint_command
     if step == "start":
         try:

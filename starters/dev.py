@@ -141,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    """Longer than most functions: the start-up of each service and its orderly stop, in the order
+    they depend on each other, read top to bottom."""
     from activities.db import database_url
     from starters.web.server import start_for_dev, stop_embedded
     from worker.client import data_converter

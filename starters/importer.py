@@ -363,7 +363,9 @@ async def import_file(
     show_progress: bool | None = None,
 ) -> int:
     """Import every row of `path`; returns the exit status (module docstring). The progress bar
-    is drawn on `err` when it is a terminal (or as `show_progress` says)."""
+    is drawn on `err` when it is a terminal (or as `show_progress` says). Longer than most
+    functions: the loop that starts rows, keeps the progress file and counts outcomes shares its
+    state in one place."""
     err = err or sys.stderr
     out = out or sys.stdout
     if concurrency < 1:

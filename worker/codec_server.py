@@ -112,6 +112,9 @@ def build_app(
     trust_local_ui: bool = False,
     ops_user: OpsVerifier | None = None,
 ) -> web.Application:
+    """Longer than most functions: the request handlers are closures over the codec and the token,
+    defined together."""
+
     def cors(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         if origin in origins:

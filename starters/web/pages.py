@@ -66,6 +66,8 @@ def render(request: Request, name: str, code: int = 200, **context: Any) -> HTML
 
 
 def build_pages() -> APIRouter:
+    """Longer than most functions: one short route function per page, defined where they share the
+    app's settings."""
     router = APIRouter(include_in_schema=False)
 
     @router.get("/")
