@@ -1,4 +1,4 @@
-"""The scenario-date pickers (tests/scenario_dates.py), against a stand-in for the server's clock."""
+"""The scenario-date pickers (tests/helpers/scenario_dates.py), against a stand-in for the server's clock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from tests.scenario_dates import easter_sunday, good_friday, isleap, next_weekday, year_when
+from tests.helpers.scenario_dates import easter_sunday, good_friday, isleap, next_weekday, year_when
 
 
 class Clock:

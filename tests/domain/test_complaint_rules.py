@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.domain.plans import at
+from tests.helpers.engine_plans import at
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, non_working_days
 from workflows.complaint_rules import ComplaintEngine, ComplaintStart, NoComplaintsProcedure, complaint_workflow_id

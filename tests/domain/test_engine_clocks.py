@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from tests.domain.plans import at, new_plan, obligation, sent
+from tests.helpers.engine_plans import at, new_plan, obligation, sent
 
 
 def test_london_first_core_group_reminder_escalation_and_second_level():

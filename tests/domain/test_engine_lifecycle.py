@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.domain.plans import at, new_plan, obligation, sent
+from tests.helpers.engine_plans import at, new_plan, obligation, sent
 from workflows import models as m
 
 

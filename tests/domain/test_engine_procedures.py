@@ -6,7 +6,7 @@ import re
 import pytest
 
 from starters import render
-from tests.domain.plans import at, new_plan, obligation, sent, start_doc
+from tests.helpers.engine_plans import at, new_plan, obligation, sent, start_doc
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, non_working_days
 from workflows.engine import PlanEngine

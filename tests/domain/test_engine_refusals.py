@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from tests.domain.plans import at, new_plan, start_doc
+from tests.helpers.engine_plans import at, new_plan, start_doc
 from workflows import models as m
 from workflows.engine import PlanEngine
 from workflows.policy import get_profile

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.domain.plans import at, new_plan, obligation, sent, start_doc
+from tests.helpers.engine_plans import at, new_plan, obligation, sent, start_doc
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, non_working_days
 from workflows.engine import PlanEngine

@@ -43,7 +43,7 @@ from activities.mail import message_id
 from activities.read_model import list_outbox
 from tests.activities.activity_test_support import MailCollector, SmtpServer
 from tests.helpers import eventually, plan_doc, start_plan_workflow
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 from workflows.calendar import local_date
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

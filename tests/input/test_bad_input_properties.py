@@ -30,7 +30,6 @@ from hypothesis import strategies as st
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from tests.domain.plans import new_plan
 from tests.helpers import (
     assert_no_failed_workflow_task,
     eventually,
@@ -40,7 +39,8 @@ from tests.helpers import (
     skip_to,
     start_plan_workflow,
 )
-from tests.workflows.scenario import Plan
+from tests.helpers.engine_plans import new_plan
+from tests.helpers.plan_scenario import Plan
 from workflows import models as m
 from workflows.calendar import LONDON, local_date
 from workflows.engine import PlanEngine, PlanState

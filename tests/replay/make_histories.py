@@ -34,7 +34,7 @@ async def scenario_year(env: WorkflowEnvironment) -> int:
 
 async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[Any, Any]]:
     from tests.helpers import london, plan_doc, skip_to, start_plan_workflow
-    from tests.workflows.scenario import Plan
+    from tests.helpers.plan_scenario import Plan
 
     y = await scenario_year(env)
     await skip_to(env, london(f"{y}-01-11", 11))
@@ -95,7 +95,7 @@ async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[
 
 async def _step_down(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[Any, Any]]:
     from tests.helpers import london, plan_doc, start_plan_workflow
-    from tests.workflows.scenario import Plan
+    from tests.helpers.plan_scenario import Plan
 
     y = await scenario_year(env)
     doc = plan_doc(icpc_date=f"{y}-08-09", plan_id="replay-step-down", child_ref="c-replay-2", policy="isle-of-man")

@@ -19,7 +19,7 @@ from tests.helpers import (
     skip_to,
     year_when,
 )
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 from workflows.complaint_rules import COMPLAINT_WORKFLOW_TYPE, complaint_workflow_id
 
 

@@ -14,7 +14,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import RawValue
 
 from tests.helpers import assert_no_failed_workflow_task, eventually, plan_doc, running_worker, start_plan_workflow
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 from workflows.calendar import local_date
 
 NOT_JSON = RawValue(Payload(metadata={"encoding": b"json/plain"}, data=b"{not json"))

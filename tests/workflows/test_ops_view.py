@@ -49,7 +49,7 @@ async def test_an_overdue_plan_is_found_by_its_search_attributes(env, db_url, mo
 
 async def test_current_details_say_what_the_plan_waits_for(env, db_url):
     from tests.helpers import london, skip_to, start_plan_workflow, year_when
-    from tests.workflows.scenario import Plan
+    from tests.helpers.plan_scenario import Plan
 
     z = await year_when(env, "Mon 11 Jan")
     await skip_to(env, london(f"{z}-01-11", 11))

@@ -21,7 +21,7 @@ from tests.helpers import (
     start_plan_workflow,
     year_when,
 )
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 
 
 async def new_plan(env, task_queue, icpc: str, **overrides) -> Plan:

@@ -18,7 +18,7 @@ from tests.helpers import (
     start_plan_workflow,
     year_when,
 )
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 from workflows.calendar import WorkingCalendar, non_working_days
 
 

@@ -17,7 +17,7 @@ from tests.helpers import (
     skip_to,
     start_plan_workflow,
 )
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 from workflows.calendar import LONDON, WorkingCalendar, add_months, non_working_days
 from workflows.policy import get_profile
 

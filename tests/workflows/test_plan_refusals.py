@@ -16,7 +16,7 @@ from tests.helpers import (
     start_plan_workflow,
     year_when,
 )
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 
 # ICPC Mon 11 Jan; the plan is asked on Mon 18 Jan. "{y}" is the scenario's year, the first one
 # ahead of the test server's clock whose 11 January is a Monday (so 25 Jan, the tenth working

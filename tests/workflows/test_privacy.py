@@ -11,7 +11,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowUpdateFailedError
 
 from tests.helpers import london, plan_doc, running_worker, skip_to, start_plan_workflow, year_when
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 from worker.codec import ENCODING
 from workflows.plan import (
     END_NEEDS_MANAGER_PATCH,

@@ -19,7 +19,7 @@ from tests.helpers import (
     start_plan_workflow,
     year_when,
 )
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 
 UPDATE_EVENTS = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ADMITTED,

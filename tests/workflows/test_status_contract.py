@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from tests.helpers import london, plan_doc, running_worker, skip_to, start_plan_workflow
-from tests.workflows.scenario import Plan
+from tests.helpers.plan_scenario import Plan
 
 # docs/contract.md: "Returns JSON with at least: ..."
 CONTRACT_KEYS = {"plan_id", "policy", "state", "icpc_date", "obligations", "escalations", "next_due", "history"}

@@ -1,9 +1,12 @@
-"""Helpers for tests that run plans on a Temporal server (fixtures are in tests/conftest.py).
+"""The tests' helpers, one package (fixtures are in tests/conftest.py): this module for tests that
+run plans on a Temporal server; `scenario_dates` picks scenario dates from the server's clock;
+`plan_scenario` drives a plan as a practitioner would describe it; `engine_plans` builds plans for
+the pure engine tests.
 
 A workflow test usually reads:
 
     async def test_something(env, db_url):
-        y = await year_when(env, "Mon 23 Nov")  # tests/scenario_dates.py: never a past year
+        y = await year_when(env, "Mon 23 Nov")  # tests/helpers/scenario_dates.py: never a past year
         await skip_to(env, london(f"{y}-11-23", 10))
         async with running_worker(env) as task_queue:
             handle = await start_plan_workflow(env.client, plan_doc(icpc_date=f"{y}-11-23"), task_queue=task_queue)
@@ -33,7 +36,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 import workflows
-from tests.scenario_dates import (  # noqa: F401  (re-exported: tests import scenario dates from here)
+from tests.helpers.scenario_dates import (  # noqa: F401  (re-exported: tests import scenario dates from here)
     easter_sunday,
     good_friday,
     isleap,
@@ -78,7 +81,7 @@ async def skip_to(env: WorkflowEnvironment, when: datetime, *, late_ok: timedelt
     """Move the time-skipping server's clock forward to `when` (aware).
 
     The server's clock only moves forward, so a moment already past is a bug in the test (a
-    fixed date instead of one picked from the clock: see tests/scenario_dates.py) and fails it.
+    fixed date instead of one picked from the clock: see tests/helpers/scenario_dates.py) and fails it.
     `late_ok` lets a test that only needs "on or after `when`" go on when the clock is at most
     that far past it.
     """
@@ -90,7 +93,7 @@ async def skip_to(env: WorkflowEnvironment, when: datetime, *, late_ok: timedelt
         pytest.fail(
             f"scenario time {when.isoformat()} is already past on the test server's clock "
             f"({now.astimezone(LONDON).isoformat()}); it cannot move backwards: pick the scenario's "
-            f"dates from the clock (tests/scenario_dates.py)"
+            f"dates from the clock (tests/helpers/scenario_dates.py)"
         )
     if gap > timedelta(0):
         await env.sleep(gap)
@@ -179,7 +182,7 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout: float = 10.0
 def plan_doc(icpc_date: str | date, **overrides: Any) -> dict[str, Any]:
     """A valid `PlanStart` document (London policy, neglect) with fresh plan and child refs;
     keyword arguments replace top-level fields. The conference date has no default: a fixed
-    one would fall into the past (pick it from the server's clock, tests/scenario_dates.py)."""
+    one would fall into the past (pick it from the server's clock, tests/helpers/scenario_dates.py)."""
     doc: dict[str, Any] = {
         "plan_id": f"p-{uuid.uuid4().hex[:8]}",
         "child_ref": f"c-{uuid.uuid4().hex[:8]}",
