@@ -119,6 +119,9 @@ class Refusal(ValueError):
 
 
 class Message(BaseModel):
+    """What every message and start document is: a field it does not have is refused, and text
+    is read without surrounding spaces."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
