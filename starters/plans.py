@@ -37,7 +37,7 @@ from workflows.engine import PlanEngine
 from workflows.messages import PLAN_MESSAGES
 from workflows.policy import PolicyError, get_profile
 
-# Every message the workflow accepts (declared once, in workflows/messages.py): name -> (payload
+# Every message the workflow accepts (the registry, workflows/messages.py): name -> (payload
 # model, kind). The command line builds one sub-command per entry from the model's fields.
 MESSAGES: dict[str, tuple[type[BaseModel], str]] = {spec.name: (spec.model, spec.kind) for spec in PLAN_MESSAGES}
 

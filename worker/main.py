@@ -24,6 +24,8 @@ log = structlog.get_logger("cpplan.worker")
 
 PASSTHROUGH_MODULES = (
     "workflows.models",
+    "workflows.message_spec",
+    "workflows.messages",
     "workflows.engine",
     "workflows.case",
     "workflows.status",

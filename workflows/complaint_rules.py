@@ -25,11 +25,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, local_date
 from workflows.case import CaseEngine, Escalation, HistoryEntry, Notification
+from workflows.message_spec import update
 from workflows.obligations import Obligation
 from workflows.policy import ComplaintRule, Period, Profile
 from workflows.status import ComplaintStatus
@@ -74,11 +75,7 @@ class NoComplaintsProcedure(Exception):
     """The authority's profile has no `[complaints]` rule: this workflow cannot run for it."""
 
 
-class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class ComplaintStart(_Message):
+class ComplaintStart(m.Message):
     complaint_id: m.Ref
     plan_id: m.Ref
     policy: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,40}$")]
@@ -97,16 +94,31 @@ class ComplaintStart(_Message):
         return self
 
 
-class Dated(_Message):
+class Dated(m.Message):
     """record_response, escalate_to_scrutineer, record_acknowledgement, record_consideration,
     record_written_response, request_appeal, record_appeal_meeting, record_appeal_outcome."""
 
     date: date
 
 
-class CloseComplaint(_Message):
+class CloseComplaint(m.Message):
     date: date
     reason_ref: m.Ref | None = None
+
+
+# The complaint's messages, in the order the procedure reaches them (`workflows.messages`
+# lists them as COMPLAINT_MESSAGES); each one's rule is the `ComplaintEngine` method of its name.
+MESSAGES = (
+    update("record_response", Dated, "the service manager's response sent to the complainant"),
+    update("close", CloseComplaint, "the complainant is satisfied: the complaint closes"),
+    update("escalate_to_scrutineer", Dated, "the complainant is not satisfied: to the independent scrutineer"),
+    update("record_acknowledgement", Dated, "the scrutineer's written acknowledgement sent"),
+    update("record_consideration", Dated, "the scrutineer has considered the documents"),
+    update("record_written_response", Dated, "the scrutineer's written response sent"),
+    update("request_appeal", Dated, "the complainant appeals: an appeal subcommittee is arranged"),
+    update("record_appeal_meeting", Dated, "the appeal subcommittee met"),
+    update("record_appeal_outcome", Dated, "the appeal outcome sent: the complaint ends"),
+)
 
 
 class ComplaintState(BaseModel):

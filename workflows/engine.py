@@ -19,6 +19,7 @@ from datetime import datetime
 from workflows.calendar import local_date
 from workflows.case import Escalation, HistoryEntry, Notification
 from workflows.obligations import hold_by
+from workflows.plan_rules.completions import CompletionRules
 from workflows.plan_rules.incidents import IncidentRules
 from workflows.plan_rules.meetings import MeetingRules
 from workflows.plan_rules.people import PeopleRules
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 
-class PlanEngine(StartRules, VisitRules, MeetingRules, IncidentRules, PeopleRules):
+class PlanEngine(StartRules, VisitRules, MeetingRules, IncidentRules, PeopleRules, CompletionRules):
     """One plan's rules over its state. Build with `begin` (a new plan) or the constructor (a
     plan carried from its previous run)."""
 

@@ -1,8 +1,10 @@
-"""The plan's inputs and messages as case systems send them (docs/contract.md).
+"""What every message and start document is made of, as case systems send them
+(docs/contract.md): references, dates, flags, counts, people, the plan's start document, and
+`parse`, which turns bad input into a `Refusal` naming each bad field and the reason.
 
-Shape checks live here (types, enums, lengths); checks that need the plan (a date before the
-plan, an unknown member, a date past a statutory limit) live in `workflows.engine`. Both end in
-`Refusal`, which names each bad field and the reason.
+Each message's own payload model lives beside its rule (`workflows.plan_rules.visits.RecordVisit`,
+...). Shape checks live in the models (types, enums, lengths); checks that need the plan (a date
+before the plan, an unknown member, a date past a statutory limit) live in the rules.
 """
 
 from __future__ import annotations
@@ -116,17 +118,20 @@ class Refusal(ValueError):
         return cls([(field, reason)])
 
 
-class _Message(BaseModel):
+class Message(BaseModel):
+    """What every message and start document is: a field it does not have is refused, and text
+    is read without surrounding spaces."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-class Person(_Message):
+class Person(Message):
     id: Ref
     role: Literal[ROLES] = "professional"  # type: ignore[valid-type]
     email: Email | None = None
 
 
-class PlanStart(_Message):
+class PlanStart(Message):
     plan_id: Ref
     child_ref: Ref
     policy: Annotated[str, StringConstraints(pattern=PROFILE_ID_PATTERN)]
@@ -174,113 +179,6 @@ class PlanStart(_Message):
 
     def managers(self) -> list[Person]:
         return [p for p in (self.team_manager, self.service_manager, self.senior_manager) if p]
-
-
-class RecordVisit(_Message):
-    date: Day
-    seen: Flag
-    seen_alone: Flag = False
-    bedroom_seen: Flag = False
-    location: Literal["home", "parent-home", "other"] = "home"
-    parents_refused_seen_alone: Flag = False
-    by: Ref | None = None
-
-
-class SetVisitFrequency(_Message):
-    interval_working_days: Count = Field(ge=1, le=60)
-    by: Ref
-    reason_ref: Ref | None = None
-
-
-class RecordCoreGroup(_Message):
-    date: Day
-    next_date: MaybeDay = None
-
-
-class RecordNotesCirculated(_Message):
-    date: Day
-
-
-class RecordSignature(_Message):
-    member_id: Ref
-    date: Day
-
-
-class ScheduleMeeting(_Message):
-    kind: Literal["core_group", "review_conference", "transfer_conference"]
-    date: Day
-    by: Ref | None = None
-
-
-class RecordReviewConference(_Message):
-    date: Day
-    outcome: Literal["continue", "end", "transfer-out", "inquorate"]
-    exceptional_reason: Literal["perpetrator-custody", "perpetrator-deceased"] | None = None
-    next_review_date: MaybeDay = None
-    scores: list[Annotated[Count, Field(ge=0, le=10)]] | None = Field(default=None, max_length=60)
-    step_down_not_needed: Literal["looked-after", "moved-authority", "assessed-not-necessary"] | None = None
-    by: Ref | None = None  # the manager (or chair) who agreed an end at the first review
-    rationale_ref: Ref | None = None  # why a child-in-need plan is not necessary (004), a reference
-    receiving_authority: Ref | None = None  # transfer-out: the authority taking the plan over
-    transfer_conference_date: MaybeDay = None  # transfer-out: its transfer conference, when known
-
-
-class ReportIncident(_Message):
-    kind: Literal[
-        "new-incident",
-        "change-of-circumstances",
-        "implementation-difficulty",
-        "birth-in-household",
-        "risk-person-joins",
-        "returning-home",
-        "plan-not-needed",
-    ]
-    date: Day
-    summary_ref: Ref | None = None
-
-
-class AuthoriseEarlyReview(_Message):
-    by: Ref
-    review_date: Day
-
-
-class DeclineEarlyReview(_Message):
-    by: Ref
-    reason_ref: Ref | None = None
-
-
-class Escalate(_Message):
-    by: Ref
-    to: Ref
-    reason_ref: Ref | None = None
-
-
-class ReportMissing(_Message):
-    date: Day
-
-
-class ReportFound(_Message):
-    date: Day
-
-
-class ReportDeath(_Message):
-    date: Day
-
-
-class ChangeLeadSocialWorker(_Message):
-    person: Person
-    cover_until: MaybeDay = None
-    # The manager who agreed it: who the family and the core group write to changes, and with it
-    # where every reminder goes (required for plans with the honest-records patch).
-    by: Ref | None = None
-
-
-class RecordMeeting(_Message):
-    """A meeting or task that meets a one-off obligation (child-in-need meeting, police action,
-    conference administration)."""
-
-    obligation_id: Annotated[str, StringConstraints(max_length=80)]
-    date: Day
 
 
 def parse(model: type[BaseModel], raw: Any, *, lax: bool = False) -> Any:

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         PlanContextRequest,
     )
     from workflows.calendar import local_date
-    from workflows.messages import MessageSpec
+    from workflows.message_spec import MessageSpec
     from workflows.unreadable import Unreadable
 
 NOTIFY_BATCH = 50

@@ -13,6 +13,11 @@ not objects.
 
 Every plan is prepared the same way (`prepare`), so that the base payload of each message
 (`base_payloads`) is accepted: what is refused is the one thing each example breaks.
+
+Which messages there are comes from the registry (`PLAN_MESSAGES`); what each field means to the
+rules (a date in the past, a manager's id, ...) is kept here, in `FIELDS` and `SIGNAL_FIELDS`,
+and a message or field of the registry without its entry there fails
+`test_every_message_of_the_registry_has_its_fields_and_a_base_payload`.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from tests.helpers.plan_scenario import Plan
 from workflows import models as m
 from workflows.calendar import LONDON, local_date
 from workflows.engine import PlanEngine, PlanState
+from workflows.messages import PLAN_MESSAGES
 
 REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -129,6 +135,7 @@ SIGNAL_PAYLOADS = {
 #   ahead      a date from today on, up to a statutory limit
 #   after      a date after the message's own `date`, up to a limit
 #   cover      a date not in the past, with no upper limit
+#   date       any readable date may be accepted (a signal's, or one only some outcomes read)
 #   flag, count(lo, hi), scores, person
 #   ref        an opaque reference;  manager / member / person-id: one that must be known
 #   enum(...)  one of fixed words;  obligation: the id of an open one-off task
@@ -163,6 +170,9 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "scores": ("scores", False),
         "step_down_not_needed": (("enum", "looked-after", "moved-authority"), False),
         "by": ("ref", False),
+        "rationale_ref": ("ref", False),
+        "receiving_authority": ("ref", False),
+        "transfer_conference_date": ("date", False),
     },
     "authorise_early_review": {"by": ("manager", True), "review_date": ("ahead", True)},
     "decline_early_review": {"by": ("manager", True), "reason_ref": ("ref", False)},
@@ -194,8 +204,8 @@ SIGNAL_FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "report_death": {"date": ("date", True)},
 }
 
-UPDATES = list(FIELDS)
-SIGNALS = list(SIGNAL_FIELDS)
+UPDATES = [spec.name for spec in PLAN_MESSAGES if spec.kind == "update"]
+SIGNALS = [spec.name for spec in PLAN_MESSAGES if spec.kind == "signal"]
 
 
 def prepared_engine(scene: Scene) -> tuple[PlanEngine, datetime]:
@@ -463,6 +473,24 @@ def names_the_field(problems: list[tuple[str, str]], field: str) -> bool:
 
 
 # ---------------------------------------------------------------------------- the pure engine
+
+
+@pytest.mark.parametrize("spec", PLAN_MESSAGES, ids=lambda spec: spec.name)
+def test_every_message_of_the_registry_has_its_fields_and_a_base_payload(spec):
+    fields, payloads = (
+        (FIELDS, base_payloads(ENGINE_SCENE)) if spec.kind == "update" else (SIGNAL_FIELDS, SIGNAL_PAYLOADS)
+    )
+    assert spec.name in fields, f"{spec.name}: say what each of its fields is in this file's FIELDS tables"
+    assert spec.name in payloads, f"{spec.name}: give it a payload the prepared plan accepts"
+    model_fields = spec.model.model_fields
+    assert set(fields[spec.name]) == set(model_fields), f"{spec.name}: its table's fields are not its model's"
+    for name, (_kind, required) in fields[spec.name].items():
+        # A field the model requires is broken by leaving it out too: the table must say so.
+        assert required or not model_fields[name].is_required(), f"{spec.name}.{name} is required"
+
+
+def test_the_tables_name_only_messages_of_the_registry():
+    assert set(FIELDS) == set(UPDATES) and set(SIGNAL_FIELDS) == set(SIGNALS)
 
 
 @pytest.mark.parametrize("name", UPDATES)

@@ -14,6 +14,7 @@ from typing import Any
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, local_date
 from workflows.case import CaseEngine, Escalation
+from workflows.message_spec import MessageSpec
 from workflows.obligations import Action, Obligation
 from workflows.plan_rules.state import LATEST, Patches, PlanState
 from workflows.policy import Profile
@@ -33,17 +34,17 @@ class PlanRules(CaseEngine):
     def _parse(self, model: type[Any], raw: Any) -> Any:
         return m.parse(model, raw, lax=not self.patches.strict_input)
 
-    def _parse_report(self, model: type[Any], raw: Any, now: datetime) -> Any:
+    def _parse_report(self, spec: MessageSpec, raw: Any, now: datetime) -> Any:
         """A signal's payload, checked as an update's would be: a date neither in the future nor
-        before the plan, and a manager's escalation from one of the plan's managers. A report that
-        fails is kept as unreadable by the caller (a signal cannot be refused)."""
-        msg = self._parse(model, raw)
+        before the plan, and a manager's report (an escalation) from one of the plan's managers. A
+        report that fails is kept as unreadable by the caller (a signal cannot be refused)."""
+        msg = self._parse(spec.model, raw)
         if not self.patches.honest_records:
             return msg
         day = getattr(msg, "date", None)
         if day is not None:
             self._check_past("date", day, local_date(now), self.state.start.icpc_date)
-        if isinstance(msg, m.Escalate):
+        if spec.decided_by == "manager":
             self._check_manager("by", msg.by)
         return msg
 

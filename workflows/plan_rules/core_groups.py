@@ -9,9 +9,41 @@ from typing import Any
 
 from workflows import models as m
 from workflows.calendar import local_date
+from workflows.message_spec import update
 from workflows.obligations import Obligation
 from workflows.plan_rules.base import PlanRules
 from workflows.policy import Period
+
+
+class RecordCoreGroup(m.Message):
+    date: m.Day
+    next_date: m.MaybeDay = None
+
+
+RECORD_CORE_GROUP = update("record_core_group", RecordCoreGroup, "a core group meeting held, and the next one's date")
+
+
+class RecordNotesCirculated(m.Message):
+    date: m.Day
+
+
+RECORD_NOTES_CIRCULATED = update(
+    "record_notes_circulated", RecordNotesCirculated, "the core group notes and written agreement sent out"
+)
+
+
+class RecordSignature(m.Message):
+    member_id: m.Ref
+    date: m.Day
+
+
+RECORD_SIGNATURE = update(
+    "record_signature", RecordSignature, "one core group member's signed written agreement returned"
+)
+
+
+# This subject's messages; `workflows.messages` composes every subject's into the registry.
+MESSAGES = (RECORD_CORE_GROUP, RECORD_NOTES_CIRCULATED, RECORD_SIGNATURE)
 
 
 class CoreGroupRules(PlanRules):
@@ -26,7 +58,7 @@ class CoreGroupRules(PlanRules):
         return rule.interval
 
     def record_core_group(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordCoreGroup = self._parse(m.RecordCoreGroup, raw)
+        msg: RecordCoreGroup = self._parse(RecordCoreGroup, raw)
         today = local_date(now)
         self._check_active()
         self._check_past("date", msg.date, today, self.state.start.icpc_date)
@@ -93,7 +125,7 @@ class CoreGroupRules(PlanRules):
             self._open("pre-review-core-group", due, review.opened_on, self.profile.core_group.source, group=review.id)
 
     def record_notes_circulated(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordNotesCirculated = self._parse(m.RecordNotesCirculated, raw)
+        msg: RecordNotesCirculated = self._parse(RecordNotesCirculated, raw)
         today = local_date(now)
         self._check_active()
         ob = self._find_open("notes-circulated")
@@ -111,7 +143,7 @@ class CoreGroupRules(PlanRules):
         return {"met": ob.id, "signatures_due": sign_due.isoformat()}
 
     def record_signature(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordSignature = self._parse(m.RecordSignature, raw)
+        msg: RecordSignature = self._parse(RecordSignature, raw)
         today = local_date(now)
         self._check_active()
         members = [p.id for p in self.state.start.core_group]

@@ -6,12 +6,97 @@ hours) and a child's death (000 9.4.13-14; 001 6.4.3; 002).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from workflows import models as m
 from workflows.calendar import local_date
+from workflows.message_spec import signal, update
 from workflows.obligations import Obligation
 from workflows.plan_rules.base import PlanRules
+
+
+class ReportIncident(m.Message):
+    kind: Literal[
+        "new-incident",
+        "change-of-circumstances",
+        "implementation-difficulty",
+        "birth-in-household",
+        "risk-person-joins",
+        "returning-home",
+        "plan-not-needed",
+    ]
+    date: m.Day
+    summary_ref: m.Ref | None = None
+
+
+REPORT_INCIDENT = signal(
+    "report_incident", ReportIncident, "a new incident or change: asks a manager about an early review"
+)
+
+
+class AuthoriseEarlyReview(m.Message):
+    by: m.Ref
+    review_date: m.Day
+
+
+AUTHORISE_EARLY_REVIEW = update(
+    "authorise_early_review",
+    AuthoriseEarlyReview,
+    "a manager brings the review conference forward (000 9.4.14)",
+    decided_by="manager",
+)
+
+
+class DeclineEarlyReview(m.Message):
+    by: m.Ref
+    reason_ref: m.Ref | None = None
+
+
+DECLINE_EARLY_REVIEW = update(
+    "decline_early_review", DeclineEarlyReview, "a manager decides against an early review", decided_by="manager"
+)
+
+
+class Escalate(m.Message):
+    by: m.Ref
+    to: m.Ref
+    reason_ref: m.Ref | None = None
+
+
+ESCALATE = signal("escalate", Escalate, "a manager escalates the plan to someone", decided_by="manager")
+
+
+class ReportMissing(m.Message):
+    date: m.Day
+
+
+REPORT_MISSING = signal("report_missing", ReportMissing, "the child is missing")
+
+
+class ReportFound(m.Message):
+    date: m.Day
+
+
+REPORT_FOUND = signal("report_found", ReportFound, "the missing child is found")
+
+
+class ReportDeath(m.Message):
+    date: m.Day
+
+
+REPORT_DEATH = signal("report_death", ReportDeath, "the child has died: the plan ends")
+
+
+# This subject's messages; `workflows.messages` composes every subject's into the registry.
+MESSAGES = (
+    AUTHORISE_EARLY_REVIEW,
+    DECLINE_EARLY_REVIEW,
+    REPORT_INCIDENT,
+    ESCALATE,
+    REPORT_MISSING,
+    REPORT_FOUND,
+    REPORT_DEATH,
+)
 
 
 class IncidentRules(PlanRules):
@@ -21,9 +106,9 @@ class IncidentRules(PlanRules):
         """A signal: recorded even when it cannot be checked (it must never be lost)."""
         today = local_date(now)
         try:
-            msg: m.ReportIncident = self._parse_report(m.ReportIncident, raw, now)
+            msg: ReportIncident = self._parse_report(REPORT_INCIDENT, raw, now)
         except m.Refusal as err:
-            self._unreadable(now, "report_incident", raw, err)
+            self._unreadable(now, REPORT_INCIDENT.name, raw, err)
             return
         if self.state.state != "active":
             self._log(now, msg.date, "incident-after-end", kind=msg.kind, summary_ref=msg.summary_ref)
@@ -52,7 +137,7 @@ class IncidentRules(PlanRules):
 
     CONVENED = "convened: the plan cannot be implemented"
 
-    def _cannot_be_implemented(self, msg: m.ReportIncident, now: datetime) -> None:
+    def _cannot_be_implemented(self, msg: ReportIncident, now: datetime) -> None:
         """001 6.4.3: a plan that cannot be implemented goes to the review conference chair as a
         matter of urgency and a review conference is convened: a manager sets its date, and may
         not decline it."""
@@ -88,7 +173,7 @@ class IncidentRules(PlanRules):
         return ob
 
     def authorise_early_review(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.AuthoriseEarlyReview = self._parse(m.AuthoriseEarlyReview, raw)
+        msg: AuthoriseEarlyReview = self._parse(AuthoriseEarlyReview, raw)
         today = local_date(now)
         decision = self._decide_early_review(msg.by)
         review = self._find_open("review-conference")
@@ -131,7 +216,7 @@ class IncidentRules(PlanRules):
         return {"review_due": msg.review_date.isoformat()}
 
     def decline_early_review(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.DeclineEarlyReview = self._parse(m.DeclineEarlyReview, raw)
+        msg: DeclineEarlyReview = self._parse(DeclineEarlyReview, raw)
         today = local_date(now)
         decision = self._decide_early_review(msg.by)
         if any(o.group == self.CONVENED for o in self.open_obligations("early-review-decision")):
@@ -148,9 +233,9 @@ class IncidentRules(PlanRules):
 
     def escalate(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.Escalate = self._parse_report(m.Escalate, raw, now)
+            msg: Escalate = self._parse_report(ESCALATE, raw, now)
         except m.Refusal as err:
-            self._unreadable(now, "escalate", raw, err)
+            self._unreadable(now, ESCALATE.name, raw, err)
             return
         to = self._person(msg.to) or m.Person(id=msg.to, role="senior-manager")
         self._alert(
@@ -166,9 +251,9 @@ class IncidentRules(PlanRules):
 
     def report_missing(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.ReportMissing = self._parse_report(m.ReportMissing, raw, now)
+            msg: ReportMissing = self._parse_report(REPORT_MISSING, raw, now)
         except m.Refusal as err:
-            self._unreadable(now, "report_missing", raw, err)
+            self._unreadable(now, REPORT_MISSING.name, raw, err)
             return
         if self.state.state != "active" or self.state.missing_since:
             self._log(now, msg.date, "missing-reported-again")
@@ -188,9 +273,9 @@ class IncidentRules(PlanRules):
 
     def report_found(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.ReportFound = self._parse_report(m.ReportFound, raw, now)
+            msg: ReportFound = self._parse_report(REPORT_FOUND, raw, now)
         except m.Refusal as err:
-            self._unreadable(now, "report_found", raw, err)
+            self._unreadable(now, REPORT_FOUND.name, raw, err)
             return
         ob = self._find_open("child-found")
         if ob is None:
@@ -213,9 +298,9 @@ class IncidentRules(PlanRules):
 
     def report_death(self, raw: Any, now: datetime) -> None:
         try:
-            msg: m.ReportDeath = self._parse_report(m.ReportDeath, raw, now)
+            msg: ReportDeath = self._parse_report(REPORT_DEATH, raw, now)
         except m.Refusal as err:
-            self._unreadable(now, "report_death", raw, err)
+            self._unreadable(now, REPORT_DEATH.name, raw, err)
             return
         if self.state.state != "active":
             self._log(now, msg.date, "death-reported-after-end")

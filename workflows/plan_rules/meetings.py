@@ -1,21 +1,34 @@
-"""Meetings arranged or moved (000 9.2.6, 9.4.12), and one-off tasks recorded done."""
+"""Meetings arranged or moved: core groups, review and transfer conferences (000 9.2.6, 9.4.12)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from workflows import models as m
 from workflows.calendar import local_date
-from workflows.obligations import ONE_OFF_KINDS
+from workflows.message_spec import update
 from workflows.plan_rules.reviews import ReviewRules
 
 
+class ScheduleMeeting(m.Message):
+    kind: Literal["core_group", "review_conference", "transfer_conference"]
+    date: m.Day
+    by: m.Ref | None = None
+
+
+SCHEDULE_MEETING = update("schedule_meeting", ScheduleMeeting, "a core group or review conference arranged or moved")
+
+
+# This subject's messages; `workflows.messages` composes every subject's into the registry.
+MESSAGES = (SCHEDULE_MEETING,)
+
+
 class MeetingRules(ReviewRules):
-    """schedule_meeting and record_completion."""
+    """schedule_meeting."""
 
     def schedule_meeting(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.ScheduleMeeting = self._parse(m.ScheduleMeeting, raw)
+        msg: ScheduleMeeting = self._parse(ScheduleMeeting, raw)
         today = local_date(now)
         self._check_active()
         if msg.date < today:
@@ -72,7 +85,7 @@ class MeetingRules(ReviewRules):
         )
         return {"obligation_id": ob.id, "due": msg.date.isoformat()}
 
-    def _schedule_transfer_conference(self, msg: m.ScheduleMeeting, now: datetime, apply: bool) -> dict[str, Any]:
+    def _schedule_transfer_conference(self, msg: ScheduleMeeting, now: datetime, apply: bool) -> dict[str, Any]:
         ob = self._find_open("transfer-conference")
         if ob is None or not self.patches.procedures:
             raise m.Refusal.one("kind", "no transfer conference is outstanding")
@@ -93,24 +106,3 @@ class MeetingRules(ReviewRules):
             by=msg.by,
         )
         return {"obligation_id": ob.id, "due": msg.date.isoformat(), "report_due": self._due_of("transfer-report")}
-
-    def record_completion(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordMeeting = self._parse(m.RecordMeeting, raw)
-        today = local_date(now)
-        ob = next((o for o in self.state.obligations if o.id == msg.obligation_id), None)
-        if ob is None:
-            raise m.Refusal.one("obligation_id", f"no obligation {msg.obligation_id!r} on this plan")
-        if ob.kind not in ONE_OFF_KINDS or ob.kind == "early-review-decision" or ob.kind == "child-found":
-            raise m.Refusal.one("obligation_id", f"{ob.kind} is recorded with its own message, not record_completion")
-        if not ob.open:
-            raise m.Refusal.one("obligation_id", f"{ob.id} was already recorded on {ob.met_on}")
-        self._check_past("date", msg.date, today, ob.opened_on, "the obligation was opened")
-        if not apply:
-            return {}
-        ob.met_on = msg.date
-        self._log(now, msg.date, "completed", obligation_id=ob.id)
-        if ob.kind == "transfer-conference" and self.state.state == "active":
-            # 002 'Transfer Child Protection Conference': held, so the plan is the receiving
-            # authority's now; what this authority still owes its own conferences stays open.
-            self._end(now, msg.date, f"transferred out ({ob.group})" if ob.group else "transferred out")
-        return {"met": ob.id, "status": ob.status(today), "state": self.state.state}

@@ -9,15 +9,36 @@ from typing import Any
 
 from workflows import models as m
 from workflows.calendar import local_date
+from workflows.message_spec import update
 from workflows.plan_rules.base import PlanRules
 from workflows.plan_rules.state import Cover
+
+
+class ChangeLeadSocialWorker(m.Message):
+    person: m.Person
+    cover_until: m.MaybeDay = None
+    # The manager who agreed it: who the family and the core group write to changes, and with it
+    # where every reminder goes (required for plans with the honest-records patch).
+    by: m.Ref | None = None
+
+
+CHANGE_LEAD_SOCIAL_WORKER = update(
+    "change_lead_social_worker",
+    ChangeLeadSocialWorker,
+    "a new lead social worker, or cover while they are away, agreed by a manager",
+    decided_by="manager",
+)
+
+
+# This subject's messages; `workflows.messages` composes every subject's into the registry.
+MESSAGES = (CHANGE_LEAD_SOCIAL_WORKER,)
 
 
 class PeopleRules(PlanRules):
     """change_lead_social_worker."""
 
     def change_lead_social_worker(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.ChangeLeadSocialWorker = self._parse(m.ChangeLeadSocialWorker, raw)
+        msg: ChangeLeadSocialWorker = self._parse(ChangeLeadSocialWorker, raw)
         today = local_date(now)
         self._check_active()
         if self.patches.honest_records:

@@ -6,19 +6,44 @@ its administration, scaling, and the child-in-need step-down when a plan ends (0
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
 
 from workflows import models as m
 from workflows.calendar import local_date
+from workflows.message_spec import update
 from workflows.obligations import Obligation
 from workflows.plan_rules.core_groups import CoreGroupRules
+
+
+class RecordReviewConference(m.Message):
+    date: m.Day
+    outcome: Literal["continue", "end", "transfer-out", "inquorate"]
+    exceptional_reason: Literal["perpetrator-custody", "perpetrator-deceased"] | None = None
+    next_review_date: m.MaybeDay = None
+    scores: list[Annotated[m.Count, Field(ge=0, le=10)]] | None = Field(default=None, max_length=60)
+    step_down_not_needed: Literal["looked-after", "moved-authority", "assessed-not-necessary"] | None = None
+    by: m.Ref | None = None  # the manager (or chair) who agreed an end at the first review
+    rationale_ref: m.Ref | None = None  # why a child-in-need plan is not necessary (004), a reference
+    receiving_authority: m.Ref | None = None  # transfer-out: the authority taking the plan over
+    transfer_conference_date: m.MaybeDay = None  # transfer-out: its transfer conference, when known
+
+
+RECORD_REVIEW_CONFERENCE = update(
+    "record_review_conference", RecordReviewConference, "a review conference held, and its outcome"
+)
+
+
+# This subject's messages; `workflows.messages` composes every subject's into the registry.
+MESSAGES = (RECORD_REVIEW_CONFERENCE,)
 
 
 class ReviewRules(CoreGroupRules):
     """record_review_conference and what follows from its outcome."""
 
     def record_review_conference(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordReviewConference = self._parse(m.RecordReviewConference, raw)
+        msg: RecordReviewConference = self._parse(RecordReviewConference, raw)
         today = local_date(now)
         self._check_active()
         ob = self._find_open("review-conference")
@@ -61,7 +86,7 @@ class ReviewRules(CoreGroupRules):
             return self._transfer_out(msg, later, now)
         return self._ended_at_review(msg, now)
 
-    def _check_next_review_date(self, msg: m.RecordReviewConference, later: date, inquorate_limit: date) -> None:
+    def _check_next_review_date(self, msg: RecordReviewConference, later: date, inquorate_limit: date) -> None:
         if msg.outcome == "continue" and msg.next_review_date is not None:
             if msg.next_review_date <= msg.date or msg.next_review_date > later:
                 raise m.Refusal.one(
@@ -75,7 +100,7 @@ class ReviewRules(CoreGroupRules):
                     f"{msg.next_review_date} must be after {msg.date} and no later than {inquorate_limit} ({self.profile.inquorate.source})",
                 )
 
-    def _check_review_outcome_before_procedures(self, msg: m.RecordReviewConference) -> None:
+    def _check_review_outcome_before_procedures(self, msg: RecordReviewConference) -> None:
         """Ending at the first review as plans recorded before the `procedures-2` release
         checked it: exceptional circumstances only, agreed by a manager where that rule ran."""
         if msg.outcome == "end" and self.state.reviews_held == 0 and msg.exceptional_reason is None:
@@ -102,7 +127,7 @@ class ReviewRules(CoreGroupRules):
             self._check_manager("by", msg.by)
 
     def _inquorate(
-        self, ob: Obligation, msg: m.RecordReviewConference, now: datetime, inquorate_limit: date
+        self, ob: Obligation, msg: RecordReviewConference, now: datetime, inquorate_limit: date
     ) -> dict[str, Any]:
         """002: an interim plan stands; another date, usually within a month, set immediately."""
         new = msg.next_review_date or inquorate_limit
@@ -119,7 +144,7 @@ class ReviewRules(CoreGroupRules):
         self._log(now, msg.date, "review-conference", outcome="inquorate", next_review_date=new.isoformat())
         return {"outcome": "inquorate", "next_due": new.isoformat()}
 
-    def _ended_at_review(self, msg: m.RecordReviewConference, now: datetime) -> dict[str, Any]:
+    def _ended_at_review(self, msg: RecordReviewConference, now: datetime) -> dict[str, Any]:
         """The plan ends (or, before `procedures-2`, transfers out) at the review, keeping its
         step-down: the child-in-need meeting, or the supervision discussion without one."""
         step_down = None
@@ -135,7 +160,7 @@ class ReviewRules(CoreGroupRules):
             return {"outcome": msg.outcome, "supervision_due": step_down.due.isoformat()}
         return {"outcome": msg.outcome, "cin_meeting_due": step_down.due.isoformat() if step_down else None}
 
-    def _open_next_review(self, msg: m.RecordReviewConference, later: date) -> Obligation:
+    def _open_next_review(self, msg: RecordReviewConference, later: date) -> Obligation:
         nxt = self._open(
             "review-conference",
             msg.next_review_date or later,
@@ -152,7 +177,7 @@ class ReviewRules(CoreGroupRules):
         self._open_pre_review_core_group(nxt)
         return nxt
 
-    def _check_review_outcome(self, msg: m.RecordReviewConference) -> None:
+    def _check_review_outcome(self, msg: RecordReviewConference) -> None:
         """Ending at the first review, transfer out and ending without a child-in-need plan, as
         the profile has them; each refusal quotes this profile's own rule."""
         ending = self.profile.ending
@@ -202,7 +227,7 @@ class ReviewRules(CoreGroupRules):
                     f"a child-in-need plan assessed as not necessary needs its rationale ({rule.source})",
                 )
 
-    def _transfer_out(self, msg: m.RecordReviewConference, later: date, now: datetime) -> dict[str, Any]:
+    def _transfer_out(self, msg: RecordReviewConference, later: date, now: datetime) -> dict[str, Any]:
         """002 'Transfer Child Protection Conference': the plan stays with this authority, its
         clocks running, until the receiving authority's transfer conference is held."""
         rule = self.profile.transfer_out
@@ -277,7 +302,7 @@ class ReviewRules(CoreGroupRules):
                 note=f"majority scored above 5: consider whether a child-in-need plan would suffice ({rule.source})",
             )
 
-    def _step_down(self, msg: m.RecordReviewConference, now: datetime) -> Obligation | None:
+    def _step_down(self, msg: RecordReviewConference, now: datetime) -> Obligation | None:
         rule = self.profile.step_down
         if not rule:
             return None
@@ -289,7 +314,7 @@ class ReviewRules(CoreGroupRules):
         ob.group = f"child-in-need plan for at least {rule.plan_at_least.describe()} (to {rule.plan_at_least.after(msg.date, self.cal)})"
         return ob
 
-    def _without_child_in_need_plan(self, msg: m.RecordReviewConference, now: datetime) -> Obligation:
+    def _without_child_in_need_plan(self, msg: RecordReviewConference, now: datetime) -> Obligation:
         """004 'Core Groups': a child-in-need plan assessed as not necessary: the rationale recorded,
         and a supervision discussion between the team manager and the head of service."""
         rule = self.profile.step_down

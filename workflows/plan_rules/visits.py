@@ -5,19 +5,53 @@ frequency a manager sets (000 9.4.6-7; 002 'Lead Social Worker Role').
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field
 
 from workflows import models as m
 from workflows.calendar import local_date
+from workflows.message_spec import update
 from workflows.plan_rules.base import PlanRules
 from workflows.policy import Period
+
+
+class RecordVisit(m.Message):
+    date: m.Day
+    seen: m.Flag
+    seen_alone: m.Flag = False
+    bedroom_seen: m.Flag = False
+    location: Literal["home", "parent-home", "other"] = "home"
+    parents_refused_seen_alone: m.Flag = False
+    by: m.Ref | None = None
+
+
+RECORD_VISIT = update("record_visit", RecordVisit, "a visit: the child seen (or not), alone, bedroom seen, where")
+
+
+class SetVisitFrequency(m.Message):
+    interval_working_days: m.Count = Field(ge=1, le=60)
+    by: m.Ref
+    reason_ref: m.Ref | None = None
+
+
+SET_VISIT_FREQUENCY = update(
+    "set_visit_frequency",
+    SetVisitFrequency,
+    "a manager's authorised change of the visit frequency (000 9.4.7)",
+    decided_by="manager",
+)
+
+
+# This subject's messages; `workflows.messages` composes every subject's into the registry.
+MESSAGES = (RECORD_VISIT, SET_VISIT_FREQUENCY)
 
 
 class VisitRules(PlanRules):
     """record_visit and set_visit_frequency."""
 
     def record_visit(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.RecordVisit = self._parse(m.RecordVisit, raw)
+        msg: RecordVisit = self._parse(RecordVisit, raw)
         self._check_visit(msg, local_date(now))
         if not apply:
             return {}
@@ -75,7 +109,7 @@ class VisitRules(PlanRules):
             self._no_access(now, msg.date)
         return {"statutory": statutory, "next_due": self._due_of("visit")}
 
-    def _check_visit(self, msg: m.RecordVisit, today: date) -> None:
+    def _check_visit(self, msg: RecordVisit, today: date) -> None:
         self._check_active()
         self._check_past("date", msg.date, today, self.state.start.icpc_date)
         if self.state.last_visit_on and msg.date < self.state.last_visit_on:
@@ -124,7 +158,7 @@ class VisitRules(PlanRules):
             self._open(kind, every.after(on, self.cal), on, source)
 
     def set_visit_frequency(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: m.SetVisitFrequency = self._parse(m.SetVisitFrequency, raw)
+        msg: SetVisitFrequency = self._parse(SetVisitFrequency, raw)
         self._check_active()
         # 000 9.4.7: a less frequent contact level must be authorised by the LA manager.
         self._check_manager("by", msg.by)
