@@ -222,6 +222,31 @@ def test_birmingham_has_a_core_group_before_each_review_conference_and_it_moves_
     assert obligation(plan, "pre-review-core-group-2", now)["due"] == "2027-07-14"
 
 
+def test_a_core_group_already_held_counts_when_the_review_is_brought_within_its_reach():
+    """004 'Core Groups': the core group before the review discusses the recommendation; one
+    held in the weeks before a review that is then brought forward has done so."""
+    plan = new_plan("birmingham", "2026-11-23")
+    plan.record_core_group({"date": "2026-12-03"}, at("2026-12-03", 17))
+    plan.report_incident({"kind": "new-incident", "date": "2026-12-10"}, at("2026-12-10", 11))
+    plan.authorise_early_review({"by": "tm-1", "review_date": "2026-12-21"}, at("2026-12-10", 12))
+    assert obligation(plan, "pre-review-core-group-1", at("2026-12-10", 12))["met_on"] == "2026-12-03"
+
+
+def test_a_review_held_early_closes_the_reports_that_were_to_prepare_it():
+    """002 'Conference reports': reports to the parents and the chair come before the conference;
+    once it is held early, the ones not yet due are moot, and nobody is chased for them."""
+    plan = new_plan("darlington", "2026-11-23")
+    assert obligation(plan, "conference-report-chair-1", at("2026-11-24"))["status"] == "pending"
+    plan.record_review_conference({"date": "2026-12-09", "outcome": "continue"}, at("2026-12-09", 17))
+    ids = [o.id for o in plan.state.obligations]
+    assert "conference-report-chair-1" not in ids and "conference-report-parents-1" not in ids
+    assert [h.detail["closed"] for h in plan.state.history if h.event == "preparation-closed"] == [
+        ["conference-report-parents-1", "conference-report-chair-1"]
+    ]
+    # The next review's own preparation is open.
+    assert obligation(plan, "conference-report-chair-2", at("2026-12-09", 17))["status"] == "pending"
+
+
 def test_profiles_without_it_have_no_core_group_before_the_review():
     assert not new_plan("london", "2026-11-23").open_obligations("pre-review-core-group")
 

@@ -262,8 +262,29 @@ class PlanRules(CaseEngine):
             ):
                 ob.reschedule(review.due)
             elif ob.kind == "pre-review-core-group":
-                # 004 'Core Groups': a review brought forward brings its core group forward too.
+                # 004 'Core Groups': a review brought forward brings its core group forward too,
+                # and a core group already held within the period before the new date meets it.
                 ob.reschedule(self.cal.add_working_days(review.due, -1))
+                window = self.profile.core_group.before_review_conference
+                held = self.state.last_core_group_on
+                if self.patches.procedures and window and held and held >= window.before(review.due, self.cal):
+                    ob.met_on = held
+
+    # What a review conference is prepared with: once it is held, those not yet due are moot (a
+    # report for a conference that has happened), while those already late stay to be recorded.
+    PREPARES_THE_REVIEW = ("conference-report-parents", "conference-report-chair", "pre-review-core-group")
+
+    def _review_held(self, review: Obligation, held: date, now: datetime) -> None:
+        if not self.patches.procedures:
+            return
+        moot = [
+            o
+            for o in self.state.obligations
+            if o.open and o.group == review.id and o.due > held and o.kind in self.PREPARES_THE_REVIEW
+        ]
+        if moot:
+            self.state.obligations = [o for o in self.state.obligations if o not in moot]
+            self._log(now, held, "preparation-closed", review=review.id, closed=[o.id for o in moot])
 
     # What an ended plan still owes: the administration of its conferences (002 'Conference
     # record': decisions within 2 and the record within 20 working days, a review that ends or

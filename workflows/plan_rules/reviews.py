@@ -63,6 +63,7 @@ class ReviewRules(CoreGroupRules):
             return self._inquorate(ob, msg, now, inquorate_limit)
         ob.met_on = msg.date
         self.state.reviews_held += 1
+        self._review_held(ob, msg.date, now)
         self._log(
             now,
             msg.date,
