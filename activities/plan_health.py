@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import workflows
 from activities.db import get_engine, plans
+from activities.read_model import still_owing
 
 # A workflow task on its second attempt or later has failed (or timed out) at least once.
 FAILING_TASK_ATTEMPT = 2
@@ -169,11 +170,12 @@ def finding_for(execution: Execution, team_ref: str | None = None) -> Finding | 
 
 
 def active_plans(url: str | None = None) -> list[tuple[str, str | None]]:
-    """(plan_id, team_ref) of every plan the read model calls active."""
+    """(plan_id, team_ref) of every plan whose workflow should be running: active, or ended with
+    something still owed (read_model.still_owing)."""
     engine = get_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
-            sa.select(plans.c.plan_id, plans.c.team_ref).where(plans.c.state == "active").order_by(plans.c.plan_id)
+            sa.select(plans.c.plan_id, plans.c.team_ref).where(still_owing()).order_by(plans.c.plan_id)
         ).all()
     return [(row.plan_id, row.team_ref) for row in rows]
 

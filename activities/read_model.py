@@ -142,7 +142,7 @@ def overdue_plans(
             plans.c.overdue_count,
             plans.c.updated_at,
         )
-        .where(plans.c.state == "active", plans.c.overdue_count > 0)
+        .where(still_owing(), plans.c.overdue_count > 0)
         .order_by(plans.c.next_due_date.asc().nulls_last(), plans.c.plan_id)
     )
     for column, value in ((plans.c.team_ref, team), (plans.c.lead_ref, worker), (plans.c.policy, policy)):
@@ -215,6 +215,16 @@ def list_outbox(
 OPEN_STATUSES = ("pending", *OVERDUE_STATUSES)
 
 
+def still_owing() -> sa.ColumnElement[bool]:
+    """Plans whose clocks still run: active, or ended with something still owed (a conference's
+    record, the step-down). Their workflow should be running, and their work is still listed."""
+    owed = obligations.alias("owed")  # its own name: queries that join obligations correlate only plans
+    return sa.or_(
+        plans.c.state == "active",
+        sa.exists().where(owed.c.plan_id == plans.c.plan_id, owed.c.status.in_(OPEN_STATUSES)),
+    )
+
+
 def open_obligations(
     *,
     statuses: tuple[str, ...] = OPEN_STATUSES,
@@ -241,7 +251,7 @@ def open_obligations(
             p.c.team_ref,
         )
         .select_from(o.join(p, o.c.plan_id == p.c.plan_id))
-        .where(p.c.state == "active", o.c.status.in_(statuses))
+        .where(still_owing(), o.c.status.in_(statuses))
         .order_by(o.c.due, o.c.plan_id, o.c.obligation_id)
     )
     if due_by is not None:

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from activities import read_model
 from activities.db import get_engine, plans
 
-OPEN_STATUSES = ("pending", "overdue", "escalated")
 LATE_STATUSES = ("overdue", "escalated")
 DEFAULT_DUE_WITHIN = 10
 
@@ -46,8 +45,9 @@ def work_items(
 
 
 def escalations_to(person: str, team: str | None = None) -> list[dict[str, Any]]:
-    """Escalations addressed to `person` on active plans (from each plan's saved status)."""
-    query = sa.select(plans.c.plan_id, plans.c.status_json).where(plans.c.state == "active")
+    """Escalations addressed to `person` on plans still owing something (from each plan's saved
+    status)."""
+    query = sa.select(plans.c.plan_id, plans.c.status_json).where(read_model.still_owing())
     if team:
         query = query.where(plans.c.team_ref == team)
     with get_engine().connect() as conn:

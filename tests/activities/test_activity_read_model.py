@@ -116,7 +116,9 @@ async def test_an_older_snapshot_arriving_late_changes_nothing() -> None:
 async def test_only_active_plans_with_overdue_obligations_are_listed() -> None:
     await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(), updated_at=T0))
     await run_activity(save_plan, PlanSnapshot(plan_id="P-2", status=status("P-2", overdue_count=0), updated_at=T0))
-    await run_activity(save_plan, PlanSnapshot(plan_id="P-3", status=status("P-3", state="ended"), updated_at=T0))
+    # Ended, nothing left owed (the first core group's overdue count is stale on purpose).
+    ended = status("P-3", state="ended", obligations=[status()["obligations"][1]])
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-3", status=ended, updated_at=T0))
 
     assert [p["plan_id"] for p in overdue_plans()] == ["P-1"]
 
@@ -128,3 +130,33 @@ async def test_a_status_without_its_required_fields_is_refused() -> None:
     assert raised.value.type == "InvalidPayload"
     assert raised.value.non_retryable
     assert get_plan_status("P-1") is None
+
+
+async def test_an_ended_plan_that_still_owes_its_conference_record_stays_on_the_lists() -> None:
+    """002 'Conference record': a plan ended at review still owes the record. Until it is
+    recorded the plan stays on the overdue and work lists, and the watchdog checks its workflow;
+    a plan ended with nothing owed leaves them."""
+    from activities.plan_health import active_plans
+    from activities.read_model import open_obligations
+
+    owing = status(
+        "P-OWES",
+        state="ended",
+        obligations=[
+            {
+                "id": "review-1",
+                "kind": "review-conference",
+                "due": "2026-11-13",
+                "status": "met",
+                "met_on": "2026-11-13",
+            },
+            {"id": "conference-record-1", "kind": "conference-record", "due": "2026-11-12", "status": "overdue"},
+        ],
+    )
+    done = status("P-DONE", state="ended", obligations=[], overdue_count=0, next_due=None)
+    for snapshot in (owing, done):
+        await run_activity(save_plan, PlanSnapshot(plan_id=snapshot["plan_id"], status=snapshot, updated_at=T0))
+
+    assert [p["plan_id"] for p in overdue_plans()] == ["P-OWES"]
+    assert [(o["plan_id"], o["obligation_id"]) for o in open_obligations()] == [("P-OWES", "conference-record-1")]
+    assert [plan_id for plan_id, _ in active_plans()] == ["P-OWES"]
