@@ -72,13 +72,19 @@ def request_id(plan_id: str, name: str, payload: dict[str, Any], given: str | No
     never be dropped as a repeat (a child can go missing, be found and go missing again on the
     same day): a report is retried safely with a request id of the caller's. The message name
     is part of the id either way: one request id reused for two messages must not swallow the
-    second."""
+    second, and so is a digest of the payload: the same request id sent with other values is
+    another request, never answered with the first one's result."""
     if given:
-        return f"{name}:{given}"
+        return f"{name}:{given}:{payload_digest(payload)}"
     if MESSAGES.get(name, (None, "update"))[1] == "signal":
         return f"{name}:{uuid.uuid4().hex}"
-    canonical = json.dumps([plan_id, name, payload], sort_keys=True, separators=(",", ":"))
-    return f"{name}:{hashlib.sha256(canonical.encode()).hexdigest()[:32]}"
+    return f"{name}:{payload_digest([plan_id, name, payload])}"
+
+
+def payload_digest(value: Any) -> str:
+    """A short hash of a JSON value, keys sorted: the same values give the same digest."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def today_in_london() -> date:

@@ -154,13 +154,19 @@ class Gateway:
                 payload.pop("by", None)
         try:
             payload = plans.check_message(spec.name, payload)
+            if spec.kind == "signal" and "date" in payload:
+                # A report the plan could only keep as unreadable is refused here, as the
+                # command line refuses it: a date in the future or before the plan.
+                plans.check_report_date(payload["date"], status)
         except m.Refusal as err:
             raise refused(err.problems) from None
         handle = self.client.get_workflow_handle(workflows.workflow_id(plan_id))
         if spec.kind == "signal":
             await self._within_deadline(plan_id, handle.signal(spec.name, payload))
             return 202, {"accepted": spec.name}
-        update_id = f"{who.staff_id}:{idempotency_key}" if idempotency_key else None
+        # The key names one request: the same key with another body is another request, and must
+        # not be answered with the first one's result (Temporal keeps one result per update id).
+        update_id = f"{who.staff_id}:{idempotency_key}:{plans.payload_digest(payload)}" if idempotency_key else None
         try:
             result = await self._within_deadline(
                 plan_id, handle.execute_update(spec.name, payload, id=update_id, result_type=dict)

@@ -38,9 +38,17 @@ async def test_the_same_visit_sent_twice_is_recorded_once(
     # The same values under a request id of the caller's own are another request: recorded.
     code, out, err = await run(dev_server, capsys, *visit, "--request-id", "case-system-4711")
     assert code == 0, err
-    assert json.loads(out)["request_id"] == "record_visit:case-system-4711"
+    assert json.loads(out)["request_id"].startswith("record_visit:case-system-4711:")
     status = await plans.query_status(dev_server.client, plan_id)
     assert len(events(status, "visit")) == 2
+
+    # The caller's request id reused for other values is another request, never answered with
+    # the first one's result: a not-seen visit under the same id is recorded too.
+    not_seen = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--no-seen", "--json")
+    code, out, err = await run(dev_server, capsys, *not_seen, "--request-id", "case-system-4711")
+    assert code == 0, err
+    status = await plans.query_status(dev_server.client, plan_id)
+    assert [v.get("seen") for v in events(status, "visit")] == [True, True, False]
 
 
 async def test_a_signal_sent_twice_with_one_request_id_is_kept_once(

@@ -67,6 +67,9 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         assert r.status_code == 200, r.text
         again = await http.post(visit, json={"date": today, "seen": True, "seen_alone": True}, headers=headers)
         assert again.status_code == 200 and again.json() == r.json()  # the same update, not a second visit
+        # The same key with another body is another request: recorded, not answered with the first.
+        other = await http.post(visit, json={"date": today, "seen": False}, headers=headers)
+        assert other.status_code == 200 and other.json() != r.json()
         # A worker not on this plan may neither read nor record.
         assert (
             await http.get(f"/api/plans/{plan_id}", headers=web.auth("sw-other", "social-worker"))
@@ -84,6 +87,11 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
             headers=web.auth(*WORKER),
         )
         assert r.status_code == 202
+        # A report the plan could only keep as unreadable is refused, as the command line refuses it.
+        r = await http.post(
+            f"/api/plans/{plan_id}/report-death", json={"date": "2999-01-01"}, headers=web.auth(*WORKER)
+        )
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "date", r.text
 
         # A case system relays records without naming a person as `by`.
         soon = (local_date(await web.env.get_current_time()) + timedelta(days=3)).isoformat()
@@ -130,7 +138,8 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         scheduled = [h for h in status["history"] if h["event"] == "meeting-scheduled"]
         assert len(scheduled) == 1 and "by" not in scheduled[0]
         visits = [h for h in status["history"] if h["event"] == "visit"]
-        assert len(visits) == 1 and visits[0]["by"] == "sw-demo"
+        # One seen visit however often it was sent with its key, and the not-seen one sent after.
+        assert [(v["seen"], v["by"]) for v in visits] == [(True, "sw-demo"), (False, "sw-demo")]
 
     rows = audit.rows(plan_id)
     seen = {(r["who"], r["action"], r["status"]) for r in rows}
