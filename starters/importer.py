@@ -44,11 +44,12 @@ import dataclasses
 import hashlib
 import io
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from temporalio.client import Client
 
@@ -286,7 +287,7 @@ class ProgressFile:
     def record(self, row: Row) -> None:
         if self._out is None:
             new = not self.path.exists()
-            self._out = self.path.open("a", encoding="utf-8")
+            self._out = _private(self.path, "a")
             if new:
                 self._out.write(
                     "# cpplan import: rows done (line fingerprint); delete this file or use --restart to go through every row again\n"
@@ -330,11 +331,19 @@ def report_bad(row: Row, bar: ProgressBar) -> None:
         bar.note(f"line {row.line}: {name}: {reason}")
 
 
+def _private(path: Path, mode: str) -> TextIO:
+    """Open a file only this user can read: the rows it copies name children and families."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == "a" else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)  # one left by an earlier run may have been readable by others
+    return cast(TextIO, open(fd, mode, encoding="utf-8"))  # the caller closes it
+
+
 def write_errors(path: Path, bad: list[Row]) -> None:
     if not bad:
         path.unlink(missing_ok=True)
         return
-    with path.open("w", encoding="utf-8") as out:
+    with _private(path, "w") as out:
         for row in sorted(bad, key=lambda r: r.line):
             out.write(
                 json.dumps(

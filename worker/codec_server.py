@@ -134,7 +134,14 @@ def build_app(
             if hmac.compare_digest(given.encode(), token.encode()):
                 return "shared-token"
             return ops_user(given) if ops_user is not None else None
-        if trust_local_ui and request.headers.get("Origin") in origins and request.remote in LOOPBACK:
+        # Development only, and only to read: /encode seals what a worker would act on, so it
+        # always needs a token.
+        if (
+            trust_local_ui
+            and request.path == "/decode"
+            and request.headers.get("Origin") in origins
+            and request.remote in LOOPBACK
+        ):
             return "local-ui"
         return None
 

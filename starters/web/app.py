@@ -38,7 +38,9 @@ def create_app(settings: WebSettings, connect: Callable[[], Awaitable[Client]]) 
         summary="Child protection plans: the case systems' API",
         version="1",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # No Swagger page: it loads its script from a CDN (a download at run time, and blocked by
+        # the pages' own content security policy); /api/openapi.json is what clients read.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings

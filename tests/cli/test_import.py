@@ -102,6 +102,8 @@ async def test_good_rows_are_started_bad_ones_reported_by_line(
         assert await exists(server, doc["plan_id"])
     assert not await exists(server, future["plan_id"])
     reported = [json.loads(line) for line in errors_of(path).read_text().splitlines()]
+    # It copies the bad rows, children's references and families' addresses with them.
+    assert errors_of(path).stat().st_mode & 0o777 == 0o600
     assert [r["line"] for r in reported] == [2, 5]
     assert reported[1]["problems"] == [{"field": "icpc_date", "reason": f"{future['icpc_date']} is in the future"}]
     assert reported[1]["input"]["plan_id"] == future["plan_id"]

@@ -85,6 +85,8 @@ async def test_the_local_ui_needs_no_token_in_development_only(client: TestClien
     assert (await dev_client.post("/decode", json=body)).status == 401  # not the UI's origin
     assert (await dev_client.post("/decode", json=body, headers={"Origin": "http://evil.example"})).status == 403
     assert (await client.post("/decode", json=body, headers=from_ui)).status == 401  # production
+    # Sealing is never open to the local UI: a sealed signal is one a worker would act on.
+    assert (await dev_client.post("/encode", json=body, headers=from_ui)).status == 401
 
 
 @pytest.mark.parametrize(
