@@ -24,6 +24,9 @@ from workflows.obligations import Action, Obligation
 from workflows.policy import Profile
 from workflows.status import EscalationView, HistoryView, NextDue, ObligationStatus
 
+# Warnings of unreadable messages a case sends a day; more are only recorded.
+UNREADABLE_WARNINGS_A_DAY = 5
+
 
 class Escalation(BaseModel):
     kind: str
@@ -248,18 +251,33 @@ class CaseEngine:
             f"Notification {key} to {to_id} could not be delivered: {reason[:200]}. Please contact them another way.",
         )
 
+    def limits_warnings(self) -> bool:
+        """Whether unreadable messages past UNREADABLE_WARNINGS_A_DAY are recorded without a
+        warning each (a rule newer than some running plans: see PlanEngine)."""
+        return True
+
     def unreadable(self, now: datetime, name: str, reason: str, fields: Any = None) -> None:
         """A message that could not be read (no payload, a payload the worker could not open, or
         one a report cannot take): kept in the history by name and reason, never its content,
         and the people who must act are told, so that it is sent again."""
         today = local_date(now)
         self._log(now, today, "unreadable-message", message=name, reason=reason, fields=fields)
+        # A client sending the same bad message in a loop must not bury the managers in alerts:
+        # a few a day, the last saying that more are only recorded (the history keeps each one).
+        warned = self._next_number(f"unreadable-warned-{today.isoformat()}") if self.limits_warnings() else 0
+        if warned > UNREADABLE_WARNINGS_A_DAY:
+            return
+        more = (
+            " More unreadable messages today are recorded on the plan without a warning each."
+            if warned == UNREADABLE_WARNINGS_A_DAY
+            else ""
+        )
         self.warn(
             now,
             "unreadable-message",
             self.told_of_unreadable(today),
             f"a {name} message could not be read",
-            f"A {name} message was received but could not be read: {reason}. Please send it again.",
+            f"A {name} message was received but could not be read: {reason}. Please send it again.{more}",
         )
 
     def message_failed(self, now: datetime, name: str, error: str) -> None:

@@ -123,3 +123,15 @@ def test_people_the_plan_cannot_write_to_are_named_to_the_team_manager_at_the_st
     alerts = [n for n in plan.state.outbox if n.kind == "alert"]
     assert [n.to_id for n in alerts] == ["tm-1"]
     assert "par-1 (parent)" in alerts[0].body and "hv-1" not in alerts[0].body
+
+
+def test_a_client_sending_bad_reports_in_a_loop_does_not_bury_the_managers_in_alerts():
+    plan = new_plan("london", "2026-11-23")
+    for _ in range(8):
+        plan.report_death({"date": "2099-01-01"}, at("2026-12-01", 10))
+    assert len(unreadable(plan)) == 8, "each one is kept on the plan"
+    to_manager = [n for n in plan.state.outbox if n.to_id == "tm-1"]
+    assert len(to_manager) == 5
+    assert "More unreadable messages today are recorded" in to_manager[-1].body
+    plan.report_death({"date": "2099-01-01"}, at("2026-12-02", 10))  # a new day warns again
+    assert len([n for n in plan.state.outbox if n.to_id == "tm-1"]) == 6

@@ -150,6 +150,10 @@ class PlanRules(CaseEngine):
 
     # ------------------------------------------------------------------ telling people
 
+    def limits_warnings(self) -> bool:
+        # Plans recorded before honest-records warned of every unreadable message, and replay so.
+        return self.patches.honest_records
+
     def _report_unreachable(self, now: datetime, people: list[m.Person]) -> None:
         """People the plan must write to who have no e-mail address: their letters can only be
         recorded, so the team manager is told once who they are, to reach them another way."""
