@@ -54,7 +54,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import signal
 import socket
 import sqlite3
@@ -68,6 +67,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from starters.binaries import venv_binary
 from starters.progress import ProgressBar
 
 ENV_KEYS = (
@@ -198,10 +198,7 @@ class PhaseClock:
 
 
 def binary(name: str) -> str | None:
-    beside = Path(sys.executable).parent / name
-    if beside.is_file():
-        return str(beside)
-    return shutil.which(name)
+    return venv_binary(name)
 
 
 def free_port() -> int:

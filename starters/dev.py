@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -33,6 +32,7 @@ import structlog
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
+from starters.binaries import venv_binary
 from starters.dev_server import DevServer, DevServerError, server_command
 
 DEMO_PLAN_ID = "demo-0001"
@@ -51,10 +51,7 @@ class DevError(Exception):
 
 def temporal_binary() -> str:
     """The Temporal CLI the venv installs (never downloaded at run time)."""
-    beside = Path(sys.executable).parent / "temporal"
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which("temporal")
+    found = venv_binary("temporal")
     if found:
         return found
     raise DevError(

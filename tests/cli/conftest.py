@@ -5,8 +5,6 @@ recorded in its outbox)."""
 from __future__ import annotations
 
 import json
-import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from starters.binaries import venv_binary
 from starters.plans import today_in_london
 
 DEMO_PLAN = Path(__file__).resolve().parents[2] / "starters" / "demo_plan.json"
@@ -22,7 +21,7 @@ DEMO_PLAN = Path(__file__).resolve().parents[2] / "starters" / "demo_plan.json"
 
 def test_server_path() -> str:
     # Never let the SDK download a server: use the one the test extra installs in the venv.
-    return shutil.which("temporal-test-server") or str(Path(sys.executable).parent / "temporal-test-server")
+    return venv_binary("temporal-test-server") or "temporal-test-server"
 
 
 @pytest.fixture

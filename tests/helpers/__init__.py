@@ -20,13 +20,11 @@ their paths are always passed explicitly so the SDK never tries to download one.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -36,6 +34,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 import workflows
+from starters.binaries import venv_binary
 from tests.helpers.scenario_dates import (  # noqa: F401  (re-exported: tests import scenario dates from here)
     easter_sunday,
     good_friday,
@@ -51,10 +50,7 @@ T = TypeVar("T")
 
 def _binary(name: str) -> str | None:
     """The venv's own copy (next to this interpreter) first, then PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file():
-        return str(beside)
-    return shutil.which(name)
+    return venv_binary(name)
 
 
 TEST_SERVER = _binary("temporal-test-server")  # time-skipping test server (Java, global clock)
