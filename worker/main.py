@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -126,7 +128,19 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
 
 
 def main() -> None:
+    """`python -m worker` (and each process of `cpplan worker --processes N`): exit status 0 when
+    stopped, 1 with the reason logged when the worker fails (say, the server cannot be reached).
+    Leaves without interpreter teardown, as `cpplan` does: the Temporal client's Rust threads can
+    crash it (temporalio/sdk-python#300) and turn either into an abort."""
+    code = 0
     try:
         asyncio.run(run_worker())
     except KeyboardInterrupt:
         pass
+    except Exception as err:  # logged in one line; the supervisor reports the exit
+        log.error("worker failed", error=type(err).__name__, reason=" ".join(str(err).split())[:300])
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
