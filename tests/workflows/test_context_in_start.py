@@ -20,6 +20,7 @@ from tests.helpers import (
     plan_doc,
     running_worker,
     skip_to,
+    start_plan_with_context,
     start_plan_workflow,
     year_when,
 )
@@ -64,16 +65,8 @@ async def test_context_with_the_start_is_used_and_carried(env, db_url):
     icpc = f"{z}-01-11"
     await skip_to(env, london(icpc, 11))
     doc = plan_doc(icpc_date=icpc)
-    context = plan_context(
-        PlanContextRequest(policy=doc["policy"], first_year=z - 1, last_year=z + CALENDAR_YEARS_AHEAD)
-    )
     async with running_worker(env) as tq:
-        handle = await env.client.start_workflow(
-            workflows.WORKFLOW_TYPE,
-            args=[doc, None, context.model_dump(mode="json")],
-            id=workflows.workflow_id(doc["plan_id"]),
-            task_queue=tq,
-        )
+        handle = await start_plan_with_context(env, doc, task_queue=tq)
         plan = Plan(env, handle, doc["plan_id"])
         await plan.started()
         first_run = (await handle.describe()).run_id
