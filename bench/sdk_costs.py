@@ -96,7 +96,7 @@ async def measure(rounds: int, replays: int) -> dict[str, object]:
     calls = {"n": 0, "s": 0.0}
     original = sandbox_runner_module._Instance.get_serialization_context
 
-    def counted(self, command_info):  # type: ignore[no-untyped-def]
+    def counted(self, command_info):
         began = time.perf_counter()
         try:
             return original(self, command_info)
