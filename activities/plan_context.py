@@ -32,7 +32,9 @@ def _load_profile(policy: str) -> Profile:
     return profiles[policy]
 
 
-def _load(req: PlanContextRequest) -> PlanContext:
+def plan_context(req: PlanContextRequest) -> PlanContext:
+    """The context itself; also loaded by `starters.plans.start_plan`, which sends it with the
+    start so that a new plan's first workflow task need not run this activity."""
     profile = _load_profile(req.policy)
     if req.first_year > req.last_year:
         raise ApplicationError(
@@ -48,4 +50,4 @@ def _load(req: PlanContextRequest) -> PlanContext:
 @activity.defn(name=LOAD_PLAN_CONTEXT)
 async def load_plan_context(req: PlanContextRequest) -> PlanContext:
     # Reading TOML files and building holiday tables blocks: keep it off the worker's loop.
-    return await asyncio.to_thread(_load, req)
+    return await asyncio.to_thread(plan_context, req)

@@ -10,4 +10,6 @@ worker image. The method is at the top of `bench/harness.py`.
 - yardstick.py  BenchTrivial, the one-timer workflow starts are compared with
 - report.py     targets, the capacity model, JSON order, the text report
 - cli.py        arguments and the run
+- runners.py    `python -m bench.runners`: the workflow runners compared, A/B interleaved
+- sdk_costs.py  `python -m bench.sdk_costs`: the SDK's per-task costs, reproduced without cpplan
 """

@@ -155,6 +155,11 @@ def machine_info() -> dict[str, Any]:
         from importlib.metadata import version
 
         info["temporalio"] = version("temporalio")
+    # The worker's workflow runner (worker/runner.py): the figures depend on it.
+    with contextlib.suppress(Exception):
+        from worker.runner import runner_name
+
+        info["workflow_runner"] = runner_name()
     return info
 
 

@@ -41,14 +41,14 @@ async def serve_worker(address: str, namespace: str, task_queue: str, max_cached
 
 async def replay_file(path: str) -> dict[str, Any]:
     """Replay every history in `path` (`{"plans": [[history_json, ...], ...]}`) as a restarted
-    worker would: each one a cache miss, every event replayed. One short history is replayed
+    worker would (with the worker's runner, `CPPLAN_WORKFLOW_RUNNER`): each one a cache miss, every event replayed. One short history is replayed
     first and timed apart: importing the workflow code and building the sandbox happens once
     per worker process, not once per plan."""
     from temporalio.client import WorkflowHistory
     from temporalio.worker import Replayer
 
     from worker.client import worker_data_converter
-    from worker.main import sandbox_runner, workflow_classes
+    from worker.main import workflow_classes, workflow_runner
 
     with open(path, encoding="utf-8") as handle:
         saved = json.load(handle)
@@ -56,7 +56,7 @@ async def replay_file(path: str) -> dict[str, Any]:
         [WorkflowHistory.from_json(item["workflow_id"], item["history"]) for item in runs] for runs in saved["plans"]
     ]
     replayer = Replayer(
-        workflows=workflow_classes(), workflow_runner=sandbox_runner(), data_converter=worker_data_converter()
+        workflows=workflow_classes(), workflow_runner=workflow_runner(), data_converter=worker_data_converter()
     )
 
     warm = saved.get("warmup")

@@ -91,7 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
         options.add_common(p, connect=name not in _NO_CONNECTION, json_output=name not in _NO_JSON)
         return p
 
-    add("worker", "run the worker (workflows and activities) until stopped")
+    p = add("worker", "run the worker (workflows and activities) until stopped")
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes on the same task queue, one per core, supervised (default 1)",
+    )
     p = add("start", "start a plan from a PlanStart JSON document; prints the workflow id")
     p.add_argument("file", metavar="FILE.json", help="the PlanStart document ('-' reads stdin)")
     p = add("status", "a plan's key facts and its obligations in due-date order (--json: the status query exactly)")
@@ -311,6 +318,25 @@ def _first_line(err: BaseException) -> str:
     return " ".join(text.split())  # one line, whatever the SDK put in it
 
 
+async def _worker(args: argparse.Namespace) -> None:
+    """One worker in this process, or `--processes N` supervised worker processes."""
+    if args.processes < 1:
+        raise plans.PlanCommandError(f"--processes {args.processes}: expected 1 or more")
+    if args.processes == 1:
+        from worker.main import run_worker
+
+        await run_worker(args.address, args.namespace)
+        return
+    from worker.logging import configure_logging
+    from worker.supervisor import SupervisorError, supervise
+
+    configure_logging()
+    try:
+        await supervise(args.processes, args.address, args.namespace)
+    except SupervisorError as err:
+        raise plans.PlanCommandError(str(err)) from None
+
+
 async def run_command(args: argparse.Namespace, client: Client | None = None) -> int | None:
     """Run a parsed command; raises on failure. `client` is used instead of connecting. Returns
     the exit status when the command has one of its own (`import`), else None (0)."""
@@ -344,9 +370,7 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
     elif args.command in MESSAGE_COMMANDS:
         await cmd_message(args, get_client)
     elif args.command == "worker":
-        from worker.main import run_worker
-
-        await run_worker(args.address, args.namespace)
+        await _worker(args)
     else:
         raise plans.PlanCommandError(f"unknown command {args.command!r}")
     return None

@@ -28,10 +28,12 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 import workflows
+from activities.plan_context import plan_context
 from activities.plan_health import EXECUTION_STATUS, NOT_FOUND, Execution, describe_plan
 from worker.search_attributes import plans_indexed
 from workflows import models as m
 from workflows import search_attributes as sa
+from workflows.activity_io import PlanContext, PlanContextRequest
 from workflows.calendar import WorkingCalendar, local_date, non_working_days
 from workflows.engine import PlanEngine
 from workflows.messages import PLAN_MESSAGES
@@ -195,6 +197,23 @@ async def _refuse_closed(client: Client, workflow_id: str) -> StartConflict:
     )
 
 
+def start_context(start: m.PlanStart) -> PlanContext | None:
+    """The plan's profile and non-working days, as the workflow's `load_plan_context` activity
+    would load them in its first run (same function, same years). None if they cannot be loaded
+    here: the workflow then loads them itself and reports what is wrong."""
+    from workflows.plan import CALENDAR_YEARS_AHEAD
+
+    request = PlanContextRequest(
+        policy=start.policy,
+        first_year=start.icpc_date.year - 1,
+        last_year=today_in_london().year + CALENDAR_YEARS_AHEAD,
+    )
+    try:
+        return plan_context(request)
+    except ApplicationError:
+        return None
+
+
 async def start_plan(client: Client, doc: dict[str, Any]) -> tuple[str, bool]:
     """Start the plan's workflow: (workflow id, created). A second start with the same content
     returns the running plan (created False); one with other content, or for a plan whose
@@ -227,8 +246,12 @@ async def start_plan(client: Client, doc: dict[str, Any]) -> tuple[str, bool]:
     # What the user gave, normalised (stripped strings, ISO dates); defaults stay the
     # workflow's to apply.
     arg = start.model_dump(mode="json", exclude_unset=True)
+    # The context goes with the start (the workflow's third argument, after the carried state
+    # a first run does not have), so the first workflow task does not load it.
+    context = start_context(start)
+    args = [arg] if context is None else [arg, None, context.model_dump(mode="json")]
     try:
-        handle = await client.start_workflow(workflows.WORKFLOW_TYPE, arg, **options)
+        handle = await client.start_workflow(workflows.WORKFLOW_TYPE, args=args, **options)
     except WorkflowAlreadyStartedError:
         raise await _refuse_closed(client, workflow_id) from None
     # The server says whether it started a new run or used the existing one. The SDK keeps its

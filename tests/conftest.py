@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -10,6 +11,11 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.helpers import TEST_SERVER, require_binary
+
+# The guard for a production worker that runs without the full sandbox (worker/runner.py): every
+# worker the tests build, in this process or a child, and every replay runs in the full sandbox,
+# so workflow code that is not deterministic fails here before it ships.
+os.environ["CPPLAN_WORKFLOW_RUNNER"] = "sandboxed"
 
 
 def _reset_engine_cache() -> None:

@@ -3,44 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+import sys
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows
 from activities import ALL_ACTIVITIES
 from activities.watchdog import WatchdogActivities
 from worker.client import connect, worker_client
 from worker.logging import configure_logging
+from worker.runner import PASSTHROUGH_MODULES, runner_name, sandbox_runner, workflow_runner  # noqa: F401  (imported from here)
 from worker.watchdog_schedule import ensure_watchdog_schedule
 
 log = structlog.get_logger("cpplan.worker")
-
-PASSTHROUGH_MODULES = (
-    "workflows.models",
-    "workflows.message_spec",
-    "workflows.messages",
-    "workflows.engine",
-    "workflows.case",
-    "workflows.status",
-    "workflows.plan_rules",
-    "workflows.obligations",
-    "workflows.policy",
-    "workflows.calendar",
-    "workflows.activity_io",
-    "workflows.search_attributes",
-    "workflows.complaint_rules",
-    "workflows.unreadable",
-    "pydantic",
-    "pydantic_core",
-    "annotated_types",
-)
 
 # Time given to running activities (a batch of e-mails, a database write) to finish when the
 # worker is asked to stop, before they are cancelled and left to Temporal to retry elsewhere.
@@ -52,6 +34,25 @@ GRACEFUL_SHUTDOWN = timedelta(seconds=30)
 # retried tasks queue again. A few slots keep every task short; the rest wait on the server.
 # Raise it (CPPLAN_WORKFLOW_TASK_SLOTS) on a machine with more cores.
 WORKFLOW_TASK_SLOTS = 10
+# How long a plan's next workflow task waits for the worker that holds the plan in its cache
+# before any worker takes it (and replays the plan's history). The SDK's 10 s is shorter than a
+# task waits behind a storm: in a 2,000-plan storm beyond the cache every plan lost its sticky
+# task once and was replayed twice. The cost of a longer wait is only felt when a worker dies
+# (its plans wait this long before another worker takes them).
+STICKY_TIMEOUT = timedelta(seconds=60)
+
+
+def _setting(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: expected a number") from None
+    if number <= 0:
+        raise ValueError(f"{name}={value!r}: expected a number above 0")
+    return number
 
 
 def workflow_classes() -> list[type]:
@@ -71,15 +72,6 @@ def workflow_classes() -> list[type]:
     return classes
 
 
-def sandbox_runner() -> SandboxedWorkflowRunner:
-    """The workflow sandbox, with the plan's pure domain modules passed through: they are
-    deterministic, and one copy of each keeps pydantic's model classes identical inside and
-    outside the sandbox. The Replayer uses the same runner."""
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-    )
-
-
 def build_worker(client: Client, task_queue: str | None = None, **kwargs: Any) -> Worker:
     """The worker for `client`, with the worker's data converter (worker/client.py
     `worker_data_converter`: a payload it cannot open never fails a workflow task); extra
@@ -87,14 +79,16 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs: Any) -
     nothing has yet: unconfigured structlog prints to stdout, which commands keep for their own
     output."""
     configure_logging()
-    kwargs.setdefault("workflow_runner", sandbox_runner())
+    kwargs.setdefault("workflow_runner", workflow_runner())
     kwargs.setdefault("workflows", workflow_classes())
     # The watchdog's activity asks the server about each plan, with this worker's client.
     kwargs.setdefault("activities", [*ALL_ACTIVITIES, WatchdogActivities(client).watch_plans])
     kwargs.setdefault("graceful_shutdown_timeout", GRACEFUL_SHUTDOWN)
-    kwargs.setdefault(
-        "max_concurrent_workflow_tasks", int(os.environ.get("CPPLAN_WORKFLOW_TASK_SLOTS") or WORKFLOW_TASK_SLOTS)
-    )
+    kwargs.setdefault("max_concurrent_workflow_tasks", int(_setting("CPPLAN_WORKFLOW_TASK_SLOTS", WORKFLOW_TASK_SLOTS)))
+    sticky = _setting("CPPLAN_STICKY_TIMEOUT", STICKY_TIMEOUT.total_seconds())
+    kwargs.setdefault("sticky_queue_schedule_to_start_timeout", timedelta(seconds=sticky))
+    if os.environ.get("CPPLAN_WORKFLOW_TASK_POLLERS"):
+        kwargs.setdefault("max_concurrent_workflow_task_polls", int(_setting("CPPLAN_WORKFLOW_TASK_POLLERS", 5)))
     return Worker(worker_client(client), task_queue=task_queue or workflows.task_queue(), **kwargs)
 
 
@@ -120,6 +114,8 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
                 "worker started",
                 task_queue=worker.task_queue,
                 namespace=client.namespace,
+                process=os.environ.get("CPPLAN_WORKER_PROCESS"),  # set by `cpplan worker --processes N`
+                workflow_runner=runner_name(),
                 workflows=[c.__name__ for c in workflow_classes()],
                 activities=len(ALL_ACTIVITIES) + 1,
             )
@@ -132,7 +128,19 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
 
 
 def main() -> None:
+    """`python -m worker` (and each process of `cpplan worker --processes N`): exit status 0 when
+    stopped, 1 with the reason logged when the worker fails (say, the server cannot be reached).
+    Leaves without interpreter teardown, as `cpplan` does: the Temporal client's Rust threads can
+    crash it (temporalio/sdk-python#300) and turn either into an abort."""
+    code = 0
     try:
         asyncio.run(run_worker())
     except KeyboardInterrupt:
         pass
+    except Exception as err:  # logged in one line; the supervisor reports the exit
+        log.error("worker failed", error=type(err).__name__, reason=" ".join(str(err).split())[:300])
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

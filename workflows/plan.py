@@ -1,8 +1,9 @@
 """`ChildProtectionPlan`: one long-running workflow per child protection plan.
 
 The workflow is a thin loop around `PlanEngine` (the procedures' rules, pure code):
-- at the start of each run it loads the authority's profile and non-working days through an
-  activity, so a `holidays` or profile release never changes what an old history replays;
+- it takes the authority's profile and non-working days with its start (and carries them across
+  continue-as-new), or loads them through an activity when not given or running short; either way
+  they are in the history, so a `holidays` or profile release never changes what a replay sees;
 - it waits for the earliest reminder or escalation, or for a message, in one timer;
 - handlers change the plan's state synchronously and leave notifications in its outbox, which
   the loop delivers through the `notify` activity (each under an idempotency key);
@@ -13,6 +14,7 @@ The workflow is a thin loop around `PlanEngine` (the procedures' rules, pure cod
 # No `from __future__ import annotations` here: the sandbox imports this module afresh for every
 # plan it starts or replays, and the SDK then reads each handler's type hints; as strings, each
 # would be compiled again every time.
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -26,9 +28,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows import WORKFLOW_TYPE
     from workflows import models as m
     from workflows import search_attributes as sa
-    from workflows.activity_io import SAVE_PLAN, PlanSnapshot
-    from workflows.calendar import WorkingCalendar
+    from workflows.activity_io import SAVE_PLAN, PlanContext, PlanSnapshot
+    from workflows.calendar import WorkingCalendar, local_date
     from workflows.engine import Patches, PlanEngine, PlanState
+    from workflows.given_context import usable_context
     from workflows.messages import PLAN_MESSAGES
 
 # Years of bank holidays loaded with each run: a run ends at the next review conference
@@ -46,14 +49,31 @@ HONEST_RECORDS_PATCH = "honest-records"
 # without a child-in-need plan, the core group before the review, a plan that cannot be
 # implemented, hold-by dates. Histories recorded without the marker replay as they ran.
 PROCEDURES_PATCH = "procedures-2"
+# The context (profile and calendar) comes with the start (`starters.plans.start_plan` loads it
+# with the activity's own function) and is carried across continue-as-new, so a run loads it by
+# the activity only when it was not given or its calendar runs short (workflows/given_context.py).
+# A profile edit therefore reaches a running plan when its calendar is next loaded, not at its
+# next run. Histories recorded without the marker load it in every run, as they ran.
+CONTEXT_IN_START_PATCH = "context-in-start"
+
+
+def _carried_state(carried: Any) -> PlanState | None:
+    """The SDK decodes arguments by the run method's type hints only when as many arguments came
+    as it has parameters: a run continued with two (before CONTEXT_IN_START_PATCH, or without a
+    context to carry) gets the state as plain JSON values. Validated from JSON, as the converter
+    does, so the state is exactly what it would have decoded."""
+    if carried is None or isinstance(carried, PlanState):
+        return carried
+    return PlanState.model_validate_json(json.dumps(carried))
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
 @message_handlers(PLAN_MESSAGES)
 class ChildProtectionPlan(EngineLoop):
     @workflow.init
-    def __init__(self, start: Any, carried: PlanState | None = None) -> None:
+    def __init__(self, start: Any, carried: PlanState | None = None, context: Any = None) -> None:
         self.engine: PlanEngine | None = None
+        self._context: PlanContext | None = None
         self._wake = False
         self._continue_as_new = False
         self._published: dict[str, Any] | None = None
@@ -62,12 +82,13 @@ class ChildProtectionPlan(EngineLoop):
     # ------------------------------------------------------------------ the loop
 
     @workflow.run
-    async def run(self, start: Any, carried: PlanState | None = None) -> dict[str, Any]:
+    async def run(self, start: Any, carried: PlanState | None = None, context: Any = None) -> dict[str, Any]:
         """Kept whole: its patch markers are asked at fixed points in a fixed order (histories
         depend on it), and the loop that follows is short."""
         # Asked before anything else, like LEAN_HISTORY_PATCH below: it decides how strictly the
         # start document itself is read.
         honest = workflow.patched(HONEST_RECORDS_PATCH)
+        carried = _carried_state(carried)
         try:
             plan_start: m.PlanStart = carried.start if carried else m.parse(m.PlanStart, start, lax=not honest)
         except m.Refusal as err:
@@ -86,9 +107,14 @@ class ChildProtectionPlan(EngineLoop):
         # ask before reading the task that holds the marker.)
         self._lean = workflow.patched(LEAN_HISTORY_PATCH)
         procedures = workflow.patched(PROCEDURES_PATCH)
-        context = await load_context(
-            plan_start.policy, plan_start.icpc_date.year - 1, CALENDAR_YEARS_AHEAD, local=self._lean
+        carry = workflow.patched(CONTEXT_IN_START_PATCH)
+        first_year = plan_start.icpc_date.year - 1
+        given = (
+            usable_context(context, plan_start.policy, first_year, local_date(workflow.now()).year) if carry else None
         )
+        context = given or await load_context(plan_start.policy, first_year, CALENDAR_YEARS_AHEAD, local=self._lean)
+        if carry:
+            self._context = context
         now = workflow.now()
         calendar = WorkingCalendar(context.non_working_days)
         if carried:
@@ -134,7 +160,10 @@ class ChildProtectionPlan(EngineLoop):
                     continue  # a handler that just finished left letters to send first
                 engine.state.runs += 1
                 self._stop_timer()
-                workflow.continue_as_new(args=[None, engine.state])
+                carried_args: list[Any] = [None, engine.state]
+                if self._context is not None:
+                    carried_args.append(self._context)
+                workflow.continue_as_new(args=carried_args)
             await self._sleep_until_next()
 
     async def _publish(self) -> None:

@@ -91,7 +91,13 @@ async def run_activity(
     """A quick activity, as a local one where the run has LEAN_HISTORY_PATCH. Either way its
     result lands in the history, and retries follow ACTIVITY_RETRY. A local activity waits
     between attempts on a timer (LOCAL_RETRY_THRESHOLD), not inside its workflow task: so a
-    plan whose database is down still answers `status` and takes messages meanwhile."""
+    plan whose database is down still answers `status` and takes messages meanwhile.
+
+    `summary` goes on regular activities only. On a local activity the UI shows it only beside
+    the completed marker, whose details already name the activity (load_plan_context,
+    save_plan, notify) and hold its result; in the sandbox each summary costs a payload
+    conversion per workflow task (about a tenth of a replay, docs/sdk-costs.md). Timers keep
+    theirs: a pending timer's summary is what ops read for what a plan waits on."""
     if local:
         return await workflow.execute_local_activity(
             name,
@@ -100,7 +106,6 @@ async def run_activity(
             start_to_close_timeout=timeout,
             retry_policy=ACTIVITY_RETRY,
             local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-            summary=summary,
         )
     return await workflow.execute_activity(
         name, arg, result_type=result_type, start_to_close_timeout=timeout, retry_policy=ACTIVITY_RETRY, summary=summary
@@ -200,7 +205,6 @@ class EngineLoop:
                 engine.delivery_failed(failure.key, failure.to_id, failure.reason, workflow.now())
 
     async def _send(self, batch: NotifyBatch) -> NotifyResult:
-        summary = f"send {len(batch.notifications)} notification(s): {', '.join(sorted({n.kind for n in batch.notifications}))}"
         if self._lean:
             # Most batches go at the first try: as a local activity, in the workflow task that
             # found them due. One that fails and can be retried is handed to a regular activity,
@@ -212,13 +216,14 @@ class EngineLoop:
                     result_type=NotifyResult,
                     start_to_close_timeout=NOTIFY_TIMEOUT,
                     retry_policy=SINGLE_ATTEMPT,
-                    summary=summary,
                 )
             except FailureError as err:
                 # A local activity's failure arrives as its own error (an ApplicationError, or a
                 # TimeoutError), not wrapped in an ActivityError. Cancellation is not a failure.
                 if isinstance(err, CancelledError) or _non_retryable(err):
                     raise
+        kinds = ", ".join(sorted({n.kind for n in batch.notifications}))
+        summary = f"send {len(batch.notifications)} notification(s): {kinds}"
         return await run_activity(
             NOTIFY, batch, local=False, result_type=NotifyResult, timeout=NOTIFY_TIMEOUT, summary=summary
         )

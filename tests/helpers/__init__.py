@@ -126,6 +126,29 @@ async def start_plan_workflow(client: Client, doc: dict[str, Any], *, task_queue
     )
 
 
+async def start_plan_with_context(
+    env: WorkflowEnvironment, doc: dict[str, Any], *, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """As `start_plan_workflow`, with the plan's profile and calendar sent along as
+    `starters.plans.start_plan` sends them (the years counted from the server's clock)."""
+    from activities.plan_context import plan_context
+    from workflows.activity_io import PlanContextRequest
+    from workflows.plan import CALENDAR_YEARS_AHEAD
+
+    now = await env.get_current_time()
+    first_year = date.fromisoformat(doc["icpc_date"]).year - 1
+    context = plan_context(
+        PlanContextRequest(policy=doc["policy"], first_year=first_year, last_year=now.year + CALENDAR_YEARS_AHEAD)
+    )
+    return await env.client.start_workflow(
+        workflows.WORKFLOW_TYPE,
+        args=[doc, None, context.model_dump(mode="json")],
+        id=workflows.workflow_id(doc["plan_id"]),
+        task_queue=task_queue,
+        memo={"plan_id": doc["plan_id"], "policy": doc["policy"]},
+    )
+
+
 async def query_status(
     handle: WorkflowHandle[Any, Any], *, timeout: timedelta = timedelta(seconds=10)
 ) -> dict[str, Any]:

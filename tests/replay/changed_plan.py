@@ -19,8 +19,8 @@ class SamePlanAsASubclass(ChildProtectionPlan):
     """The real plan, unchanged, as a subclass: it replays, so what fails below is the change."""
 
     @workflow.run
-    async def run(self, start: Any, carried: PlanState | None = None) -> dict[str, Any]:
-        return await super().run(start, carried)
+    async def run(self, start: Any, carried: PlanState | None = None, context: Any = None) -> dict[str, Any]:
+        return await super().run(start, carried, context)
 
 
 @workflow.defn(name=workflows.WORKFLOW_TYPE, sandboxed=False)
@@ -31,8 +31,8 @@ class PlanChangedWithoutAPatch(ChildProtectionPlan):
     handler and query is the real one, inherited."""
 
     @workflow.run
-    async def run(self, start: Any, carried: PlanState | None = None) -> dict[str, Any]:
-        return await super().run(start, carried)
+    async def run(self, start: Any, carried: PlanState | None = None, context: Any = None) -> dict[str, Any]:
+        return await super().run(start, carried, context)
 
     async def _publish(self) -> None:
         if self._published is None:

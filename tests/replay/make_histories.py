@@ -3,7 +3,7 @@
 Run after a deliberate change of what histories look like (a new release's workflow code that
 is *meant* to differ, shipped behind `workflow.patched`), never to make a failing replay pass.
 The new histories are added to those of earlier releases (01-03: before `lean-history`;
-04-06: with it; 07-09: with `honest-records` and `procedures-2`):
+04-06: with it; 07-09: with `honest-records` and `procedures-2`; 10-12: with `context-in-start`):
 
     .venv/bin/python -m tests.replay.make_histories
 
@@ -33,7 +33,7 @@ async def scenario_year(env: WorkflowEnvironment) -> int:
 
 
 async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[Any, Any]]:
-    from tests.helpers import london, plan_doc, skip_to, start_plan_workflow
+    from tests.helpers import london, plan_doc, skip_to, start_plan_with_context
     from tests.helpers.plan_scenario import Plan
 
     y = await scenario_year(env)
@@ -44,7 +44,9 @@ async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[
         child_ref="c-replay-1",
         senior_manager={"id": "cpm-1", "role": "senior-manager"},
     )
-    plan = Plan(env, await start_plan_workflow(env.client, doc, task_queue=tq), doc["plan_id"])
+    # Started as `cpplan start` starts a plan, its context sent along (the other scenario is
+    # started without it, as a case system starting the workflow directly might).
+    plan = Plan(env, await start_plan_with_context(env, doc, task_queue=tq), doc["plan_id"])
     await plan.started()
     await plan.at(london(f"{y}-01-13", 15))
     await plan.update(

@@ -8,6 +8,7 @@ workflow code"); re-record the histories only for a deliberate, patched change.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,7 +29,13 @@ from worker.main import sandbox_runner
 from workflows.activity_io import LOAD_PLAN_CONTEXT, PlanContext, PlanContextRequest
 from workflows.calendar import non_working_days
 from workflows.messages import PLAN_MESSAGES
-from workflows.plan import END_NEEDS_MANAGER_PATCH, OVERDUE_WAKE_PATCH, STRICT_INPUT_PATCH, ChildProtectionPlan
+from workflows.plan import (
+    CONTEXT_IN_START_PATCH,
+    END_NEEDS_MANAGER_PATCH,
+    OVERDUE_WAKE_PATCH,
+    STRICT_INPUT_PATCH,
+    ChildProtectionPlan,
+)
 from workflows.runtime import KEEP_WAKE_PATCH, LEAN_HISTORY_PATCH
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -143,7 +150,7 @@ def patch_markers(history: WorkflowHistory) -> list[bytes]:
 def test_a_lean_run_records_no_older_patch_marker_and_no_activity_for_context_or_read_model():
     histories = {p.name: load(p) for p in HISTORIES}
     lean = {name: h for name, h in histories.items() if any(LEAN_HISTORY_PATCH.encode() in m for m in patch_markers(h))}
-    assert len(lean) == 6, "the histories recorded since lean-history (04-09)"
+    assert len(lean) == 9, "the histories recorded since lean-history (04-12)"
     implied = [p.encode() for p in (OVERDUE_WAKE_PATCH, END_NEEDS_MANAGER_PATCH, STRICT_INPUT_PATCH, KEEP_WAKE_PATCH)]
     for name, history in lean.items():
         scheduled = [
@@ -156,3 +163,30 @@ def test_a_lean_run_records_no_older_patch_marker_and_no_activity_for_context_or
     # And they are much shorter than the same plans' histories before it.
     before = [len(h.events) for n, h in histories.items() if n not in lean]
     assert sum(len(h.events) for h in lean.values()) / len(lean) < sum(before) / len(before) / 2
+
+
+def local_activities(history: WorkflowHistory) -> list[str]:
+    return [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)["activity_type"]
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+    ]
+
+
+def test_plans_with_context_in_start_load_it_only_when_not_given():
+    histories = {p.name: load(p) for p in HISTORIES}
+    carrying = {
+        n: h for n, h in histories.items() if any(CONTEXT_IN_START_PATCH.encode() in m for m in patch_markers(h))
+    }
+    assert sorted(n[:2] for n in carrying) == ["10", "11", "12"], "the histories recorded since context-in-start"
+    for name, history in carrying.items():
+        inputs = history.events[0].workflow_execution_started_event_attributes.input.payloads
+        if "every-message" in name:
+            # Started with its context (as `cpplan start` starts a plan), continued with it.
+            assert len(inputs) == 3, name
+            assert "load_plan_context" not in local_activities(history), name
+        else:
+            # Started without it (a case system starting the workflow directly): loaded once.
+            assert len(inputs) == 1, name
+            assert local_activities(history).count("load_plan_context") == 1, name

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from temporalio.api.enums.v1 import EventType
+
 from starters.plans import start_plan
 from tests.helpers import assert_no_failed_workflow_task, eventually, plan_doc, running_worker
 from worker.client import data_converter
@@ -59,10 +61,13 @@ async def test_current_details_say_what_the_plan_waits_for(env, db_url):
         await plan.started()
         history = await plan.handle.fetch_history()
         encoded = [e.user_metadata.summary for e in history.events if e.HasField("user_metadata")]
-        assert encoded, "timers and activities carry summaries"
+        assert encoded, "timers carry summaries"
+        # Local activities do not (workflows/runtime.py `run_activity` says why): their markers
+        # name the activity already.
+        markers = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+        assert markers and not any(e.HasField("user_metadata") for e in markers)
         # Summaries are encrypted like every payload: the UI shows them through the codec server.
         converter = data_converter()
         decoded = await converter.decode(encoded, [str] * len(encoded))
         text = " | ".join(decoded)
-        assert "load the london profile" in text
         assert f"first core group due {z}-01-25" in text

@@ -14,6 +14,7 @@ from tests.helpers import london, plan_doc, running_worker, skip_to, start_plan_
 from tests.helpers.plan_scenario import Plan
 from worker.codec import ENCODING
 from workflows.plan import (
+    CONTEXT_IN_START_PATCH,
     END_NEEDS_MANAGER_PATCH,
     HONEST_RECORDS_PATCH,
     OVERDUE_WAKE_PATCH,
@@ -40,6 +41,7 @@ PATCH_IDS = {
     KEEP_WAKE_PATCH,
     LEAN_HISTORY_PATCH,
     PROCEDURES_PATCH,
+    CONTEXT_IN_START_PATCH,
 }
 
 
