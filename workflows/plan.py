@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import WORKFLOW_TYPE
     from workflows import models as m
     from workflows import search_attributes as sa
-    from workflows.activity_io import SAVE_PLAN, PlanContext, PlanSnapshot
+    from workflows.activity_io import SAVE_PLAN, PlanSnapshot
     from workflows.calendar import WorkingCalendar, local_date
     from workflows.engine import Patches, PlanEngine, PlanState
     from workflows.given_context import usable_context
@@ -50,10 +50,10 @@ HONEST_RECORDS_PATCH = "honest-records"
 # implemented, hold-by dates. Histories recorded without the marker replay as they ran.
 PROCEDURES_PATCH = "procedures-2"
 # The context (profile and calendar) comes with the start (`starters.plans.start_plan` loads it
-# with the activity's own function) and is carried across continue-as-new, so a run loads it by
-# the activity only when it was not given or its calendar runs short (workflows/given_context.py).
-# A profile edit therefore reaches a running plan when its calendar is next loaded, not at its
-# next run. Histories recorded without the marker load it in every run, as they ran.
+# with the activity's own function), so a plan's first run need not load it by the activity
+# (workflows/given_context.py checks it will do). Later runs, one per review conference, load it
+# afresh, so an authority's profile edit reaches each running plan at its next review. Histories
+# recorded without the marker load it in every run, as they ran.
 CONTEXT_IN_START_PATCH = "context-in-start"
 
 
@@ -73,7 +73,6 @@ class ChildProtectionPlan(EngineLoop):
     @workflow.init
     def __init__(self, start: Any, carried: PlanState | None = None, context: Any = None) -> None:
         self.engine: PlanEngine | None = None
-        self._context: PlanContext | None = None
         self._wake = False
         self._continue_as_new = False
         self._published: dict[str, Any] | None = None
@@ -107,14 +106,14 @@ class ChildProtectionPlan(EngineLoop):
         # ask before reading the task that holds the marker.)
         self._lean = workflow.patched(LEAN_HISTORY_PATCH)
         procedures = workflow.patched(PROCEDURES_PATCH)
-        carry = workflow.patched(CONTEXT_IN_START_PATCH)
+        given_in_start = workflow.patched(CONTEXT_IN_START_PATCH)
         first_year = plan_start.icpc_date.year - 1
         given = (
-            usable_context(context, plan_start.policy, first_year, local_date(workflow.now()).year) if carry else None
+            usable_context(context, plan_start.policy, first_year, local_date(workflow.now()).year)
+            if given_in_start
+            else None
         )
         context = given or await load_context(plan_start.policy, first_year, CALENDAR_YEARS_AHEAD, local=self._lean)
-        if carry:
-            self._context = context
         now = workflow.now()
         calendar = WorkingCalendar(context.non_working_days)
         if carried:
@@ -160,10 +159,8 @@ class ChildProtectionPlan(EngineLoop):
                     continue  # a handler that just finished left letters to send first
                 engine.state.runs += 1
                 self._stop_timer()
-                carried_args: list[Any] = [None, engine.state]
-                if self._context is not None:
-                    carried_args.append(self._context)
-                workflow.continue_as_new(args=carried_args)
+                # The context is not carried: the next run loads the profile as it stands then.
+                workflow.continue_as_new(args=[None, engine.state])
             await self._sleep_until_next()
 
     async def _publish(self) -> None:

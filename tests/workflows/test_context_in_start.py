@@ -60,7 +60,9 @@ async def _loaded(client: Client, handle: WorkflowHandle[Any, Any]) -> bool:
     return True
 
 
-async def test_context_with_the_start_is_used_and_carried(env, db_url):
+async def test_context_with_the_start_is_used_and_the_next_run_loads_the_profile_afresh(env, db_url):
+    """The first run uses the profile and calendar that came with the start; the run after a
+    review conference loads them again, so an authority's profile edit reaches the plan then."""
     z = await year_when(env, "Mon 11 Jan")
     icpc = f"{z}-01-11"
     await skip_to(env, london(icpc, 11))
@@ -82,12 +84,12 @@ async def test_context_with_the_start_is_used_and_carried(env, db_url):
 
         second_run = await eventually(next_run)
         await plan.obligation("review-conference-2")
-        assert await _run_inputs(env.client, handle, second_run) == 3  # start, carried state, carried context
+        assert await _run_inputs(env.client, handle, second_run) == 2  # start, carried state
         first = await _markers(env.client, handle, first_run)
         assert CONTEXT_IN_START_PATCH in first and "save_plan" in first
         assert "load_plan_context" not in first
         second = await _markers(env.client, handle, second_run)
-        assert "save_plan" in second and "load_plan_context" not in second
+        assert "save_plan" in second and "load_plan_context" in second
         await assert_no_failed_workflow_task(handle)
 
 
