@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import sys
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from activities.watchdog import WatchdogActivities
 from worker.client import connect, worker_client
 from worker.logging import configure_logging
 from worker.runner import PASSTHROUGH_MODULES, runner_name, sandbox_runner, workflow_runner  # noqa: F401  (imported from here)
+from worker.stop_signals import stop_on_signals
 from worker.watchdog_schedule import ensure_watchdog_schedule
 
 log = structlog.get_logger("cpplan.worker")
@@ -99,16 +99,7 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
     client = await connect(address, namespace)
     worker = build_worker(client, task_queue)
     await ensure_watchdog_schedule(client, worker.task_queue)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    handled: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-        except (NotImplementedError, RuntimeError):
-            pass  # not the main thread, or a platform without it: cancellation still stops us
-    try:
+    with stop_on_signals() as stop:
         async with worker:
             log.info(
                 "worker started",
@@ -121,9 +112,6 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
             )
             await stop.wait()
             log.info("worker stopping")
-    finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
     log.info("worker stopped")
 
 

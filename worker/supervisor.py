@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from worker.main import GRACEFUL_SHUTDOWN
+from worker.stop_signals import stop_on_signals
 
 log = structlog.get_logger("cpplan.worker")
 
@@ -102,28 +103,18 @@ async def supervise(processes: int, address: str | None = None, namespace: str |
     of them keeps dying (after stopping the others)."""
     if processes < 1:
         raise ValueError("--processes: expected 1 or more")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    handled: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-        except (NotImplementedError, RuntimeError):
-            pass
     slots = [_Slot(i + 1) for i in range(processes)]
     failure: str | None = None
-    try:
-        for slot in slots:
-            await _spawn(slot, address, namespace)
-        log.info("worker processes started", processes=processes)
-        failure = await _watch(slots, stop, address, namespace)
-    finally:
-        log.info("worker processes stopping", processes=processes)
-        await asyncio.shield(_stop_all(slots))
-        for sig in handled:
-            loop.remove_signal_handler(sig)
-        log.info("worker processes stopped")
+    with stop_on_signals() as stop:
+        try:
+            for slot in slots:
+                await _spawn(slot, address, namespace)
+            log.info("worker processes started", processes=processes)
+            failure = await _watch(slots, stop, address, namespace)
+        finally:
+            log.info("worker processes stopping", processes=processes)
+            await asyncio.shield(_stop_all(slots))
+            log.info("worker processes stopped")
     if failure:
         raise SupervisorError(failure)
 
