@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from starters.web import audit, work
 from starters.web.catalogue import MessageSpec, message_specs
@@ -161,6 +163,15 @@ async def api_error_response(request: Request, err: ApiError) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error_response)  # type: ignore[arg-type]
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException) -> Response:
+        """Starlette's own errors (no such route, method not allowed) in the API's shape."""
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, err)
+        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(err.status_code, "Error")
+        detail = "no such route: see /api/openapi.json" if err.status_code == 404 else str(err.detail)
+        return JSONResponse({"type": kind, "detail": detail, "errors": []}, status_code=err.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:

@@ -32,10 +32,8 @@ class ApiError(Exception):
     errors: list[dict[str, str]] = field(default_factory=list)
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type, "detail": self.detail}
-        if self.errors:
-            out["errors"] = self.errors
-        return out
+        # `errors` always there (empty when no field is at fault): clients read one shape.
+        return {"type": self.type, "detail": self.detail, "errors": self.errors}
 
 
 def refused(problems: list[tuple[str, str]]) -> ApiError:

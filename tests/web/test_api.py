@@ -74,7 +74,12 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         assert (
             await http.get(f"/api/plans/{plan_id}", headers=web.auth("sw-other", "social-worker"))
         ).status_code == 403
-        assert (await http.get("/api/plans/nope-1", headers=web.auth(*CASE_SYSTEM))).status_code == 404
+        missing = await http.get("/api/plans/nope-1", headers=web.auth(*CASE_SYSTEM))
+        assert missing.status_code == 404 and missing.json()["errors"] == []
+        # Every error has one shape, Starlette's own included (no such message, no such route).
+        for path in (f"/api/plans/{plan_id}/record-birthday", "/api/nowhere"):
+            r = await http.post(path, json={}, headers=web.auth(*CASE_SYSTEM))
+            assert r.status_code == 404 and set(r.json()) == {"type", "detail", "errors"}, (path, r.text)
         # A manager's decision needs a manager.
         r = await http.post(
             f"/api/plans/{plan_id}/set-visit-frequency", json={"interval_working_days": 5}, headers=web.auth(*WORKER)
