@@ -21,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.db import get_engine, obligations, outbox, plans, upsert
 from workflows.activity_io import SAVE_PLAN, PlanSnapshot
-from workflows.calendar import WorkingCalendar, non_working_days
+from workflows.calendar import WorkingCalendar, profile_calendar
 from workflows.policy import get_profile
 
 log = structlog.get_logger("cpplan.read_model")
@@ -266,7 +266,7 @@ def open_obligations(
 @cache
 def _calendar(policy: str, year: int) -> WorkingCalendar:
     profile = get_profile(policy)
-    return WorkingCalendar(non_working_days(profile.region, year - 1, year + 2, profile.closure_days))
+    return profile_calendar(profile, year - 1, year + 2)
 
 
 def due_within(rows: list[dict[str, Any]], today: date, within: int) -> list[dict[str, Any]]:

@@ -62,12 +62,12 @@ def storm_expectation(doc: dict[str, Any], profile: Any, started: datetime, at: 
     """(reminders due at `at`, notifications due before it) for one storm plan, from the
     engine itself: what the workflow will do."""
     from workflows import models as m
-    from workflows.calendar import WorkingCalendar, non_working_days
+    from workflows.calendar import profile_calendar
     from workflows.engine import PlanEngine
 
     start = m.parse(m.PlanStart, doc)
     icpc = start.icpc_date
-    cal = WorkingCalendar(non_working_days(profile.region, icpc.year - 1, icpc.year + 3, profile.closure_days))
+    cal = profile_calendar(profile, icpc.year - 1, icpc.year + 3)
     engine = PlanEngine.begin(start, profile, cal, started)
     engine.fire(started)
     early = len(engine.state.outbox)
@@ -101,7 +101,7 @@ class StormPlan:
 async def plan_storm(n_storm: int, run_tag: str, plan_rate: float, progress: Progress) -> StormPlan:
     """The instant: once all S plans can have started (at the rate just measured), with a
     margin; the profile that makes their reminders fall due then."""
-    from workflows.calendar import LONDON, WorkingCalendar, local_date, non_working_days
+    from workflows.calendar import LONDON, local_date, profile_calendar
     from workflows.policy import get_profile
 
     lead = max(6.0, 1.35 * n_storm / max(plan_rate, 1e-3) + 8.0)
@@ -116,7 +116,7 @@ async def plan_storm(n_storm: int, run_tag: str, plan_rate: float, progress: Pro
     profile = write_storm_profile(Path(os.environ["CPPLAN_POLICY_DIR"]), at_local.time().replace(tzinfo=None))
     icpc = at_local.date()
     london = get_profile("london")
-    cal = WorkingCalendar(non_working_days(london.region, icpc.year - 1, icpc.year + 1, london.closure_days))
+    cal = profile_calendar(london, icpc.year - 1, icpc.year + 1)
     plan = StormPlan(at, f"bench-{run_tag}-s", icpc, cal.add_working_days(icpc, STORM_REMINDER_LEAD_WD), 0)
     plan.per_plan, early = storm_expectation(plan.doc(0), profile, datetime.now(UTC), at)
     if plan.per_plan < 1 or early:

@@ -29,7 +29,7 @@ from temporalio.service import RPCError
 from starters import complaints, health, importer, managers, options, plans, render
 from starters import report as report_command
 from workflows import models as m
-from workflows.calendar import WorkingCalendar, non_working_days
+from workflows.calendar import WorkingCalendar, profile_calendar
 from workflows.engine import timetable
 from workflows.obligations import hold_by
 from workflows.policy import PolicyError, get_profile, load_profiles
@@ -204,7 +204,7 @@ def _hold_by(due: date, calendar: WorkingCalendar) -> dict[str, str]:
 def cmd_schedule(args: argparse.Namespace) -> None:
     profile = get_profile(args.policy)
     icpc = _iso("icpc", args.icpc)
-    calendar = WorkingCalendar(non_working_days(profile.region, icpc.year - 1, icpc.year + 2, profile.closure_days))
+    calendar = profile_calendar(profile, icpc.year - 1, icpc.year + 2)
     birth = _iso("expected_birth_date", args.expected_birth_date) if args.expected_birth_date else None
     if args.conference_kind == "pre-birth" and birth is None:
         raise m.Refusal.one("expected_birth_date", "required for a pre-birth plan")

@@ -75,12 +75,12 @@ def _check_port_free(port: int, what: str, option: str) -> None:
 
 def demo_document(today: date) -> dict[str, Any]:
     """The demo plan, its conference moved to a few working days before `today` (London)."""
-    from workflows.calendar import WorkingCalendar, non_working_days
+    from workflows.calendar import profile_calendar
     from workflows.policy import get_profile
 
     doc: dict[str, Any] = json.loads(resources.files("starters").joinpath("demo_plan.json").read_text())
     profile = get_profile(doc["policy"])
-    calendar = WorkingCalendar(non_working_days(profile.region, today.year - 1, today.year + 1, profile.closure_days))
+    calendar = profile_calendar(profile, today.year - 1, today.year + 1)
     doc["icpc_date"] = calendar.add_working_days(today, -DEMO_WORKING_DAYS_AGO).isoformat()
     return doc
 

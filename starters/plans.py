@@ -34,7 +34,7 @@ from worker.search_attributes import plans_indexed
 from workflows import models as m
 from workflows import search_attributes as sa
 from workflows.activity_io import PlanContext, PlanContextRequest
-from workflows.calendar import WorkingCalendar, local_date, non_working_days
+from workflows.calendar import local_date, profile_calendar
 from workflows.engine import PlanEngine
 from workflows.messages import PLAN_MESSAGES
 from workflows.policy import PolicyError, get_profile
@@ -114,7 +114,7 @@ def check_start(doc: Any) -> m.PlanStart:
         raise m.Refusal(problems)
     profile = get_profile(start.policy)
     icpc = start.icpc_date
-    calendar = WorkingCalendar(non_working_days(profile.region, icpc.year - 1, icpc.year + 2, profile.closure_days))
+    calendar = profile_calendar(profile, icpc.year - 1, icpc.year + 2)
     PlanEngine.check_start(start, profile, calendar, today_in_london())
     return start
 

@@ -14,7 +14,11 @@ from __future__ import annotations
 import calendar as _pycalendar
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from workflows.policy import Profile
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -73,6 +77,12 @@ def local_date(moment: datetime) -> date:
 def local_instant(day: date, at: time) -> datetime:
     """An aware instant for a Europe/London wall-clock time on `day`."""
     return datetime.combine(day, at, tzinfo=LONDON)
+
+
+def profile_calendar(profile: Profile, first_year: int, last_year: int) -> WorkingCalendar:
+    """The working days of an authority's profile (its region's bank holidays and its closure
+    days) from `first_year` to `last_year`, outside workflow code (see `non_working_days`)."""
+    return WorkingCalendar(non_working_days(profile.region, first_year, last_year, profile.closure_days))
 
 
 def non_working_days(region: str, first_year: int, last_year: int, closures: Iterable[date] = ()) -> list[date]:

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from activities import read_model
 from activities.db import get_engine, plans
 
-LATE_STATUSES = ("overdue", "escalated")
 DEFAULT_DUE_WITHIN = 10
 
 
@@ -25,8 +24,8 @@ def work_items(
     """Open obligations of active plans, overdue first then by due date; each says whether it
     is overdue. `team` is the team manager's id, `person` the lead social worker's."""
     rows = read_model.open_obligations(team=team, worker=person)
-    late = [r for r in rows if r["status"] in LATE_STATUSES]
-    soon = read_model.due_within([r for r in rows if r["status"] not in LATE_STATUSES], today, due_within)
+    late = [r for r in rows if r["status"] in read_model.OVERDUE_STATUSES]
+    soon = read_model.due_within([r for r in rows if r["status"] not in read_model.OVERDUE_STATUSES], today, due_within)
     items = [
         {
             "plan_id": r["plan_id"],
@@ -34,7 +33,7 @@ def work_items(
             "kind": r["kind"],
             "due": str(r["due"]),
             "status": r["status"],
-            "overdue": r["status"] in LATE_STATUSES,
+            "overdue": r["status"] in read_model.OVERDUE_STATUSES,
             "team": r["team_ref"],
             "lead_social_worker": r["lead_ref"],
         }
