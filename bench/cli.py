@@ -22,7 +22,7 @@ from bench.harness import (
     PhaseClock,
     Progress,
     Server,
-    WorkerProcess,
+    WorkerGroup,
     bench_environment,
     child_env,
     delivery_counts,
@@ -98,6 +98,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="the embedded dev server's SQLite: a file as `cpplan dev` keeps it (default), or memory",
     )
     p.add_argument(
+        "--worker-processes",
+        type=int,
+        default=1,
+        help="worker processes on the bench's task queue, as `cpplan worker --processes N` runs them (default 1)",
+    )
+    p.add_argument(
         "--max-cached-workflows",
         type=int,
         default=None,
@@ -130,8 +136,11 @@ class Sizes:
             running=args.running_plans,
             wake=wake,
         )
-        if min(sizes.plans, sizes.storm, sizes.trivial, args.concurrency, args.caseload) < 1:
-            raise BenchError("--plans, --storm-plans, --trivial-plans, --concurrency and --caseload must be at least 1")
+        if min(sizes.plans, sizes.storm, sizes.trivial, args.concurrency, args.caseload, args.worker_processes) < 1:
+            raise BenchError(
+                "--plans, --storm-plans, --trivial-plans, --concurrency, --caseload and --worker-processes "
+                "must be at least 1"
+            )
         if min(args.year_plans, sizes.running, sizes.wake) < 0:
             raise BenchError("--year-plans, --running-plans and --wake-plans must be at least 0")
         if sizes.wake > sizes.plans:
@@ -154,7 +163,7 @@ class DevServerRun:
     phases: dict[str, Any] = field(default_factory=dict)
     cleanup_ids: list[str] = field(default_factory=list)
     server: Server | None = None
-    worker: WorkerProcess | None = None
+    worker: WorkerGroup | None = None
 
     async def run(self) -> None:
         outbox = Outbox(self.tmp / "read-model.db")
@@ -191,13 +200,20 @@ class DevServerRun:
         self.progress.phase("worker: starting")
         env = child_env({"CPPLAN_LOG_LEVEL": "INFO", "CPPLAN_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1"})
         cache = self.args.max_cached_workflows
-        worker = WorkerProcess(
-            self.server.address, self.server.namespace, self.task_queue, self.tmp / "worker.log", env, cache
+        worker = WorkerGroup(
+            self.args.worker_processes,
+            self.server.address,
+            self.server.namespace,
+            self.task_queue,
+            self.tmp,
+            env,
+            cache,
         )
         self.report["worker_max_cached_workflows"] = cache or sdk_default_cache()
         await worker.start()
         self.worker = worker
-        self.progress.end(f"pid {worker.proc.pid if worker.proc else '?'}, task queue {self.task_queue}")
+        self.report["worker_processes"] = self.args.worker_processes
+        self.progress.end(f"pid {', '.join(map(str, worker.pids)) or '?'}, task queue {self.task_queue}")
 
     def starter(self) -> Starter:
         from workflows.calendar import local_date
@@ -290,7 +306,7 @@ class DevServerRun:
         await self.worker.stop()
         if self.report["worker_peak_rss_mb"] is None:
             self.report["worker_peak_rss_mb"] = rounded(self.worker.max_rss_mb)
-        log_duplicates, suppressed = delivery_counts(self.tmp / "worker.log")
+        log_duplicates, suppressed = delivery_counts(self.worker.log_paths)
         self.report["duplicate_deliveries_in_log"] = log_duplicates
         self.report["redeliveries_suppressed"] = suppressed
         self.report["duplicate_notifications"] = self.report.pop("_duplicate_rows") + log_duplicates

@@ -177,7 +177,7 @@ def _cpu_ticks() -> tuple[int, int] | None:
 class PhaseClock:
     """Wall time, machine CPU use and the worker's CPU time over one phase."""
 
-    worker: WorkerProcess | None
+    worker: WorkerGroup | None
     wall: float = 0.0
     ticks: tuple[int, int] | None = None
     worker_cpu: float | None = None
@@ -342,6 +342,62 @@ class WorkerProcess:
             self._log.close()
 
 
+class WorkerGroup:
+    """`processes` bench workers on one task queue, as `cpplan worker --processes N` runs them:
+    each its own process, client, cache and core. Measured as one worker: CPU time and resident
+    memory are the sums over the processes, peak memory the sum of each one's peak (an upper
+    bound on the group's)."""
+
+    def __init__(
+        self,
+        processes: int,
+        address: str,
+        namespace: str,
+        task_queue: str,
+        log_dir: Path,
+        env: dict[str, str],
+        max_cached_workflows: int | None = None,
+    ) -> None:
+        self.log_paths = [log_dir / ("worker.log" if n == 1 else f"worker-{n}.log") for n in range(1, processes + 1)]
+        self.members = [
+            WorkerProcess(address, namespace, task_queue, path, env, max_cached_workflows) for path in self.log_paths
+        ]
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.proc.pid for w in self.members if w.proc is not None]
+
+    async def start(self) -> None:
+        try:
+            for member in self.members:
+                await member.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    def _sum(self, values: list[float | None]) -> float | None:
+        return None if any(v is None for v in values) else sum(v for v in values if v is not None)
+
+    def peak_rss_mb(self) -> float | None:
+        return self._sum([w.peak_rss_mb() for w in self.members])
+
+    def rss_mb(self) -> float | None:
+        return self._sum([w.rss_mb() for w in self.members])
+
+    def cpu_seconds(self) -> float | None:
+        return self._sum([w.cpu_seconds() for w in self.members])
+
+    @property
+    def max_rss_mb(self) -> float | None:
+        return self._sum([w.max_rss_mb for w in self.members])
+
+    async def quiesce(self, still_s: float = 0.6, timeout: float = 30.0) -> None:
+        await asyncio.gather(*(w.quiesce(still_s, timeout) for w in self.members))
+
+    async def stop(self, timeout: float = 60.0) -> None:
+        await asyncio.gather(*(w.stop(timeout) for w in self.members))
+
+
 def sdk_default_cache() -> int | None:
     import inspect
 
@@ -436,25 +492,30 @@ class Outbox:
             self._conn = None
 
 
-def delivery_counts(log_path: Path) -> tuple[int, int]:
+def delivery_counts(log_paths: list[Path]) -> tuple[int, int]:
     """(deliveries beyond one per idempotency key, repeats the outbox suppressed) from the
-    worker's JSON log lines."""
+    workers' JSON log lines, over every worker process."""
     delivered: Counter[str] = Counter()
     suppressed = 0
-    with contextlib.suppress(OSError), open(log_path, encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if "notification" not in line:
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            event = entry.get("event")
-            if event in ("notification recorded", "notification sent"):
-                delivered[str(entry.get("key"))] += 1
-            elif event == "notification already delivered":
-                suppressed += 1
+    for line in _lines(log_paths):
+        if "notification" not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        event = entry.get("event")
+        if event in ("notification recorded", "notification sent"):
+            delivered[str(entry.get("key"))] += 1
+        elif event == "notification already delivered":
+            suppressed += 1
     return sum(c - 1 for c in delivered.values() if c > 1), suppressed
+
+
+def _lines(paths: list[Path]) -> Iterator[str]:
+    for path in paths:
+        with contextlib.suppress(OSError), open(path, encoding="utf-8", errors="replace") as handle:
+            yield from handle
 
 
 # ---------------------------------------------------------------------- this process's surroundings

@@ -14,7 +14,7 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import BenchError, Outbox, PhaseClock, Progress, WorkerProcess, bounded
+from bench.harness import BenchError, Outbox, PhaseClock, Progress, WorkerGroup, bounded
 from bench.workloads import Starter, plan_document, start_many
 
 STORM_POLICY = "bench-storm"
@@ -186,7 +186,7 @@ async def run_storm(
     concurrency: int,
     timeout: float,
     outbox: Outbox,
-    worker: WorkerProcess,
+    worker: WorkerGroup,
     progress: Progress,
     phases: dict[str, Any],
 ) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
-from bench.harness import BenchError, Progress, WorkerProcess, bounded, rounded
+from bench.harness import BenchError, Progress, WorkerGroup, bounded, rounded
 
 SETTLE_TIMEOUT_S = 1800.0
 SLOWEST_RATE = 5.0
@@ -204,7 +204,7 @@ async def history_events(client: Any, ids: list[str]) -> float:
 
 
 async def wake_figures(
-    worker: WorkerProcess,
+    worker: WorkerGroup,
     client: Any,
     ids: list[str],
     warm_ids: list[str],
