@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,56 @@ obligations = sa.Table(
     sa.Column("member_id", sa.String(200)),
     sa.Index("ix_obligations_status_due", "status", "due"),
 )
+
+# Each plan's escalations as its status lists them, so "escalations to me" (the managers' Team
+# page) is an indexed query rather than a read of every plan's saved status.
+escalations = sa.Table(
+    "escalations",
+    metadata,
+    sa.Column("plan_id", sa.String(200), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),  # its place in the plan's list
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("to_ref", sa.String(200), nullable=False, index=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("obligation_id", sa.String(200)),
+)
+
+
+def escalation_rows(plan_id: str, status: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A plan's `escalations` rows from its status (docs/contract.md, "Query `status`")."""
+    return [
+        {
+            "plan_id": plan_id,
+            "position": position,
+            "kind": str(e["kind"]),
+            "level": int(e["level"]),
+            "to_ref": str(e["to"]),
+            "at": _utc(e["at"]),
+            "obligation_id": None if e.get("obligation_id") is None else str(e["obligation_id"]),
+        }
+        for position, e in enumerate(status.get("escalations") or [])
+    ]
+
+
+def _utc(at: Any) -> datetime:
+    moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _fill_escalations(conn: Connection) -> None:
+    """A database from before the table: every plan's escalations, from its saved status. A
+    worker saving a plan meanwhile writes the same rows (a plan's list only grows)."""
+    import json
+
+    for plan_id, status_json in conn.execute(sa.select(plans.c.plan_id, plans.c.status_json)):
+        try:
+            rows = escalation_rows(plan_id, json.loads(status_json))
+        except (KeyError, TypeError, ValueError):
+            continue  # the next save of that plan writes its rows
+        for row in rows:
+            insert_ignore(conn, escalations, row)
+
 
 OUTBOX_STATES = ("pending", "sent", "recorded", "failed")
 
@@ -199,13 +249,22 @@ def _create_engine(url: str) -> Engine:
 ADDED_COLUMNS = (("plans", "execution_status"), ("plans", "execution_checked_at"))
 
 
+# Tables added since the first release, each with the function that fills it from what the
+# database already holds, run once when the table is created.
+ADDED_TABLES: dict[str, Callable[[Connection], None]] = {"escalations": _fill_escalations}
+
+
 def _create_tables(engine: Engine) -> None:
+    missing = [name for name in ADDED_TABLES if not sa.inspect(engine).has_table(name)]
     try:
         metadata.create_all(engine)
     except sa.exc.DatabaseError:
         # Another process may have created them between our check and our CREATE.
         metadata.create_all(engine)
     _add_missing_columns(engine)
+    for name in missing:
+        with engine.begin() as conn:
+            ADDED_TABLES[name](conn)
 
 
 def _add_missing_columns(engine: Engine) -> None:

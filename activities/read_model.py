@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.db import get_engine, obligations, outbox, plans, upsert
+from activities.db import escalation_rows, escalations, get_engine, obligations, outbox, plans, upsert
 from workflows.activity_io import SAVE_PLAN, PlanSnapshot
 from workflows.calendar import WorkingCalendar, profile_calendar
 from workflows.policy import get_profile
@@ -46,7 +46,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _rows(snap: PlanSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _rows(snap: PlanSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     s = snap.status
     try:
         if s.get("plan_id", snap.plan_id) != snap.plan_id:
@@ -78,15 +78,16 @@ def _rows(snap: PlanSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 "met_on": _day(ob.get("met_on")),
                 "member_id": _ref(ob.get("member_id")),
             }
+        escalation = escalation_rows(snap.plan_id, s)
     except (KeyError, TypeError, ValueError) as err:
         raise ApplicationError(
             f"plan status cannot be saved: {type(err).__name__}: {err}", type="InvalidPayload", non_retryable=True
         ) from None
-    return plan, list(by_id.values())
+    return plan, list(by_id.values()), escalation
 
 
 def _save(engine: Engine, snap: PlanSnapshot) -> bool:
-    plan, obligation_rows = _rows(snap)
+    plan, obligation_rows, escalated = _rows(snap)
     with engine.begin() as conn:
         stored_at = conn.execute(sa.select(plans.c.updated_at).where(plans.c.plan_id == snap.plan_id)).scalar()
         if stored_at is not None and stored_at > plan["updated_at"]:
@@ -96,6 +97,9 @@ def _save(engine: Engine, snap: PlanSnapshot) -> bool:
         conn.execute(obligations.delete().where(obligations.c.plan_id == snap.plan_id))
         if obligation_rows:
             conn.execute(obligations.insert(), obligation_rows)
+        conn.execute(escalations.delete().where(escalations.c.plan_id == snap.plan_id))
+        if escalated:
+            conn.execute(escalations.insert(), escalated)
     return True
 
 

@@ -6,14 +6,13 @@ shows the plan's own status). "Due soon" counts working days in each plan's own 
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 
 from activities import read_model
-from activities.db import get_engine, plans
+from activities.db import escalations, get_engine, plans
 
 DEFAULT_DUE_WITHIN = 10
 
@@ -44,17 +43,25 @@ def work_items(
 
 
 def escalations_to(person: str, team: str | None = None) -> list[dict[str, Any]]:
-    """Escalations addressed to `person` on plans still owing something (from each plan's saved
-    status)."""
-    query = sa.select(plans.c.plan_id, plans.c.status_json).where(read_model.still_owing())
+    """Escalations addressed to `person` on plans still owing something, latest first, each as
+    the plan's status lists it (its fields, plus `plan_id`)."""
+    query = (
+        sa.select(escalations)
+        .join(plans, plans.c.plan_id == escalations.c.plan_id)
+        .where(escalations.c.to_ref == person, read_model.still_owing())
+    )
     if team:
         query = query.where(plans.c.team_ref == team)
     with get_engine().connect() as conn:
-        found = conn.execute(query.order_by(plans.c.plan_id)).all()
-    out = []
-    for row in found:
-        for e in json.loads(row.status_json).get("escalations") or []:
-            if e.get("to") == person:
-                out.append({"plan_id": row.plan_id, **e})
-    out.sort(key=lambda e: e.get("at") or "", reverse=True)
-    return out
+        found = conn.execute(query.order_by(escalations.c.at.desc(), escalations.c.plan_id, escalations.c.position)).all()
+    return [
+        {
+            "plan_id": row.plan_id,
+            "kind": row.kind,
+            "level": row.level,
+            "to": row.to_ref,
+            "at": row.at.isoformat(),
+            **({"obligation_id": row.obligation_id} if row.obligation_id is not None else {}),
+        }
+        for row in found
+    ]

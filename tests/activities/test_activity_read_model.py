@@ -160,3 +160,48 @@ async def test_an_ended_plan_that_still_owes_its_conference_record_stays_on_the_
     assert [p["plan_id"] for p in overdue_plans()] == ["P-OWES"]
     assert [(o["plan_id"], o["obligation_id"]) for o in open_obligations()] == [("P-OWES", "conference-record-1")]
     assert [plan_id for plan_id, _ in active_plans()] == ["P-OWES"]
+
+
+def escalation(to: str, at: datetime, obligation_id: str | None = "first-core-group", level: int = 1) -> dict[str, Any]:
+    found: dict[str, Any] = {"kind": "overdue", "level": level, "to": to, "at": at.isoformat()}
+    if obligation_id is not None:
+        found["obligation_id"] = obligation_id
+    return found
+
+
+async def test_a_managers_escalations_are_listed_latest_first_from_every_plan_still_owing() -> None:
+    from starters.web.work import escalations_to
+
+    first, second = escalation("tm-1", T0), escalation("sm-1", T0 + timedelta(days=1), level=2)
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(escalations=[first, second]), updated_at=T0))
+    late = escalation("tm-1", T0 + timedelta(days=2), obligation_id=None)
+    other_team = status("P-2", team_manager="tm-2", escalations=[late])
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-2", status=other_team, updated_at=T0))
+    # Ended with nothing owed: its escalations are history, not work.
+    ended = status("P-3", state="ended", obligations=[status()["obligations"][1]], escalations=[first])
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-3", status=ended, updated_at=T0))
+
+    assert escalations_to("tm-1") == [{"plan_id": "P-2", **late}, {"plan_id": "P-1", **first}]
+    assert escalations_to("tm-1", team="tm-1") == [{"plan_id": "P-1", **first}]
+    assert escalations_to("sm-1") == [{"plan_id": "P-1", **second}]
+
+    # A later save is the plan's list as it now stands.
+    await run_activity(
+        save_plan, PlanSnapshot(plan_id="P-1", status=status(escalations=[second]), updated_at=T0 + timedelta(hours=1))
+    )
+    assert escalations_to("tm-1") == [{"plan_id": "P-2", **late}]
+
+
+async def test_a_database_from_before_the_escalations_table_is_filled_from_the_saved_statuses() -> None:
+    from activities.db import escalations, reset_engine_cache
+    from starters.web.work import escalations_to
+
+    first = escalation("tm-1", T0)
+    await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(escalations=[first]), updated_at=T0))
+    with get_engine().begin() as conn:
+        conn.execute(sa.text("DROP TABLE escalations"))  # as an earlier release left it
+    reset_engine_cache()
+
+    assert escalations_to("tm-1") == [{"plan_id": "P-1", **first}]
+    with get_engine().connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(escalations)).scalar() == 1

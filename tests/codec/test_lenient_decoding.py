@@ -180,6 +180,17 @@ def test_good_and_bad_payloads_in_one_call_keep_their_places() -> None:
     ]
 
 
+def test_every_converter_shares_one_set_of_encoding_converters() -> None:
+    # The SDK makes a payload converter per data converter, two per workflow activation: each
+    # must reuse the encoding converters (and their cache of pydantic type adapters), and
+    # still read the marker first.
+    first, second = LenientPayloadConverter(), LenientPayloadConverter()
+
+    assert list(first.converters) == list(second.converters)
+    assert list(first.converters)[0] == UNDECODABLE_ENCODING
+    assert all(a is b for a, b in zip(first.converters.values(), second.converters.values(), strict=True))
+
+
 def test_unreadable_is_never_written_as_the_marker() -> None:
     # A workflow may keep an Unreadable in its state or pass it on: it is plain JSON then.
     [payload] = LenientPayloadConverter().to_payloads([Unreadable("why")])
