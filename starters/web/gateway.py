@@ -12,8 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 import workflows
@@ -158,20 +157,26 @@ class Gateway:
                 plans.check_report_date(payload["date"], status)
         except m.Refusal as err:
             raise refused(err.problems) from None
-        handle = self.client.get_workflow_handle(workflows.workflow_id(plan_id))
-        if spec.kind == "signal":
-            await self._within_deadline(plan_id, handle.signal(spec.name, payload))
-            return 202, {"accepted": spec.name}
-        # The key names one request: the same key with another body is another request, and must
-        # not be answered with the first one's result (Temporal keeps one result per update id).
-        update_id = f"{who.staff_id}:{idempotency_key}:{plans.payload_digest(payload)}" if idempotency_key else None
+        # The command line's path, so a message behaves the same however it comes: with an
+        # Idempotency-Key, a repeat with the same body is applied (or kept) once, another body
+        # is another request; without one, the same update again is one record (a form sent
+        # twice) and every report is kept.
+        request = f"{who.staff_id}:{idempotency_key}" if idempotency_key else None
         try:
-            result = await self._within_deadline(
-                plan_id, handle.execute_update(spec.name, payload, id=update_id, result_type=dict)
+            if spec.kind == "signal":
+                await plans.send_signal(
+                    self.client, plan_id, spec.name, payload, request=request, timeout=self.deadline_s
+                )
+                return 202, {"accepted": spec.name}
+            result = await plans.send_update(
+                self.client, plan_id, spec.name, payload, request=request, timeout=self.deadline_s
             )
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            raise _from_refusal_text(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise ApiError(504, "Timeout", "no worker answered in time") from None
+        except plans.Refused as err:
+            raise _from_refusal_text(str(err)) from None
+        except plans.NoAnswer:
+            raise ApiError(504, "Timeout", f"no worker answered within {self.deadline_s:g} s") from None
+        except plans.UnknownPlan:
+            raise ApiError(404, "NotFound", f"no plan {plan_id!r}") from None
+        except plans.PlanCommandError:
+            raise ApiError(503, "Unavailable", "Temporal could not take the message") from None
         return 200, result

@@ -53,7 +53,9 @@ def escalations_to(person: str, team: str | None = None) -> list[dict[str, Any]]
     if team:
         query = query.where(plans.c.team_ref == team)
     with get_engine().connect() as conn:
-        found = conn.execute(query.order_by(escalations.c.at.desc(), escalations.c.plan_id, escalations.c.position)).all()
+        found = conn.execute(
+            query.order_by(escalations.c.at.desc(), escalations.c.plan_id, escalations.c.position)
+        ).all()
     return [
         {
             "plan_id": row.plan_id,

@@ -82,3 +82,29 @@ async def test_reports_without_a_request_id_are_never_dropped_as_repeats(
         assert len([h for h in status["history"] if "missing" in h["event"]]) == 2, status["history"]
 
     await eventually(kept)
+
+
+async def test_the_http_api_keeps_a_report_retried_with_its_idempotency_key_once(
+    dev_server: WorkflowEnvironment, demo_doc: dict[str, Any]
+) -> None:
+    """The API sends messages the command line's way: a report retried with the same key is
+    kept once, one under another key is another report."""
+    from starters.web.catalogue import message_specs
+    from starters.web.gateway import Gateway
+    from starters.web.identity import Identity
+
+    plan_id = demo_doc["plan_id"]
+    await plans.start_plan(dev_server.client, demo_doc)
+    gateway = Gateway(dev_server.client, deadline_s=20)
+    worker = Identity(demo_doc["lead_social_worker"]["id"], frozenset({"social-worker"}))
+    incident = {"kind": "new-incident", "date": today_in_london().isoformat()}
+    spec = message_specs()["report-incident"]
+
+    for key in ("incident-7", "incident-7", "incident-8"):
+        assert await gateway.send(worker, plan_id, spec, incident, key) == (202, {"accepted": "report_incident"})
+
+    async def kept_twice() -> None:
+        status = await plans.query_status(dev_server.client, plan_id)
+        assert len(events(status, "incident")) == 2, status["history"]
+
+    await eventually(kept_twice)

@@ -70,6 +70,12 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         # The same key with another body is another request: recorded, not answered with the first.
         other = await http.post(visit, json={"date": today, "seen": False}, headers=headers)
         assert other.status_code == 200 and other.json() != r.json()
+        # Without a key, the same record sent again (a form sent twice) is one record, as from
+        # the command line.
+        once = {"date": today, "seen": True, "seen_alone": False}
+        first = await http.post(visit, json=once, headers=web.auth(*WORKER))
+        twice = await http.post(visit, json=once, headers=web.auth(*WORKER))
+        assert first.status_code == twice.status_code == 200 and twice.json() == first.json()
         # A worker not on this plan may neither read nor record.
         assert (
             await http.get(f"/api/plans/{plan_id}", headers=web.auth("sw-other", "social-worker"))
@@ -143,8 +149,9 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         scheduled = [h for h in status["history"] if h["event"] == "meeting-scheduled"]
         assert len(scheduled) == 1 and "by" not in scheduled[0]
         visits = [h for h in status["history"] if h["event"] == "visit"]
-        # One seen visit however often it was sent with its key, and the not-seen one sent after.
-        assert [(v["seen"], v["by"]) for v in visits] == [(True, "sw-demo"), (False, "sw-demo")]
+        # One seen visit however often it was sent with its key, the not-seen one sent after,
+        # and one for the visit sent twice without a key.
+        assert [(v["seen"], v["by"]) for v in visits] == [(True, "sw-demo"), (False, "sw-demo"), (True, "sw-demo")]
 
     rows = audit.rows(plan_id)
     seen = {(r["who"], r["action"], r["status"]) for r in rows}
