@@ -173,7 +173,9 @@ async def test_a_managers_escalations_are_listed_latest_first_from_every_plan_st
     from starters.web.work import escalations_to
 
     first, second = escalation("tm-1", T0), escalation("sm-1", T0 + timedelta(days=1), level=2)
-    await run_activity(save_plan, PlanSnapshot(plan_id="P-1", status=status(escalations=[first, second]), updated_at=T0))
+    await run_activity(
+        save_plan, PlanSnapshot(plan_id="P-1", status=status(escalations=[first, second]), updated_at=T0)
+    )
     late = escalation("tm-1", T0 + timedelta(days=2), obligation_id=None)
     other_team = status("P-2", team_manager="tm-2", escalations=[late])
     await run_activity(save_plan, PlanSnapshot(plan_id="P-2", status=other_team, updated_at=T0))
