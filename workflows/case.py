@@ -26,6 +26,10 @@ from workflows.status import EscalationView, HistoryView, NextDue, ObligationSta
 
 # Warnings of unreadable messages a case sends a day; more are only recorded.
 UNREADABLE_WARNINGS_A_DAY = 5
+# Unreadable messages kept one by one in the history each day; past it they are counted. A
+# client sending a bad message in a loop must not grow the state a plan carries from run to run
+# (continue-as-new) without end: that state must stay far below the server's payload limit.
+UNREADABLE_KEPT_A_DAY = 20
 
 
 class Escalation(BaseModel):
@@ -256,12 +260,23 @@ class CaseEngine:
         warning each (a rule newer than some running plans: see PlanEngine)."""
         return True
 
+    def bounds_unreadable(self) -> bool:
+        """Whether unreadable messages past UNREADABLE_KEPT_A_DAY in a day are counted rather
+        than each kept in the history (a rule newer than some running plans: see PlanEngine)."""
+        return True
+
     def unreadable(self, now: datetime, name: str, reason: str, fields: Any = None) -> None:
         """A message that could not be read (no payload, a payload the worker could not open, or
         one a report cannot take): kept in the history by name and reason, never its content,
-        and the people who must act are told, so that it is sent again."""
+        and the people who must act are told, so that it is sent again. Past
+        UNREADABLE_KEPT_A_DAY in a day, one entry says that the rest of the day's are counted
+        (in the state's `counters`), not kept one by one."""
         today = local_date(now)
-        self._log(now, today, "unreadable-message", message=name, reason=reason, fields=fields)
+        received = self._next_number(f"unreadable-{today.isoformat()}") if self.bounds_unreadable() else 0
+        if received <= UNREADABLE_KEPT_A_DAY:
+            self._log(now, today, "unreadable-message", message=name, reason=reason, fields=fields)
+        elif received == UNREADABLE_KEPT_A_DAY + 1:
+            self._log(now, today, "unreadable-messages-counted", kept=UNREADABLE_KEPT_A_DAY)
         # A client sending the same bad message in a loop must not bury the managers in alerts:
         # a few a day, the last saying that more are only recorded (the history keeps each one).
         warned = self._next_number(f"unreadable-warned-{today.isoformat()}") if self.limits_warnings() else 0

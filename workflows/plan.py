@@ -55,6 +55,10 @@ PROCEDURES_PATCH = "procedures-2"
 # afresh, so an authority's profile edit reaches each running plan at its next review. Histories
 # recorded without the marker load it in every run, as they ran.
 CONTEXT_IN_START_PATCH = "context-in-start"
+# At most workflows.case.UNREADABLE_KEPT_A_DAY unreadable messages a day kept one by one in the
+# history, the rest counted (Patches.bounded_unreadable). Histories recorded without the marker
+# keep every one, as they ran.
+BOUNDED_UNREADABLE_PATCH = "bounded-unreadable"
 
 
 def _carried_state(carried: Any) -> PlanState | None:
@@ -107,6 +111,7 @@ class ChildProtectionPlan(EngineLoop):
         self._lean = workflow.patched(LEAN_HISTORY_PATCH)
         procedures = workflow.patched(PROCEDURES_PATCH)
         given_in_start = workflow.patched(CONTEXT_IN_START_PATCH)
+        bounded_unreadable = workflow.patched(BOUNDED_UNREADABLE_PATCH)
         first_year = plan_start.icpc_date.year - 1
         given = (
             usable_context(context, plan_start.policy, first_year, local_date(workflow.now()).year)
@@ -121,7 +126,11 @@ class ChildProtectionPlan(EngineLoop):
         else:
             try:
                 self.engine = PlanEngine.begin(
-                    plan_start, context.profile, calendar, now, Patches(honest_records=honest, procedures=procedures)
+                    plan_start,
+                    context.profile,
+                    calendar,
+                    now,
+                    Patches(honest_records=honest, procedures=procedures, bounded_unreadable=bounded_unreadable),
                 )
             except m.Refusal as err:
                 raise ApplicationError(
@@ -139,6 +148,7 @@ class ChildProtectionPlan(EngineLoop):
             strict_input=lean or workflow.patched(STRICT_INPUT_PATCH),
             honest_records=honest,
             procedures=procedures,
+            bounded_unreadable=bounded_unreadable,
         )
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine

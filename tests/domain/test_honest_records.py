@@ -135,3 +135,33 @@ def test_a_client_sending_bad_reports_in_a_loop_does_not_bury_the_managers_in_al
     assert "More unreadable messages today are recorded" in to_manager[-1].body
     plan.report_death({"date": "2099-01-01"}, at("2026-12-02", 10))  # a new day warns again
     assert len([n for n in plan.state.outbox if n.to_id == "tm-1"]) == 6
+
+
+def test_a_client_looping_on_bad_reports_cannot_grow_the_plan_without_end():
+    """Each run carries the plan's history to the next: a day's unreadable messages are kept one
+    by one up to UNREADABLE_KEPT_A_DAY, then one entry says the rest are counted."""
+    from workflows.case import UNREADABLE_KEPT_A_DAY
+
+    plan = new_plan("london", "2026-11-23")
+    for _ in range(UNREADABLE_KEPT_A_DAY + 300):
+        plan.report_death({"date": "2099-01-01"}, at("2026-12-01", 10))
+    events = [h.event for h in plan.state.history]
+    assert len(unreadable(plan)) == UNREADABLE_KEPT_A_DAY
+    assert events.count("unreadable-messages-counted") == 1
+    assert plan.state.counters["unreadable-2026-12-01"] == UNREADABLE_KEPT_A_DAY + 300
+    assert len([n for n in plan.state.outbox if n.to_id == "tm-1"]) == 5  # warnings as before
+
+    plan.report_death({"date": "2099-01-01"}, at("2026-12-02", 10))  # a new day keeps them again
+    assert len(unreadable(plan)) == UNREADABLE_KEPT_A_DAY + 1
+
+
+def test_a_plan_recorded_before_the_bound_keeps_every_unreadable_message_as_it_ran():
+    from dataclasses import replace
+
+    from workflows.case import UNREADABLE_KEPT_A_DAY
+
+    plan = new_plan("london", "2026-11-23")
+    plan.patches = replace(plan.patches, bounded_unreadable=False)
+    for _ in range(UNREADABLE_KEPT_A_DAY + 5):
+        plan.report_death({"date": "2099-01-01"}, at("2026-12-01", 10))
+    assert len(unreadable(plan)) == UNREADABLE_KEPT_A_DAY + 5

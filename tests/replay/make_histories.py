@@ -3,7 +3,8 @@
 Run after a deliberate change of what histories look like (a new release's workflow code that
 is *meant* to differ, shipped behind `workflow.patched`), never to make a failing replay pass.
 The new histories are added to those of earlier releases (01-03: before `lean-history`;
-04-06: with it; 07-09: with `honest-records` and `procedures-2`; 10-12: with `context-in-start`):
+04-06: with it; 07-09: with `honest-records` and `procedures-2`; 10-12: with `context-in-start`;
+13-15: with `bounded-unreadable`):
 
     .venv/bin/python -m tests.replay.make_histories
 
@@ -77,6 +78,11 @@ async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[
     await plan.signal("report_missing", {"date": f"{y}-01-25"})
     await plan.at(london(f"{y}-01-26", 15))
     await plan.signal("report_found", {"date": f"{y}-01-26"})
+    # A client looping on a bad report: kept one by one up to the day's bound, then counted.
+    from workflows.case import UNREADABLE_KEPT_A_DAY
+
+    for _ in range(UNREADABLE_KEPT_A_DAY + 3):
+        await plan.signal("report_death", {"date": "2999-01-01"})
     await plan.update(
         "change_lead_social_worker",
         {"person": {"id": "sw-2", "email": "sw-2@example.org"}, "cover_until": f"{y}-02-05", "by": "tm-1"},

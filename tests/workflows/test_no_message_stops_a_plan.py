@@ -125,6 +125,28 @@ async def test_every_message_sent_with_no_payload_leaves_the_plan_running(env, d
         await _still_takes_a_visit(plan, env)
 
 
+async def test_a_client_sending_bad_reports_in_a_loop_leaves_the_plan_small_and_running(env, db_url):
+    """A day's unreadable messages past UNREADABLE_KEPT_A_DAY are counted, not kept one by one:
+    the state a plan carries to its next run stays bounded however long a client loops."""
+    from workflows.case import UNREADABLE_KEPT_A_DAY
+
+    sent = UNREADABLE_KEPT_A_DAY + 15
+    async with running_worker(env) as tq:
+        plan = await _plan_three_days_old(env, tq)
+        for _ in range(sent):
+            await plan.handle.signal("report_death", {"date": "2999-01-01"})
+
+        async def counted() -> None:
+            history = (await plan.status())["history"]
+            assert [h["event"] for h in history].count("unreadable-messages-counted") == 1
+            kept = [h for h in history if h["event"] == "unreadable-message" and "message" in h]
+            assert len(kept) == UNREADABLE_KEPT_A_DAY
+
+        await eventually(counted)
+        assert (await plan.status())["state"] == "active"
+        await _still_takes_a_visit(plan, env)
+
+
 async def test_a_report_sealed_with_a_key_the_worker_does_not_hold_is_kept_and_told(env, db_url):
     """Mid key rotation a case system may seal with a key the worker has not been given yet: the
     report is kept as unreadable (never its content), the team manager told, the plan runs on."""

@@ -14,6 +14,7 @@ from tests.helpers import london, plan_doc, running_worker, skip_to, start_plan_
 from tests.helpers.plan_scenario import Plan
 from worker.codec import ENCODING
 from workflows.plan import (
+    BOUNDED_UNREADABLE_PATCH,
     CONTEXT_IN_START_PATCH,
     END_NEEDS_MANAGER_PATCH,
     HONEST_RECORDS_PATCH,
@@ -42,6 +43,7 @@ PATCH_IDS = {
     LEAN_HISTORY_PATCH,
     PROCEDURES_PATCH,
     CONTEXT_IN_START_PATCH,
+    BOUNDED_UNREADABLE_PATCH,
 }
 
 

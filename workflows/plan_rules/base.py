@@ -154,6 +154,11 @@ class PlanRules(CaseEngine):
         # Plans recorded before honest-records warned of every unreadable message, and replay so.
         return self.patches.honest_records
 
+    def bounds_unreadable(self) -> bool:
+        # Plans recorded before bounded-unreadable kept every one, and replay so: a shorter
+        # history would change when the plan saves itself to the read model.
+        return self.patches.bounded_unreadable
+
     def _report_unreachable(self, now: datetime, people: list[m.Person]) -> None:
         """People the plan must write to who have no e-mail address: their letters can only be
         recorded, so the team manager is told once who they are, to reach them another way."""

@@ -65,6 +65,9 @@ class Patches:
     # without a child-in-need plan, the core group before the review, a plan that cannot be
     # implemented, hold-by dates.
     procedures: bool = True
+    # At most UNREADABLE_KEPT_A_DAY unreadable messages a day kept one by one, the rest counted
+    # (BOUNDED_UNREADABLE_PATCH).
+    bounded_unreadable: bool = True
 
 
 # What a plan started now runs with: every release.
