@@ -12,6 +12,7 @@ asks the `holidays` package, and only activities and the command line call it.
 from __future__ import annotations
 
 import calendar as _pycalendar
+import functools
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -89,8 +90,15 @@ def non_working_days(region: str, first_year: int, last_year: int, closures: Ite
     """Bank holidays of `region` in the years given, plus the authority's closure days.
 
     Imported lazily: workflow code never calls this (the `holidays` data changes between
-    releases, so a running plan keeps the list its run loaded).
+    releases, so a running plan keeps the list its run loaded). Kept per process: every plan
+    started (`starters.plans.start_context`) and every run's context asks for the same few
+    tables, each a few milliseconds to build, and the data cannot change while a process runs.
     """
+    return list(_non_working_days(region, first_year, last_year, tuple(sorted(set(closures)))))
+
+
+@functools.lru_cache(maxsize=64)
+def _non_working_days(region: str, first_year: int, last_year: int, closures: tuple[date, ...]) -> tuple[date, ...]:
     import holidays
 
     years = range(first_year, last_year + 1)
@@ -100,4 +108,4 @@ def non_working_days(region: str, first_year: int, last_year: int, closures: Ite
         found = holidays.country_holidays("GB", subdiv=region, years=years)
     else:
         raise ValueError(f"unknown region {region!r}; expected one of {', '.join(REGIONS)}")
-    return sorted(set(found.keys()) | set(closures))
+    return tuple(sorted(set(found.keys()) | set(closures)))
