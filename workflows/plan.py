@@ -14,10 +14,12 @@ The workflow is a thin loop around `PlanEngine` (the procedures' rules, pure cod
 # No `from __future__ import annotations` here: the sandbox imports this module afresh for every
 # plan it starts or replays, and the SDK then reads each handler's type hints; as strings, each
 # would be compiled again every time.
+import hashlib
 import json
 from datetime import timedelta
 from typing import Any
 
+from pydantic_core import to_json
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
@@ -61,6 +63,12 @@ CONTEXT_IN_START_PATCH = "context-in-start"
 BOUNDED_UNREADABLE_PATCH = "bounded-unreadable"
 
 
+def _digest(status: dict[str, Any]) -> bytes:
+    """Equal for equal statuses: one status's JSON always has its keys in the same order (the
+    models' fields, then each history entry's details as the rule wrote them)."""
+    return hashlib.blake2b(to_json(status), digest_size=16).digest()
+
+
 def _carried_state(carried: Any) -> PlanState | None:
     """The SDK decodes arguments by the run method's type hints only when as many arguments came
     as it has parameters: a run continued with two (before CONTEXT_IN_START_PATCH, or without a
@@ -79,7 +87,9 @@ class ChildProtectionPlan(EngineLoop):
         self.engine: PlanEngine | None = None
         self._wake = False
         self._continue_as_new = False
-        self._published: dict[str, Any] | None = None
+        # A digest of the status last saved to the read model, not the status itself: a cached
+        # plan mid-run would otherwise hold a second copy of its whole history in memory.
+        self._published: bytes | None = None
         self._indexed: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ the loop
@@ -178,7 +188,8 @@ class ChildProtectionPlan(EngineLoop):
         engine = self.engine
         assert engine is not None
         status = engine.status(workflow.now()).as_json()
-        if status == self._published:
+        digest = _digest(status)
+        if digest == self._published:
             return
         await run_activity(
             SAVE_PLAN,
@@ -187,7 +198,7 @@ class ChildProtectionPlan(EngineLoop):
             timeout=timedelta(minutes=1),
             summary="save the plan to the read model",
         )
-        self._published = status
+        self._published = digest
         self._index(status)
 
     def _index(self, status: dict[str, Any]) -> None:
