@@ -7,6 +7,7 @@ Any SQLAlchemy URL works (`CPPLAN_DATABASE_URL`); the default is a SQLite file u
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -141,8 +142,6 @@ def _utc(at: Any) -> datetime:
 def _fill_escalations(conn: Connection) -> None:
     """A database from before the table: every plan's escalations, from its saved status. A
     worker saving a plan meanwhile writes the same rows (a plan's list only grows)."""
-    import json
-
     for plan_id, status_json in conn.execute(sa.select(plans.c.plan_id, plans.c.status_json)):
         try:
             rows = escalation_rows(plan_id, json.loads(status_json))
