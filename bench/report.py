@@ -7,15 +7,18 @@ import math
 from typing import Any
 
 # The targets (README, "Scale: measured figures").
-TARGET_START_RATIO = 0.8
+# The targets of the second round of scale work, measured in one run on the 2-core machine.
+TARGET_START_RATIO = 0.9
 TARGET_EVENTS_PER_PLAN_YEAR = 1000
 TARGET_MAX_RUN_EVENTS = 4096
-TARGET_REPLAY_MS = 20.0
+TARGET_REPLAY_MS = 300.0
+TARGET_MISS_WAKE_MS = 50.0
+TARGET_CACHED_PLAN_KB = 150.0
 TARGET_STORM_REMINDERS = 10_000
 TARGET_STORM_DRAIN_S = 300.0
+TARGET_STORM_WORKERS_MB = 2048.0  # every worker process together
 TARGET_FLEET = 50_000
 TARGET_FLEET_MINUTES = 20.0
-TARGET_WORKER_MB = 1024.0
 # The share of a caseload with a reminder at 09:00 on a working day, as the scale estimate has it.
 STORM_SHARE = 0.19
 
@@ -51,11 +54,16 @@ def _at_most(value: Any, limit: float, strict: bool = False) -> bool | None:
 
 def storm_target(r: dict[str, Any]) -> dict[str, Any]:
     """The storm measured, projected to TARGET_STORM_REMINDERS when it was smaller."""
-    label = f"{TARGET_STORM_REMINDERS} reminders drained in <= {TARGET_STORM_DRAIN_S:g} s, no duplicate"
+    label = (
+        f"{TARGET_STORM_REMINDERS} reminders drained in <= {TARGET_STORM_DRAIN_S:g} s, none duplicated or "
+        f"missing, workers < {TARGET_STORM_WORKERS_MB:g} MiB"
+    )
     drain, reminders = r.get("storm_drain_s"), r.get("storm_reminders") or 0
     if drain is None:
         return target(label, None, False, note="did not drain within --storm-timeout")
     clean = r.get("duplicate_notifications") == 0 and r.get("missing_notifications") == 0
+    rss = r.get("worker_peak_rss_mb")
+    clean = clean and rss is not None and rss < TARGET_STORM_WORKERS_MB
     scaled = reminders < TARGET_STORM_REMINDERS
     projected = drain * TARGET_STORM_REMINDERS / reminders if scaled else drain
     met: bool | None = projected <= TARGET_STORM_DRAIN_S and clean and not r.get("storm_plans_started_late")
@@ -97,16 +105,21 @@ def targets(r: dict[str, Any]) -> dict[str, Any]:
     )
     replay = r.get("replay_ms_per_plan_year")
     out["replay_ms_per_plan_year"] = target(f"<= {TARGET_REPLAY_MS:g}", replay, _at_most(replay, TARGET_REPLAY_MS))
+    miss = r.get("miss_wake_ms")
+    out["miss_wake_ms"] = target(f"<= {TARGET_MISS_WAKE_MS:g}", miss, _at_most(miss, TARGET_MISS_WAKE_MS))
+    cached = r.get("memory_per_cached_plan_kb")
+    out["memory_per_cached_plan_kb"] = target(
+        f"<= {TARGET_CACHED_PLAN_KB:g}", cached, _at_most(cached, TARGET_CACHED_PLAN_KB)
+    )
     out["storm"] = storm_target(r)
-    rate, rss = r.get("start_rate_plans_per_s"), r.get("worker_peak_rss_mb")
+    rate = r.get("start_rate_plans_per_s")
     if rate:
         minutes = TARGET_FLEET / rate / 60
         out["fleet_50k"] = target(
-            f"{TARGET_FLEET} plans started in <= {TARGET_FLEET_MINUTES:g} min, worker < {TARGET_WORKER_MB:g} MiB",
+            f"{TARGET_FLEET} plans started (each to its first wait) in <= {TARGET_FLEET_MINUTES:g} min",
             round(minutes, 1),
-            minutes <= TARGET_FLEET_MINUTES and (rss is not None and rss < TARGET_WORKER_MB),
+            minutes <= TARGET_FLEET_MINUTES,
             extrapolated=r.get("plans", 0) < TARGET_FLEET,
-            worker_peak_rss_mb=rss,
             measured_plans=r.get("plans"),
         )
     return out
@@ -252,8 +265,10 @@ def _target_lines(r: dict[str, Any]) -> list[str]:
         "events_per_plan_year": f"events per plan-year <= {TARGET_EVENTS_PER_PLAN_YEAR:,}",
         "largest_run_events": f"events in any one run < {TARGET_MAX_RUN_EVENTS:,}",
         "replay_ms_per_plan_year": f"replay per plan-year (ms) <= {TARGET_REPLAY_MS:g}",
-        "storm": f"{TARGET_STORM_REMINDERS:,} reminders drained (s) <= {TARGET_STORM_DRAIN_S:g}, no duplicate",
-        "fleet_50k": f"{TARGET_FLEET:,} plans started (min) <= {TARGET_FLEET_MINUTES:g}, worker < 1 GiB",
+        "miss_wake_ms": f"wake of a plan not cached, worker CPU (ms) <= {TARGET_MISS_WAKE_MS:g}",
+        "memory_per_cached_plan_kb": f"memory per cached plan (KB) <= {TARGET_CACHED_PLAN_KB:g}",
+        "storm": f"{TARGET_STORM_REMINDERS:,} reminders drained (s) <= {TARGET_STORM_DRAIN_S:g}, clean, < 2 GiB",
+        "fleet_50k": f"{TARGET_FLEET:,} plans started (min) <= {TARGET_FLEET_MINUTES:g}",
     }
     lines = [f"{'target':<58}{'measured':>12}  met", "-" * 76]
     notes = []

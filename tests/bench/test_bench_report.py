@@ -65,3 +65,13 @@ def test_the_text_report_labels_the_capacity_as_projections() -> None:
     text = render(report)
     assert "capacity for 50,000 plans: PROJECTIONS" in text
     assert "wake, plan not cached (CPU)" in text and "30.0 ms" in text
+
+
+def test_the_targets_are_the_second_rounds() -> None:
+    found = targets({**FIGURES, "start_ratio_vs_trivial": 0.85, "replay_ms_per_plan_year": 290.0})
+    met = {name: t["met"] for name, t in found.items()}
+    assert met["start_ratio"] is False  # >= 0.9
+    assert met["replay_ms_per_plan_year"] is True  # <= 300 ms
+    assert met["miss_wake_ms"] is True  # 30 ms <= 50 ms
+    assert met["memory_per_cached_plan_kb"] is False  # 512 KB > 150 KB
+    assert found["fleet_50k"]["extrapolated"] is True and found["fleet_50k"]["met"] is False
