@@ -191,7 +191,8 @@ class CaseEngine:
     # ------------------------------------------------------------------ time
 
     def next_wakeup(self) -> datetime | None:
-        times = [a[0] for o in self.state.obligations if (a := self.next_action(o))]
+        # A met obligation has no next action (`Obligation.next_action`): not asked.
+        times = [a[0] for o in self.state.obligations if o.open and (a := self.next_action(o))]
         times += self.other_wakeups()
         return min(times) if times else None
 
@@ -200,7 +201,7 @@ class CaseEngine:
         fired = 0
         today = local_date(now)
         for ob in list(self.state.obligations):
-            while (action := self.next_action(ob)) and action[0] <= now:
+            while ob.open and (action := self.next_action(ob)) and action[0] <= now:
                 fired += self._act(ob, action[1], now, today)
         return fired + self.fire_others(now)
 
@@ -341,4 +342,4 @@ class CaseEngine:
         return NextDue(id=nxt.id, kind=nxt.kind, due=nxt.due, description=self.describe(nxt))
 
     def _history_views(self) -> list[HistoryView]:
-        return [HistoryView(at=h.at, on=h.on, event=h.event, detail=h.detail) for h in self.state.history]
+        return [HistoryView.of(h) for h in self.state.history]

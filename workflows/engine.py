@@ -14,11 +14,13 @@ module per subject, composed here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from functools import partial
+from typing import Any
 
 from workflows.calendar import local_date
 from workflows.case import Escalation, HistoryEntry, Notification
-from workflows.obligations import hold_by
+from workflows.obligations import Obligation, hold_by
 from workflows.plan_rules.completions import CompletionRules
 from workflows.plan_rules.incidents import IncidentRules
 from workflows.plan_rules.meetings import MeetingRules
@@ -27,7 +29,7 @@ from workflows.plan_rules.start import StartRules
 from workflows.plan_rules.state import Cover, Patches, PlanState
 from workflows.plan_rules.timetable import before_birth, local_time_of, timetable
 from workflows.plan_rules.visits import VisitRules
-from workflows.status import PlanStatus
+from workflows.status import HistoryView, ObligationStatus, PlanStatus
 
 __all__ = [
     "Cover",
@@ -49,17 +51,50 @@ class PlanEngine(StartRules, VisitRules, MeetingRules, IncidentRules, PeopleRule
 
     def status(self, now: datetime) -> PlanStatus:
         today = local_date(now)
-        s = self.state
-        obligations = [
-            self._obligation_view(
-                o,
-                today,
-                limit=o.limit,
-                hold_by=held if self.patches.procedures and (held := hold_by(o.due, self.cal)) != o.due else None,
-                member_id=o.member_id,
+        return self._status(today, [self._plan_obligation_view(o, today) for o in self.state.obligations])
+
+    def status_json(self, now: datetime) -> dict[str, Any]:
+        """`status(now).as_json()`, from the JSON of the last call where nothing it is made of
+        has changed (workflows/status_json.py): the workflow's every task asks for it."""
+        today = local_date(now)
+        cache = self._status_json
+        obligations = self.state.obligations
+        out = self._status(today, [], history=[]).as_json()
+        out["obligations"] = [
+            cache.view(
+                # Everything an obligation's view is made of (the calendar is the engine's own).
+                (
+                    o.id,
+                    o.kind,
+                    o.due,
+                    o.limit,
+                    o.met_on,
+                    o.member_id,
+                    o.source,
+                    o.status(today),
+                    self.patches.procedures,
+                ),
+                partial(self._obligation_json, o, today),
+                len(obligations),
             )
-            for o in s.obligations
+            for o in obligations
         ]
+        out["history"] = cache.history(self.state.history, lambda h: HistoryView.of(h).as_json())
+        return out
+
+    def _obligation_json(self, o: Obligation, today: date) -> dict[str, Any]:
+        return self._plan_obligation_view(o, today).as_json()
+
+    def _plan_obligation_view(self, o: Obligation, today: date) -> ObligationStatus:
+        held = hold_by(o.due, self.cal) if self.patches.procedures else o.due
+        return self._obligation_view(
+            o, today, limit=o.limit, hold_by=held if held != o.due else None, member_id=o.member_id
+        )
+
+    def _status(
+        self, today: date, obligations: list[ObligationStatus], history: list[HistoryView] | None = None
+    ) -> PlanStatus:
+        s = self.state
         return PlanStatus(
             plan_id=s.start.plan_id,
             child_ref=s.start.child_ref,
@@ -78,5 +113,5 @@ class PlanEngine(StartRules, VisitRules, MeetingRules, IncidentRules, PeopleRule
             overdue_count=self._overdue_count(today),
             escalations=self._escalation_views(),
             next_due=self._next_due(),
-            history=self._history_views(),
+            history=self._history_views() if history is None else history,
         )

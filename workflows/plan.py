@@ -187,7 +187,7 @@ class ChildProtectionPlan(EngineLoop):
         """Keep the read model (plans, obligations) in step; only when something changed."""
         engine = self.engine
         assert engine is not None
-        status = engine.status(workflow.now()).as_json()
+        status = engine.status_json(workflow.now())
         digest = _digest(status)
         if digest == self._published:
             return

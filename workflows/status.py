@@ -18,7 +18,13 @@ from workflows.obligations import Status
 IsoTime = Annotated[datetime, PlainSerializer(lambda at: at.isoformat(), return_type=str)]
 
 
-class _Sparse(BaseModel):
+class _Json(BaseModel):
+    def as_json(self) -> dict[str, Any]:
+        """The JSON the `status` query gives for it, field for field."""
+        return self.model_dump(mode="json")
+
+
+class _Sparse(_Json):
     """A model whose fields without a value are left out of its JSON."""
 
     @model_serializer(mode="wrap")
@@ -48,13 +54,18 @@ class EscalationView(_Sparse):
     obligation_id: str | None = None
 
 
-class HistoryView(BaseModel):
+class HistoryView(_Json):
     """One history entry: its details sit beside `at`, `on` and `event` in the JSON."""
 
     at: IsoTime
     on: date | None = None
     event: str
     detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: Any) -> HistoryView:
+        """The view of a case's history entry (workflows.case.HistoryEntry)."""
+        return cls(at=entry.at, on=entry.on, event=entry.event, detail=entry.detail)
 
     @model_serializer(mode="wrap")
     def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
@@ -72,10 +83,8 @@ class NextDue(BaseModel):
     description: str
 
 
-class CaseStatus(BaseModel):
-    def as_json(self) -> dict[str, Any]:
-        """The `status` query's JSON, field for field."""
-        return self.model_dump(mode="json")
+class CaseStatus(_Json):
+    pass
 
 
 class PlanStatus(CaseStatus):

@@ -18,6 +18,7 @@ from workflows.message_spec import MessageSpec
 from workflows.obligations import Action, Obligation
 from workflows.plan_rules.state import LATEST, Patches, PlanState
 from workflows.policy import Profile
+from workflows.status_json import StatusJsonCache
 
 
 class PlanRules(CaseEngine):
@@ -30,6 +31,7 @@ class PlanRules(CaseEngine):
         self.profile = profile
         self.cal = cal
         self.patches = patches
+        self._status_json = StatusJsonCache()  # PlanEngine.status_json's; never in the state
 
     def _parse(self, model: type[Any], raw: Any) -> Any:
         return m.parse(model, raw, lax=not self.patches.strict_input)
