@@ -281,12 +281,12 @@ async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitab
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
         )
     else:
-        if "date" in payload:  # a report the workflow cannot refuse: check its date against the plan first
+        if plans.needs_checking(spec.message, payload):  # the workflow cannot refuse a report: checked first
             try:
                 status = await plans.query_status(client, args.plan_id, timeout=args.timeout)
             except plans.NoAnswer as err:
                 raise plans.NoAnswer(f"{err}; the report was not sent") from None
-            plans.check_report_date(payload["date"], status)
+            plans.check_report(spec.message, payload, status)
         request = await plans.send_signal(
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
         )

@@ -272,10 +272,43 @@ def check_message(name: str, payload: dict[str, Any]) -> dict[str, Any]:
     return m.parse(MESSAGES[name][0], payload).model_dump(mode="json", exclude_unset=True)
 
 
+class NotAManager(m.Refusal):
+    """A manager's report whose `by` is not one of the plan's managers."""
+
+
+# Reports (signals) decided by a manager: `by` must be one of the plan's managers.
+MANAGERS_REPORTS = frozenset(
+    spec.name for spec in PLAN_MESSAGES if spec.kind == "signal" and spec.decided_by == "manager"
+)
+
+
+def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> None:
+    """A report against the plan, before it is sent: the workflow cannot refuse a signal (it
+    keeps what it cannot use as an unreadable message and tells people), so what would be kept
+    so is refused here. Its date not in the future (London's today) nor before the plan's
+    conference; a manager's report (`escalate`) by one of the plan's managers."""
+    if "date" in payload:
+        check_report_date(payload["date"], status)
+    managers = status.get("managers")
+    if name in MANAGERS_REPORTS and isinstance(managers, list) and payload.get("by") not in managers:
+        # (A status without `managers` comes from a worker older than the field: not checked.)
+        raise NotAManager(
+            [
+                (
+                    "by",
+                    f"{payload.get('by')!r} is not one of this plan's managers ({', '.join(managers)}); nothing was sent",
+                )
+            ]
+        )
+
+
+def needs_checking(name: str, payload: dict[str, Any]) -> bool:
+    """Whether `check_report` has anything to check for this report (it reads the plan)."""
+    return "date" in payload or name in MANAGERS_REPORTS
+
+
 def check_report_date(day: str, status: dict[str, Any]) -> None:
-    """A report's date against the plan, before it is sent: the workflow cannot refuse a signal
-    (it keeps what it cannot use as an unreadable message), so a date typed wrong is caught
-    here. Not in the future (London's today), not before the plan's conference."""
+    """Not in the future (London's today), not before the plan's conference."""
     when = date.fromisoformat(day)
     today = today_in_london()
     if when > today:

@@ -104,6 +104,7 @@ class PlanEngine(StartRules, VisitRules, MeetingRules, IncidentRules, PeopleRule
             conference_kind=s.start.conference_kind,
             lead_social_worker=self.lead_social_worker(today).id,
             team_manager=s.start.team_manager.id,
+            managers=[p.id for p in s.start.managers()],
             visit_interval_working_days=s.visit_interval_working_days,
             reviews_held=s.reviews_held,
             missing=s.missing_since is not None,

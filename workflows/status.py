@@ -96,6 +96,9 @@ class PlanStatus(CaseStatus):
     conference_kind: str
     lead_social_worker: str
     team_manager: str
+    # Who may take a manager's decision on this plan (team, service and senior manager): what a
+    # manager's report is checked against before it is sent (starters.plans.check_report).
+    managers: list[str]
     visit_interval_working_days: int
     reviews_held: int
     missing: bool

@@ -151,11 +151,18 @@ class Gateway:
                 payload.pop("by", None)
         try:
             payload = plans.check_message(spec.name, payload)
-            if spec.kind == "signal" and "date" in payload:
+            if spec.kind == "signal":
                 # A report the plan could only keep as unreadable is refused here, as the
-                # command line refuses it: a date in the future or before the plan.
-                plans.check_report_date(payload["date"], status)
+                # command line refuses it: a date in the future or before the plan, a manager's
+                # report by someone not among the plan's managers.
+                plans.check_report(spec.name, payload, status)
         except m.Refusal as err:
+            if any(field == "by" for field, _ in err.problems):
+                # Not among the plan's managers: not theirs to decide (the workflow says the same
+                # of an update with such a `by`).
+                raise ApiError(
+                    403, "Forbidden", str(err), [{"field": f, "reason": r} for f, r in err.problems]
+                ) from None
             raise refused(err.problems) from None
         # The command line's path, so a message behaves the same however it comes: with an
         # Idempotency-Key, a repeat with the same body is applied (or kept) once, another body

@@ -16,6 +16,7 @@ import workflows
 from starters import plans
 from starters.plans import today_in_london
 from tests.cli.test_cli_server import run
+from tests.helpers import eventually
 
 
 async def test_an_update_no_worker_answers_gives_up(
@@ -84,3 +85,30 @@ async def test_a_report_dated_in_the_future_or_before_the_plan_is_not_sent(
     assert status["state"] == "active" and not status["missing"]
     signalled = {"missing", "found", "death", "incident", "unreadable-message"}
     assert not [h for h in status["history"] if h["event"] in signalled]
+
+
+async def test_an_escalation_by_someone_not_among_the_plans_managers_is_not_sent(
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    """The plan could only keep it as unreadable and tell people: the command refuses it, naming
+    the plan's managers, and sends nothing. One of them escalates as before."""
+    plan_id = demo_doc["plan_id"]
+    await plans.start_plan(temporal.client, demo_doc)
+    lead = demo_doc["lead_social_worker"]["id"]
+    manager = demo_doc["team_manager"]["id"]
+
+    code, out, err = await run(temporal, capsys, "escalate", plan_id, "--by", lead, "--to", "hos-1")
+    assert code == 1 and out == ""
+    assert err.startswith(f"cpplan escalate: refused: by: {lead!r} is not one of this plan's managers (")
+    assert manager in err and "nothing was sent" in err
+    history = await temporal.client.get_workflow_handle(workflows.workflow_id(plan_id)).fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")]
+
+    code, out, err = await run(temporal, capsys, "escalate", plan_id, "--by", manager, "--to", "hos-1")
+    assert code == 0, err
+
+    async def escalated() -> None:
+        status = await plans.query_status(temporal.client, plan_id)
+        assert [h["event"] for h in status["history"]].count("escalated-by-manager") == 1
+
+    await eventually(escalated)

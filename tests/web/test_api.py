@@ -103,6 +103,11 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
             f"/api/plans/{plan_id}/report-death", json={"date": "2999-01-01"}, headers=web.auth(*WORKER)
         )
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "date", r.text
+        # A manager who is not one of this plan's may see it but not escalate it: nothing is sent.
+        r = await http.post(
+            f"/api/plans/{plan_id}/escalate", json={"to": "hos-1"}, headers=web.auth("sm-other", "service-manager")
+        )
+        assert r.status_code == 403 and r.json()["errors"][0]["field"] == "by", r.text
 
         # A case system relays records without naming a person as `by`.
         soon = (local_date(await web.env.get_current_time()) + timedelta(days=3)).isoformat()

@@ -23,6 +23,7 @@ PLAN_KEYS = [
     "conference_kind",
     "lead_social_worker",
     "team_manager",
+    "managers",
     "visit_interval_working_days",
     "reviews_held",
     "missing",
