@@ -127,14 +127,15 @@ def escalation_rows(plan_id: str, status: Mapping[str, Any]) -> list[dict[str, A
             "kind": str(e["kind"]),
             "level": int(e["level"]),
             "to_ref": str(e["to"]),
-            "at": _utc(e["at"]),
+            "at": as_utc(e["at"]),
             "obligation_id": None if e.get("obligation_id") is None else str(e["obligation_id"]),
         }
         for position, e in enumerate(status.get("escalations") or [])
     ]
 
 
-def _utc(at: Any) -> datetime:
+def as_utc(at: Any) -> datetime:
+    """A moment (or its ISO text) in UTC; one without a zone is taken as UTC already."""
     moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cache
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.db import escalation_rows, escalations, get_engine, obligations, outbox, plans, upsert
+from activities.db import as_utc, escalation_rows, escalations, get_engine, obligations, outbox, plans, upsert
 from workflows.activity_io import SAVE_PLAN, PlanSnapshot
 from workflows.calendar import WorkingCalendar, profile_calendar
 from workflows.policy import get_profile
@@ -42,10 +42,6 @@ def _ref(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _rows(snap: PlanSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     s = snap.status
     try:
@@ -63,7 +59,7 @@ def _rows(snap: PlanSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]], lis
             "next_due_kind": str(nxt["kind"]) if nxt else None,
             "overdue_count": int(s.get("overdue_count") or 0),
             "status_json": json.dumps(s, default=str, sort_keys=True),
-            "updated_at": _utc(snap.updated_at),
+            "updated_at": as_utc(snap.updated_at),
         }
         # Keyed by id: should a status ever list one twice, the later entry wins rather than
         # the primary key refusing the whole save.

@@ -281,12 +281,13 @@ async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitab
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
         )
     else:
-        if plans.needs_checking(spec.message, payload):  # the workflow cannot refuse a report: checked first
-            try:
-                status = await plans.query_status(client, args.plan_id, timeout=args.timeout)
-            except plans.NoAnswer as err:
-                raise plans.NoAnswer(f"{err}; the report was not sent") from None
-            plans.check_report(spec.message, payload, status)
+        # The workflow cannot refuse a report: it is checked against the plan first, as the HTTP
+        # API checks it.
+        try:
+            status = await plans.query_status(client, args.plan_id, timeout=args.timeout)
+        except plans.NoAnswer as err:
+            raise plans.NoAnswer(f"{err}; the report was not sent") from None
+        plans.check_report(spec.message, payload, status)
         request = await plans.send_signal(
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
         )

@@ -292,19 +292,9 @@ def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> 
     managers = status.get("managers")
     if name in MANAGERS_REPORTS and isinstance(managers, list) and payload.get("by") not in managers:
         # (A status without `managers` comes from a worker older than the field: not checked.)
-        raise NotAManager(
-            [
-                (
-                    "by",
-                    f"{payload.get('by')!r} is not one of this plan's managers ({', '.join(managers)}); nothing was sent",
-                )
-            ]
-        )
-
-
-def needs_checking(name: str, payload: dict[str, Any]) -> bool:
-    """Whether `check_report` has anything to check for this report (it reads the plan)."""
-    return "date" in payload or name in MANAGERS_REPORTS
+        listed = ", ".join(managers)
+        reason = f"{payload.get('by')!r} is not one of this plan's managers ({listed}); nothing was sent"
+        raise NotAManager.one("by", reason)
 
 
 def check_report_date(day: str, status: dict[str, Any]) -> None:

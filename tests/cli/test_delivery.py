@@ -19,17 +19,21 @@ from tests.cli.test_cli_server import run
 from tests.helpers import eventually
 
 
+async def _plan_no_worker_polls(temporal: WorkflowEnvironment, doc: dict[str, Any]) -> str:
+    """A plan on a task queue no worker polls: nobody will ever answer its updates or queries."""
+    await temporal.client.start_workflow(
+        workflows.WORKFLOW_TYPE,
+        doc,
+        id=workflows.workflow_id(doc["plan_id"]),
+        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+    )
+    return str(doc["plan_id"])
+
+
 async def test_an_update_no_worker_answers_gives_up(
     temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
 ) -> None:
-    plan_id = demo_doc["plan_id"]
-    # A plan on a task queue no worker polls: nobody will ever answer its updates.
-    await temporal.client.start_workflow(
-        workflows.WORKFLOW_TYPE,
-        demo_doc,
-        id=workflows.workflow_id(plan_id),
-        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
-    )
+    plan_id = await _plan_no_worker_polls(temporal, demo_doc)
     visit = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--no-seen")
 
     code, out, err = await run(temporal, capsys, *visit, "--timeout", "2", "--request-id", "r-1")
@@ -44,13 +48,7 @@ async def test_an_update_no_worker_answers_gives_up(
 async def test_a_report_no_worker_can_check_is_not_sent(
     temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
 ) -> None:
-    plan_id = demo_doc["plan_id"]
-    await temporal.client.start_workflow(
-        workflows.WORKFLOW_TYPE,
-        demo_doc,
-        id=workflows.workflow_id(plan_id),
-        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
-    )
+    plan_id = await _plan_no_worker_polls(temporal, demo_doc)
     report = ("report-missing", plan_id, "--date", today_in_london().isoformat(), "--timeout", "2")
 
     code, out, err = await run(temporal, capsys, *report)

@@ -16,21 +16,19 @@ from tests.cli.conftest import demo_doc  # noqa: F401  (a fixture these tests us
 
 
 @pytest.fixture
-async def dev_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironment]:
+async def bare_dev_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (the `temporal` binary `cpplan dev` runs, in memory, on a free
-    port) with the plan search attributes registered and the real worker: for what only the
-    real server does, such as keeping one of two signals sent with the same request id."""
+    port) with the plan search attributes registered, a read model and a task queue of the
+    test's own in the environment, and no worker."""
     from activities.db import reset_engine_cache
     from starters.dev import temporal_binary
     from worker.client import data_converter
-    from worker.main import build_worker
     from worker.search_attributes import ensure_search_attributes
 
     monkeypatch.setenv("CPPLAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cpplan.db'}")
     monkeypatch.delenv("CPPLAN_SMTP_URL", raising=False)
     monkeypatch.delenv("CPPLAN_POLICY_DIR", raising=False)
-    task_queue = f"cli-dev-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("CPPLAN_TASK_QUEUE", task_queue)
+    monkeypatch.setenv("CPPLAN_TASK_QUEUE", f"dev-{uuid.uuid4().hex[:8]}")
     reset_engine_cache()
     env = await WorkflowEnvironment.start_local(
         data_converter=data_converter(),
@@ -40,8 +38,18 @@ async def dev_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIt
     )
     try:
         await ensure_search_attributes(env.client)
-        async with build_worker(env.client, task_queue=task_queue):
-            yield env
+        yield env
     finally:
         await env.shutdown()
         reset_engine_cache()
+
+
+@pytest.fixture
+async def dev_server(bare_dev_server: WorkflowEnvironment) -> AsyncIterator[WorkflowEnvironment]:
+    """The dev server above with the real worker on the test's task queue: for what only the
+    real server does, such as keeping one of two signals sent with the same request id."""
+    from worker.main import build_worker
+    from workflows import task_queue
+
+    async with build_worker(bare_dev_server.client, task_queue=task_queue()):
+        yield bare_dev_server

@@ -8,12 +8,9 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -22,32 +19,6 @@ from temporalio.testing import WorkflowEnvironment
 from activities.read_model import get_plan_status
 from starters.plans import query_status, start_plan
 from tests.helpers import eventually
-
-
-@pytest.fixture
-async def bare_dev_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironment]:
-    """A dev server with the plan search attributes and no worker of the test's own."""
-    from activities.db import reset_engine_cache
-    from starters.dev import temporal_binary
-    from worker.client import data_converter
-    from worker.search_attributes import ensure_search_attributes
-
-    monkeypatch.setenv("CPPLAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cpplan.db'}")
-    monkeypatch.delenv("CPPLAN_SMTP_URL", raising=False)
-    monkeypatch.setenv("CPPLAN_TASK_QUEUE", f"processes-{uuid.uuid4().hex[:8]}")
-    reset_engine_cache()
-    env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(),
-        ip="127.0.0.1",
-        dev_server_existing_path=temporal_binary(),
-        dev_server_log_level="error",
-    )
-    try:
-        await ensure_search_attributes(env.client)
-        yield env
-    finally:
-        await env.shutdown()
-        reset_engine_cache()
 
 
 async def _poller_pids(env: WorkflowEnvironment) -> set[int]:
