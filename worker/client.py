@@ -16,8 +16,9 @@ from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfig
 
+from worker.binding import client_interceptors
 from worker.codec import EncryptionCodec, load_keyring
-from worker.lenient_codec import LenientEncryptionCodec, accept_plaintext
+from worker.lenient_codec import LenientEncryptionCodec, accept_plaintext, accept_unbound
 from worker.unreadable_converter import LenientPayloadConverter
 
 DEFAULT_ADDRESS = "localhost:7233"
@@ -61,7 +62,9 @@ def worker_data_converter(base: DataConverter | None = None) -> DataConverter:
     base = base or data_converter()
     codec = base.payload_codec
     if isinstance(codec, EncryptionCodec) and not isinstance(codec, LenientEncryptionCodec):
-        codec = LenientEncryptionCodec(codec.keyring, accept_plaintext=accept_plaintext())
+        codec = LenientEncryptionCodec(
+            codec.keyring, accept_plaintext=accept_plaintext(), accept_unbound=accept_unbound()
+        )
     converter_class = base.payload_converter_class
     if issubclass(converter_class, PydanticPayloadConverter):
         converter_class = LenientPayloadConverter
@@ -90,4 +93,16 @@ def connect_config(address: str | None = None, namespace: str | None = None) -> 
 
 
 async def connect(address: str | None = None, namespace: str | None = None) -> Client:
-    return await Client.connect(**connect_config(address, namespace), data_converter=data_converter())
+    return await Client.connect(**client_options(address, namespace))
+
+
+def client_options(address: str | None = None, namespace: str | None = None) -> dict[str, Any]:
+    """Everything `Client.connect` needs: connection settings, the data converter, and the
+    interceptor that names each message a payload is sealed for (worker/binding.py)."""
+    return {**connect_config(address, namespace), **sealing_options()}
+
+
+def sealing_options() -> dict[str, Any]:
+    """The data converter and interceptors of every cpplan client (also for a test server's
+    client: `WorkflowEnvironment.start_*(..., **sealing_options())`)."""
+    return {"data_converter": data_converter(), "interceptors": client_interceptors()}

@@ -10,6 +10,7 @@ with `waiting_for(now)` and one method per message taking `(payload, now, apply=
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.calendar import local_date
     from workflows.message_spec import MessageSpec
-    from workflows.unreadable import Unreadable
+    from workflows.unreadable import BOUND_TO, UNBOUND, Unreadable
 
 NOTIFY_BATCH = 50
 NOTIFY_TIMEOUT = timedelta(minutes=2)  # a batch of up to NOTIFY_BATCH e-mails
@@ -51,6 +52,11 @@ KEEP_WAKE_PATCH = "keep-wake-from-messages-during-delivery"
 #   so their markers are not recorded again.
 # Histories recorded without it replay as they ran.
 LEAN_HISTORY_PATCH = "lean-history"
+# Runs with this marker keep a message payload sealed before payloads were bound to their plan
+# and message (worker/codec.py) as unreadable, as they keep one sealed for another message. It
+# is asked when such a payload first reaches a handler: a run that took one before this release
+# answers no, replays as it ran and takes them until it continues as new at its next review.
+BOUND_PAYLOADS_PATCH = "bound-payloads"
 LOCAL_TIMEOUT = timedelta(seconds=30)
 LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)
 
@@ -300,6 +306,49 @@ class EngineLoop:
         self._wake = True
 
 
+def _shown(name: str) -> str:
+    return repr(name if len(name) <= 40 else name[:40] + "...")
+
+
+def _opened(name: str, args: Sequence[Any], *, deciding: bool) -> list[Any]:
+    """A message's arguments as its handler reads them. The first comes as the payload the
+    worker's codec opened (`RawValue`, see `_takes_payload`), whose marks say what it was sealed
+    as: one sealed as another message (a sealed `record_notes_circulated` sent as `report_death`)
+    becomes `Unreadable`, as does one sealed before binding in a run with BOUND_PAYLOADS_PATCH.
+    `deciding` is false in an update's validator, which may not ask a patch: it lets such a
+    payload through as unreadable, for the handler to decide."""
+    values = list(args)
+    if not values or not isinstance(values[0], RawValue):
+        return values
+    payload = values[0].payload
+    value = workflow.payload_converter().from_payloads([payload])[0]
+    bound_to = payload.metadata.get(BOUND_TO)
+    if isinstance(value, Unreadable):
+        pass
+    elif bound_to is not None:
+        sealed_as = bound_to.decode("utf-8", "replace")
+        if sealed_as != name:
+            value = Unreadable(f"sealed as {_shown(sealed_as)}, sent as {name!r}; a payload is read only as the message it was sent as")
+    elif UNBOUND in payload.metadata and (not deciding or workflow.patched(BOUND_PAYLOADS_PATCH)):
+        value = Unreadable("sealed without naming its plan and message (before binding); send it again")
+    values[0] = value
+    return values
+
+
+def _takes_payload(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Have the SDK hand `fn` (which takes `*args`) its first argument as the opened payload,
+    not yet converted (a `RawValue`), and any further ones converted as usual: the SDK reads
+    argument types from the signature, and `*args` alone would give it none."""
+    fn.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("payload", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=RawValue),
+        ]
+    )
+    fn.__annotations__ = {"payload": RawValue}
+    return fn
+
+
 def _one_payload(name: str, args: Sequence[Any]) -> Any:
     """Every message carries exactly one payload, a JSON object."""
     if len(args) != 1:
@@ -328,23 +377,25 @@ def message_handlers(specs: tuple[MessageSpec, ...]) -> Callable[[type[EngineLoo
 
 def _update_handler(name: str) -> Any:
     async def handler(self: EngineLoop, *args: Any) -> dict[str, Any]:
-        return await self._apply(name, args)
+        await self._ready()  # the patch is asked once the run has asked its own
+        return await self._apply(name, _opened(name, args, deciding=True))
 
     def validator(self: EngineLoop, *args: Any) -> None:
-        self._check(name, args)
+        self._check(name, _opened(name, args, deciding=False))
 
     handler.__name__ = handler.__qualname__ = name
-    update = workflow.update(name=name)(handler)
-    update.validator(validator)
+    update = workflow.update(name=name)(_takes_payload(handler))
+    update.validator(_takes_payload(validator))
     return update
 
 
 def _signal_handler(name: str) -> Any:
     async def handler(self: EngineLoop, *args: Any) -> None:
-        await self._signal(name, args)
+        await self._ready()
+        await self._signal(name, _opened(name, args, deciding=True))
 
     handler.__name__ = handler.__qualname__ = name
-    return workflow.signal(name=name)(handler)
+    return workflow.signal(name=name)(_takes_payload(handler))
 
 
 def _unknown_signal_handler() -> Any:

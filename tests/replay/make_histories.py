@@ -128,13 +128,13 @@ async def main() -> None:
     os.environ["CPPLAN_CODEC_KEYS"] = TEST_CODEC_KEYS
     os.environ["CPPLAN_DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/replay.db"
     os.environ.pop("CPPLAN_SMTP_URL", None)
-    from worker.client import data_converter
+    from worker.client import sealing_options
 
     # Each scenario on a server of its own: both need the clock before their conference date,
     # and waiting for a plan's result lets the test server skip time past it.
     for scenario in (_everything, _step_down):
         env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=TEST_SERVER, data_converter=data_converter()
+            test_server_existing_path=TEST_SERVER, **sealing_options()
         )
         async with env, running_worker(env) as tq:
             await _record(env, await scenario(env, tq))

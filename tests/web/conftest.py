@@ -68,7 +68,7 @@ def plan_doc() -> dict[str, Any]:
 @pytest.fixture
 async def web(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Web]:
     from activities.db import reset_engine_cache
-    from worker.client import data_converter
+    from worker.client import sealing_options
     from worker.main import build_worker
 
     monkeypatch.setenv("CPPLAN_DATABASE_URL", f"sqlite:///{tmp_path / 'cpplan.db'}")
@@ -83,7 +83,7 @@ async def web(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     settings = replace(WebSettings.from_env(dev_dir=tmp_path / "keys"), deadline_s=20.0)
     assert settings.issuer == DEV_ISSUER and settings.jwks_file == key.jwks_path
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path(), data_converter=data_converter()
+        test_server_existing_path=test_server_path(), **sealing_options()
     )
     try:
         async with build_worker(env.client, task_queue=task_queue):
