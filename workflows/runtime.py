@@ -328,7 +328,9 @@ def _opened(name: str, args: Sequence[Any], *, deciding: bool) -> list[Any]:
     elif bound_to is not None:
         sealed_as = bound_to.decode("utf-8", "replace")
         if sealed_as != name:
-            value = Unreadable(f"sealed as {_shown(sealed_as)}, sent as {name!r}; a payload is read only as the message it was sent as")
+            value = Unreadable(
+                f"sealed as {_shown(sealed_as)}, sent as {name!r}; a payload is read only as the message it was sent as"
+            )
     elif UNBOUND in payload.metadata and (not deciding or workflow.patched(BOUND_PAYLOADS_PATCH)):
         value = Unreadable("sealed without naming its plan and message (before binding); send it again")
     values[0] = value

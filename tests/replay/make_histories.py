@@ -133,9 +133,7 @@ async def main() -> None:
     # Each scenario on a server of its own: both need the clock before their conference date,
     # and waiting for a plan's result lets the test server skip time past it.
     for scenario in (_everything, _step_down):
-        env = await WorkflowEnvironment.start_time_skipping(
-            test_server_existing_path=TEST_SERVER, **sealing_options()
-        )
+        env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=TEST_SERVER, **sealing_options())
         async with env, running_worker(env) as tq:
             await _record(env, await scenario(env, tq))
 
