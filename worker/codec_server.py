@@ -9,8 +9,20 @@ headers); each request is logged by this module with counts only, never a payloa
 
 Payloads are decoded one by one: one that cannot be opened (a key this server does not hold,
 damaged ciphertext) comes back as it was sent and is counted (`X-Cpplan-Undecoded`); a request
-none of whose payloads opens, or whose body is not `{"payloads": [...]}`, answers 400 with a
-short reason. Cross-origin requests are allowed from the UI's origin only (CPPLAN_UI_ORIGIN,
+none of whose payloads opens, or whose body is not `{"payloads": [...]}` with metadata and data
+in strict base64, answers 400 with a short reason.
+
+Payloads are bound to the workflow and message they were sealed for (worker/codec.py), but a
+request carries no workflow id (the UI and CLI send only `X-Namespace`): the binding is read
+from the payload itself, where AES-GCM's associated data vouches for it, so a payload opens here
+whichever history it is read from, and the opened payload keeps `sealed-for-workflow` and
+`sealed-for-message` in its metadata for the reader to see where it belonged.
+
+Reading is not writing: `/encode` seals a payload, and needs its own token
+(CPPLAN_CODEC_ENCODE_TOKEN; unset, `/encode` is refused to everyone), never the token or sign-in
+that lets ops staff read. What it seals is bound to no plan (workflow id empty) and to the
+message `codec-server`, so no plan acts on it: messages reach plans through `cpplan` and the
+API, which check who sends them. Cross-origin requests are allowed from the UI's origin only (CPPLAN_UI_ORIGIN,
 default http://localhost:8233).
 
 `cpplan dev` runs this on 127.0.0.1 with `trust_local_ui`: requests from the local UI's origin
@@ -20,6 +32,8 @@ Production never sets it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 import os
@@ -32,12 +46,23 @@ from aiohttp import web
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from worker.codec import EncryptionCodec, Undecodable, is_sealed, key_file, load_keyring
+from worker.codec import (
+    SEALED_FOR_MESSAGE,
+    SEALED_FOR_WORKFLOW,
+    EncryptionCodec,
+    Undecodable,
+    is_sealed,
+    key_file,
+    load_keyring,
+    sealed_for,
+)
 
 DEFAULT_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Codec-Token, X-Namespace"
 LOOPBACK = ("127.0.0.1", "::1")
 UNDECODED_HEADER = "X-Cpplan-Undecoded"
+# What `/encode` seals for: no plan, and a message no plan has.
+ENCODED_HERE = "codec-server"
 
 log = structlog.get_logger("cpplan.codec_server")
 
@@ -67,13 +92,38 @@ def presented_token(request: web.Request) -> str:
     return request.headers.get("X-Codec-Token", "").strip()
 
 
+def encode_token() -> str | None:
+    """The token that may seal payloads (`/encode`): its own, never the reading one."""
+    return os.environ.get("CPPLAN_CODEC_ENCODE_TOKEN", "").strip() or None
+
+
+def _strict_base64(document: dict[str, Any]) -> None:
+    """protobuf's JSON reader decodes base64 leniently (it skips characters outside the
+    alphabet, so `%%%%` reads as no bytes): each value is checked strictly first."""
+    for index, item in enumerate(document["payloads"]):
+        if not isinstance(item, dict):
+            continue  # json_format names it
+        metadata = item.get("metadata") or {}
+        values = [("data", item.get("data", ""))]
+        if isinstance(metadata, dict):
+            values += [(f"metadata {key!r}"[:60], value) for key, value in metadata.items()]
+        for field, value in values:
+            if not isinstance(value, str):
+                continue
+            try:
+                base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                raise BadRequest(f"payload {index}: {field} is not base64") from None
+
+
 def parse_payloads(body: bytes) -> list[Payload]:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadRequest("body is not JSON") from None
     if not isinstance(document, dict) or not isinstance(document.get("payloads"), list):
         raise BadRequest('body must be {"payloads": [...]}')
+    _strict_base64(document)
     try:
         return list(json_format.ParseDict(document, Payloads(), ignore_unknown_fields=True).payloads)
     except json_format.ParseError:
@@ -88,11 +138,21 @@ def decode_each(codec: EncryptionCodec, payloads: list[Payload]) -> tuple[list[P
             out.append(payload)
             continue
         try:
-            out.append(codec.open(payload))
+            out.append(with_binding(codec.open(payload), payload))
         except Undecodable as err:
             out.append(payload)
             failures.append(str(err))
     return out, failures
+
+
+def with_binding(opened: Payload, sealed: Payload) -> Payload:
+    """`opened`, naming in its metadata the workflow and message it was sealed for (none for a
+    payload sealed before binding existed)."""
+    binding = sealed_for(sealed)
+    if binding is not None:
+        opened.metadata[SEALED_FOR_WORKFLOW] = binding[0].encode()
+        opened.metadata[SEALED_FOR_MESSAGE] = binding[1].encode()
+    return opened
 
 
 def _short(value: str | None, limit: int = 100) -> str | None:
@@ -111,6 +171,7 @@ def build_app(
     *,
     trust_local_ui: bool = False,
     ops_user: OpsVerifier | None = None,
+    sealing_token: str | None = None,
 ) -> web.Application:
     """Longer than most functions: the request handlers are closures over the codec and the token,
     defined together."""
@@ -128,8 +189,11 @@ def build_app(
 
     def signed_in(request: web.Request) -> str | None:
         """Who is asking: "shared-token", an ops person's staff id (the UI passes the person's
-        own access token), "local-ui" in development, or None."""
+        own access token), "local-ui" in development, "sealing-token" (for `/encode` only), or
+        None."""
         given = presented_token(request)
+        if given and sealing_token and hmac.compare_digest(given.encode(), sealing_token.encode()):
+            return "sealing-token"
         if given:
             if hmac.compare_digest(given.encode(), token.encode()):
                 return "shared-token"
@@ -165,6 +229,16 @@ def build_app(
                 log.warning("codec request refused", reason="no valid token", **context)
                 return cors(request, web.Response(status=401, text="a valid codec token is required"))
             context["by"] = who
+            if not decode and who != "sealing-token":
+                reason = "sealing needs the encode token" if sealing_token else "sealing is not enabled"
+                log.warning("codec request refused", reason=reason, **context)
+                return cors(
+                    request,
+                    web.Response(status=403, text=f"{reason}: the token to read payloads does not seal them"),
+                )
+            if decode and who == "sealing-token":
+                log.warning("codec request refused", reason="encode token used to read", **context)
+                return cors(request, web.Response(status=403, text="the encode token does not read payloads"))
             try:
                 payloads = parse_payloads(await request.read())
             except BadRequest as err:
@@ -173,7 +247,7 @@ def build_app(
             if decode:
                 coded, failures = decode_each(codec, payloads)
             else:
-                coded, failures = await codec.encode(payloads), []
+                coded, failures = codec.seal(payloads, "", ENCODED_HERE), []
             log.info(
                 "codec request",
                 payloads=len(payloads),
@@ -225,9 +299,14 @@ def serve(host: str = "127.0.0.1", port: int = 8081) -> None:
         raise SystemExit(
             "codec-server: no keys or token (set CPPLAN_CODEC_KEYS and CPPLAN_CODEC_TOKEN, or run `cpplan dev` once)"
         )
+    sealing = encode_token()
+    if sealing is not None and hmac.compare_digest(sealing.encode(), token.encode()):
+        raise SystemExit("codec-server: CPPLAN_CODEC_ENCODE_TOKEN must differ from the token that reads payloads")
     ops_user = ops_verifier_from_env()
-    log.info("codec server listening", host=host, port=port, signed_in_ops=ops_user is not None)
-    app = build_app(ServerCodec(keyring), token, ui_origins(), ops_user=ops_user)
+    log.info(
+        "codec server listening", host=host, port=port, signed_in_ops=ops_user is not None, seals=sealing is not None
+    )
+    app = build_app(ServerCodec(keyring), token, ui_origins(), ops_user=ops_user, sealing_token=sealing)
     # access_log=None: aiohttp's access log would write each request line.
     web.run_app(app, host=host, port=port, print=None, access_log=None)
 

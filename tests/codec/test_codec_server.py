@@ -18,6 +18,7 @@ from worker.codec_server import ServerCodec, build_app, start_site
 from worker.logging import configure_logging
 
 TOKEN = "tok-" + "s3cr3t" * 4
+SEALING_TOKEN = "seal-" + "an0th3r" * 4
 UI = "http://localhost:8233"
 CHILD = "c-private-99"
 KEYRING = Keyring([("k1", os.urandom(32))])
@@ -41,7 +42,7 @@ def data_of(item: dict) -> bytes:
 
 @pytest.fixture
 async def client() -> AsyncIterator[TestClient]:
-    app = build_app(ServerCodec(KEYRING), TOKEN, (UI,))
+    app = build_app(ServerCodec(KEYRING), TOKEN, (UI,), sealing_token=SEALING_TOKEN)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -54,6 +55,7 @@ async def dev_client() -> AsyncIterator[TestClient]:
 
 
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
+SEALER = {"Authorization": f"Bearer {SEALING_TOKEN}"}
 
 
 async def test_decodes_with_the_token_in_either_header(client: TestClient) -> None:
@@ -96,6 +98,12 @@ async def test_the_local_ui_needs_no_token_in_development_only(client: TestClien
         (b"[1, 2]", 'body must be {"payloads": [...]}'),
         (b'{"payloads": "x"}', 'body must be {"payloads": [...]}'),
         (b'{"payloads": [{"metadata": "x"}]}', "payloads are not Temporal payloads (metadata and data in base64)"),
+        (b'{"payloads": [{"data": "%%%%"}]}', "payload 0: data is not base64"),
+        (b'{"payloads": [{"data": "YW*Jj"}]}', "payload 0: data is not base64"),
+        (
+            b'{"payloads": [{"data": "YWJj"}, {"metadata": {"encoding": "@@anNvbi9wbGFpbg=="}, "data": ""}]}',
+            "payload 1: metadata 'encoding' is not base64",
+        ),
     ],
 )
 async def test_bad_input_answers_400_with_a_short_reason(client: TestClient, body: bytes, reason: str) -> None:
@@ -125,9 +133,49 @@ async def test_one_bad_payload_does_not_fail_the_batch(client: TestClient) -> No
 
 async def test_encode_then_decode_round_trips(client: TestClient) -> None:
     plain = as_json(Payload(metadata={"encoding": b"json/plain"}, data=b'"x"'))
-    encoded = await (await client.post("/encode", json={"payloads": [plain]}, headers=BEARER)).json()
+    encoded = await (await client.post("/encode", json={"payloads": [plain]}, headers=SEALER)).json()
     decoded = await (await client.post("/decode", json=encoded, headers=BEARER)).json()
     assert decoded["payloads"][0]["data"] == plain["data"]
+    # Sealed for no plan, as a message no plan has: the reader sees where it belonged.
+    metadata = decoded["payloads"][0]["metadata"]
+    assert base64.b64decode(metadata["sealed-for-workflow"]) == b""
+    assert base64.b64decode(metadata["sealed-for-message"]) == b"codec-server"
+
+
+async def test_sealing_needs_its_own_token_and_that_token_does_not_read(client: TestClient) -> None:
+    plain = as_json(Payload(metadata={"encoding": b"json/plain"}, data=b'"x"'))
+    refused = await client.post("/encode", json={"payloads": [plain]}, headers=BEARER)
+    assert refused.status == 403
+    assert await refused.text() == "sealing needs the encode token: the token to read payloads does not seal them"
+    reading = await client.post("/decode", json={"payloads": [await sealed("x")]}, headers=SEALER)
+    assert (reading.status, await reading.text()) == (403, "the encode token does not read payloads")
+
+
+async def test_without_an_encode_token_nobody_seals() -> None:
+    app = build_app(ServerCodec(KEYRING), TOKEN, (UI,))
+    plain = as_json(Payload(metadata={"encoding": b"json/plain"}, data=b'"x"'))
+    async with TestClient(TestServer(app)) as test_client:
+        for headers in (BEARER, SEALER, {}):
+            response = await test_client.post("/encode", json={"payloads": [plain]}, headers=headers)
+            assert response.status in (401, 403), headers
+        assert (await test_client.post("/encode", json={"payloads": [plain]}, headers=BEARER)).status == 403
+
+
+async def test_a_payload_bound_to_a_plan_opens_here_and_names_its_place(client: TestClient) -> None:
+    """The UI's request names no workflow: the payload's own binding is read and shown."""
+    inner = Payload(metadata={"encoding": b"json/plain"}, data=b'{"date": "2026-12-01"}')
+    [bound] = EncryptionCodec(KEYRING).seal([inner], "plan-p-1234", "report_death")
+    response = await client.post("/decode", json={"payloads": [as_json(bound)]}, headers=BEARER)
+    [opened] = (await response.json())["payloads"]
+    assert data_of(opened) == inner.data
+    assert base64.b64decode(opened["metadata"]["sealed-for-workflow"]) == b"plan-p-1234"
+    assert base64.b64decode(opened["metadata"]["sealed-for-message"]) == b"report_death"
+    # Its binding changed (moved to another plan), it does not open.
+    moved = as_json(bound)
+    moved["metadata"]["sealed-for-workflow"] = base64.b64encode(b"plan-p-9999").decode()
+    refused = await client.post("/decode", json={"payloads": [moved]}, headers=BEARER)
+    assert refused.status == 400
+    assert "damaged or altered" in await refused.text()
 
 
 async def test_cors_preflight_allows_the_token_headers_for_the_ui_only(client: TestClient) -> None:
