@@ -24,12 +24,14 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.converter import WorkflowSerializationContext
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 import workflows
 from activities.plan_context import plan_context
 from activities.plan_health import EXECUTION_STATUS, NOT_FOUND, Execution, describe_plan
+from worker.binding import sending
 from worker.search_attributes import plans_indexed
 from workflows import models as m
 from workflows import search_attributes as sa
@@ -373,7 +375,11 @@ async def send_signal(
         identity=client.identity,
         request_id=request_id(plan_id, name, payload, request),
     )
-    req.input.payloads.extend(await client.data_converter.encode([payload]))
+    # Sealed as the SDK's own `signal` would seal it: for this plan's workflow, as this message.
+    converter = client.data_converter.with_context(
+        WorkflowSerializationContext(namespace=client.namespace, workflow_id=req.workflow_execution.workflow_id)
+    )
+    req.input.payloads.extend(await sending(name, lambda: converter.encode([payload])))
     try:
         await client.workflow_service.signal_workflow_execution(req, retry=True, timeout=timedelta(seconds=timeout))
     except RPCError as err:
