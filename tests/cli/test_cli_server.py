@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from starters import cli, plans
 from starters.plans import today_in_london
+from tests.helpers import eventually
 
 # A line the in-process worker logged (timestamped, colours or not), not one the command wrote.
 WORKER_LOG_LINE = re.compile(r"^(\x1b\[[0-9;]*m)*\d{4}-\d{2}-\d{2}T")
@@ -95,6 +96,15 @@ async def test_signal_and_unknown_plan(temporal: WorkflowEnvironment, capsys, de
     code, out, err = await run(temporal, capsys, "escalate", plan_id, "--by", "tm-demo", "--to", "sm-demo")
     assert code == 0, err
     assert out.startswith(f"{plan_id}: escalate sent (request id escalate:")
+
+    async def applied() -> dict[str, Any]:
+        status = await plans.query_status(temporal.client, plan_id)
+        assert [h["event"] for h in status["history"] if h["event"].startswith("escalat")], status["history"]
+        return status
+
+    # Read by the plan as the escalation it was sent as (sealed for this plan, as `escalate`).
+    status = await eventually(applied)
+    assert not [h for h in status["history"] if h["event"] == "unreadable-message"], status["history"]
 
     code, out, err = await run(temporal, capsys, "status", "no-such-plan", "--json")
     assert code != 0 and out == ""
