@@ -16,11 +16,16 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import RawValue
 from temporalio.converter import WorkflowSerializationContext
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from tests.helpers import assert_no_failed_workflow_task, plan_doc, running_worker, start_plan_workflow
 from tests.helpers.plan_scenario import Plan
+from worker.client import worker_data_converter
 from worker.codec import ENCODING, KEY_ID, NONCE_BYTES, EncryptionCodec
+from worker.main import sandbox_runner
 from workflows.calendar import local_date
+from workflows.plan import ChildProtectionPlan
+from workflows.runtime import BOUND_PAYLOADS_PATCH
 
 
 async def _plan(env: WorkflowEnvironment, tq: str) -> Plan:
@@ -69,6 +74,23 @@ async def _read_answer(env: WorkflowEnvironment, plan: Plan, answer: RawValue) -
     )
     [result] = await reader.decode([answer.payload], [dict])
     return dict(result)
+
+
+def _replayer() -> Replayer:
+    return Replayer(
+        workflows=[ChildProtectionPlan], workflow_runner=sandbox_runner(), data_converter=worker_data_converter()
+    )
+
+
+async def _patches_asked(plan: Plan) -> list[str]:
+    history = await plan.handle.fetch_history()
+    found = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            details = event.marker_recorded_event_attributes.details
+            if "patch-data" in details:
+                found += await plan.env.client.data_converter.decode(details["patch-data"].payloads)
+    return [value.get("id", "") for value in found if isinstance(value, dict)]
 
 
 async def _still_takes_a_visit(plan: Plan, env: WorkflowEnvironment) -> None:
@@ -160,6 +182,9 @@ async def test_a_payload_sealed_before_binding_is_kept_as_unreadable_by_a_new_pl
         reason = await _kept_as_unreadable(plan, "report_death")
         assert "sealed without naming its plan and message" in reason
         await _still_takes_a_visit(plan, env)
+    # The run asked the patch when the payload came, and replays so.
+    assert BOUND_PAYLOADS_PATCH in await _patches_asked(plan)
+    assert (await _replayer().replay_workflow(await plan.handle.fetch_history())).replay_failure is None
 
 
 async def test_while_unbound_payloads_are_accepted_one_is_read(env, db_url, monkeypatch) -> None:
@@ -174,3 +199,7 @@ async def test_while_unbound_payloads_are_accepted_one_is_read(env, db_url, monk
         answer = await raw.execute_update("record_visit", RawValue(old), result_type=RawValue)
         assert (await _read_answer(env, plan, answer))["statutory"] is True
         await assert_no_failed_workflow_task(plan.handle)
+    # Switched off afterwards, the run still replays as it ran: it never asked the patch.
+    monkeypatch.delenv("CPPLAN_CODEC_ACCEPT_UNBOUND")
+    assert BOUND_PAYLOADS_PATCH not in await _patches_asked(plan)
+    assert (await _replayer().replay_workflow(await plan.handle.fetch_history())).replay_failure is None
