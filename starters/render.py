@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import time
 from typing import Any
 
-from workflows.policy import Period, Profile, Rule
+from workflows.policy import ClockRule, Period, Profile, Rule
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "") -> str:
@@ -124,6 +124,19 @@ CHOICE_WORDS = {
 }
 
 
+# Whose act meets a clock, in words (workflows/policy.py `Who`).
+WHO_WORDS = {
+    "lead-social-worker": "the lead social worker (or whoever covers for them) only",
+    "core-group": "the lead social worker (or their cover) or any member of the core group",
+    "plan-people": "any of the plan's people",
+    "each-member": "each core group member, their own",
+    "core-group-meeting": "the core group meeting held",
+    "conference": "the conference held",
+    "manager": "one of the plan's managers",
+    "chair": "the chair of conference",
+}
+
+
 def _field(name: str, value: Any) -> str:
     """One setting of a rule as words."""
     if isinstance(value, bool):
@@ -141,6 +154,7 @@ def policy(profile: Profile) -> str:
     ]
     if profile.closure_days:
         lines.append("closure days " + ", ".join(d.isoformat() for d in profile.closure_days))
+    moves = profile.moves_with()
     for name in type(profile).model_fields:
         rule = getattr(profile, name)
         if not isinstance(rule, Rule):
@@ -148,7 +162,12 @@ def policy(profile: Profile) -> str:
         settings = "; ".join(
             words
             for k in type(rule).model_fields
-            if k != "source" and getattr(rule, k) is not None and (words := _field(k, getattr(rule, k)))
+            if k not in ("source", "met_by") and getattr(rule, k) is not None and (words := _field(k, getattr(rule, k)))
         )
-        lines += ["", f"{name.replace('_', ' ')}: {settings or '(applies)'}", f"  source: {rule.source}"]
+        lines += ["", f"{name.replace('_', ' ')}: {settings or '(applies)'}"]
+        if isinstance(rule, ClockRule):
+            lines.append(f"  met by: {WHO_WORDS[rule.met_by.who]} ({rule.met_by.source})")
+        if name in moves:
+            lines.append(f"  moves with: {moves[name]}")
+        lines.append(f"  source: {rule.source}")
     return "\n".join(lines)
