@@ -111,13 +111,6 @@ class MeetingRules(ReviewRules):
                 # 001 2.2: "This meeting should not be held immediately after the Child
                 # Protection Conference".
                 raise m.Refusal.one("date", f"the first core group is not held on the conference day ({rule.source})")
-            birth = start.expected_birth_date
-            if start.conference_kind == "pre-birth" and birth and msg.date >= birth:
-                # 002 'Unborn Child Protection Conference': the core group meets before the birth.
-                raise m.Refusal.one(
-                    "date",
-                    f"the first core group of a pre-birth plan meets before the expected birth ({birth}) ({self.profile.pre_birth.source})",
-                )
         if msg.excluded_parents:
             self._check_exclusions(msg)
 

@@ -20,7 +20,14 @@ class StartRules(PlanRules):
 
     @classmethod
     def check_start(
-        cls, start: m.PlanStart, profile: Profile, cal: WorkingCalendar, today: date, *, honest: bool = True
+        cls,
+        start: m.PlanStart,
+        profile: Profile,
+        cal: WorkingCalendar,
+        today: date,
+        *,
+        honest: bool = True,
+        procedures_3: bool = True,
     ) -> None:
         problems: list[tuple[str, str]] = []
         if start.icpc_date > today:
@@ -34,6 +41,16 @@ class StartRules(PlanRules):
                     (
                         "first_core_group_date",
                         f"{start.first_core_group_date} is after its deadline {limit} ({profile.first_core_group.source})",
+                    )
+                )
+            before = before_birth(limit, start, cal)
+            if procedures_3 and start.conference_kind == "pre-birth" and start.first_core_group_date > before:
+                # 002 'Unborn Child Protection Conference': the Core Group "is expected to meet
+                # prior to the birth": a date after it is refused, not moved.
+                problems.append(
+                    (
+                        "first_core_group_date",
+                        f"{start.first_core_group_date} is not before the expected birth: the core group meets by {before} ({profile.pre_birth.source})",
                     )
                 )
             if profile.first_core_group.not_on_conference_day and start.first_core_group_date == start.icpc_date:
@@ -60,7 +77,9 @@ class StartRules(PlanRules):
         now: datetime,
         patches: Patches = LATEST,
     ) -> Self:
-        cls.check_start(start, profile, cal, local_date(now), honest=patches.honest_records)
+        cls.check_start(
+            start, profile, cal, local_date(now), honest=patches.honest_records, procedures_3=patches.procedures_3
+        )
         if patches.procedures and profile.chair.required and start.chair is None:
             raise m.Refusal.one("chair", f"this profile needs the review conference chair ({profile.chair.source})")
         if patches.procedures_3 and start.seen_alone_interval_weeks and profile.seen_alone is None:
