@@ -397,3 +397,22 @@ def test_birmingham_chair_writes_to_professionals_who_neither_attended_nor_sent_
         plan.record_review_conference(
             {"date": review.isoformat(), "outcome": "continue", "attended": ["zz-9"]}, at(review, 18)
         )
+
+
+def test_no_letter_is_asked_for_when_who_attended_is_not_said():
+    icpc = conference_day("birmingham")
+    plan = plan_on("birmingham", icpc, chair=CHAIR)
+    review = icpc + timedelta(days=21)
+    plan.record_review_conference(
+        {"date": review.isoformat(), "outcome": "continue", "apologies": ["hv-1"]}, at(review, 17)
+    )
+    assert not [o for o in plan.state.obligations if o.kind == "attendance-letter"]
+    assert "conference-attendance" in history(plan)
+
+
+def test_a_start_with_a_seen_alone_interval_the_profile_has_no_clock_for_is_refused_before_it_starts():
+    icpc = conference_day("darlington")
+    profile = get_profile("darlington")
+    start = m.parse(m.PlanStart, start_doc("darlington", icpc.isoformat(), seen_alone_interval_weeks=3))
+    with pytest.raises(m.Refusal, match="seen_alone_interval_weeks: this profile has no clock"):
+        PlanEngine.check_start(start, profile, calendar("darlington", icpc), icpc)

@@ -189,8 +189,8 @@ class ReviewRules(CoreGroupRules):
             reports_received=msg.reports_received,
         )
         rule = self.profile.conference_attendance
-        if rule is None:
-            return
+        if rule is None or msg.attended is None:
+            return  # who attended not said: nobody is written to
         invited = {p.id: p for p in [self.lead_social_worker(msg.date), *self.state.start.core_group]}
         absent = sorted(i for i, p in invited.items() if p.role not in m.FAMILY_ROLES and i not in attended | reports)
         if not absent:

@@ -57,6 +57,8 @@ class StartRules(PlanRules):
                 problems.append(
                     ("first_core_group_date", f"must not be the conference day ({profile.first_core_group.source})")
                 )
+        if procedures_3 and start.seen_alone_interval_weeks and profile.seen_alone is None:
+            problems.append(("seen_alone_interval_weeks", "this profile has no clock for the child seen alone"))
         review_limit = profile.first_review.within.after(start.icpc_date, cal)
         if start.first_review_date and start.first_review_date > review_limit:
             problems.append(
@@ -82,8 +84,6 @@ class StartRules(PlanRules):
         )
         if patches.procedures and profile.chair.required and start.chair is None:
             raise m.Refusal.one("chair", f"this profile needs the review conference chair ({profile.chair.source})")
-        if patches.procedures_3 and start.seen_alone_interval_weeks and profile.seen_alone is None:
-            raise m.Refusal.one("seen_alone_interval_weeks", "this profile has no clock for the child seen alone")
         interval = start.visit_interval_working_days or profile.visit.interval.working_days or 10
         state = PlanState(start=start, visit_interval_working_days=interval)
         if patches.procedures_3:
