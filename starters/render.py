@@ -117,6 +117,11 @@ FLAG_WORDS: dict[str, tuple[str, str | None]] = {
     ),
     "once_between_conferences": ("once between conferences", None),
     "required": ("required when the plan starts", "not required when the plan starts"),
+    "chair_consulted": (
+        "the chair of conference is asked too (with none named, the team manager consults them)",
+        "the team manager is asked",
+    ),
+    "lead_social_worker_told": ("the lead social worker is told at once too", None),
 }
 CHOICE_WORDS = {
     ("at_first_review", "ordinary"): "ending at the first review conference is an ordinary decision",
