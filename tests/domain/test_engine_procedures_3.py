@@ -416,3 +416,27 @@ def test_a_start_with_a_seen_alone_interval_the_profile_has_no_clock_for_is_refu
     start = m.parse(m.PlanStart, start_doc("darlington", icpc.isoformat(), seen_alone_interval_weeks=3))
     with pytest.raises(m.Refusal, match="seen_alone_interval_weeks: this profile has no clock"):
         PlanEngine.check_start(start, profile, calendar("darlington", icpc), icpc)
+
+
+def test_tees_minutes_still_owed_for_an_earlier_meeting_stay_with_the_meeting_they_came_before():
+    """003 §2: each meeting's minutes are counted from the core group after it; moving a later one
+    leaves late minutes of an earlier meeting where they were."""
+    plan, held = tees_after_first_core_group()
+    second = held + timedelta(weeks=3)
+    plan.record_core_group({"date": second.isoformat()}, at(second, 17))
+    first_notes, second_notes = ob(plan, "notes-circulated-1"), ob(plan, "notes-circulated-2")
+    before = first_notes.due
+    earlier = ob(plan, "core-group-2").due - timedelta(weeks=1)
+    plan.schedule_meeting({"kind": "core_group", "date": earlier.isoformat()}, at(second, 18))
+    assert first_notes.due == before
+    assert second_notes.due == earlier - timedelta(weeks=2)
+
+
+def test_london_bedroom_seen_by_a_core_group_member_counts():
+    """000 9.4.6: the lead social worker should "Ensure that the child's bedroom is seen at least
+    once between each conference" (the reading the profile takes: seen by them or a core group member)."""
+    icpc = conference_day("london")
+    plan = plan_on("london", icpc)
+    day = icpc + timedelta(days=3)
+    plan.record_visit({"date": day.isoformat(), "seen": True, "bedroom_seen": True, "by": "hv-1"}, at(day, 17))
+    assert ob(plan, "bedroom-seen-1").met_on == day

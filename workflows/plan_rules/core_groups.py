@@ -95,6 +95,8 @@ class CoreGroupRules(PlanRules):
         self.state.last_core_group_on = msg.date
         nxt = self._open("core-group", msg.next_date or limit, msg.date, self.profile.core_group.source, limit=limit)
         group = current.id
+        if self.patches.procedures_3:
+            nxt.group = group  # the meeting that set it: its notes are counted from it in Tees
         notes_rule = self.profile.notes_circulated
         notes_due = (
             notes_rule.within.after(msg.date, self.cal)
@@ -124,6 +126,10 @@ class CoreGroupRules(PlanRules):
         if not self.patches.procedures_3 or before is None:
             return
         for notes in self.open_obligations("notes-circulated"):
+            # Only the minutes of the meeting that set this one (a run carried from before
+            # procedures-3 has no such link: the meeting held the day it was opened).
+            if notes.group != core_group.group and (core_group.group or notes.opened_on != core_group.opened_on):
+                continue
             notes.reschedule(max(before.before(core_group.due, self.cal), notes.opened_on))
             sign_due = self.profile.signature.within.after(notes.due, self.cal)
             for sig in self.open_obligations("signature"):
