@@ -113,7 +113,7 @@ FLAG_WORDS: dict[str, tuple[str, str | None]] = {
     "not_on_conference_day": ("not on the conference day", "may be on the conference day"),
     "by_lead_social_worker_only": (
         "only the lead social worker (or whoever covers for them) makes a statutory visit",
-        "a visit by any of the plan's people counts",
+        None,  # whose visit counts is the rule's `met by` line
     ),
     "once_between_conferences": ("once between conferences", None),
     "required": ("required when the plan starts", "not required when the plan starts"),
@@ -174,5 +174,7 @@ def policy(profile: Profile) -> str:
             lines.append(f"  met by: {WHO_WORDS[rule.met_by.who]} ({rule.met_by.source})")
         if name in moves:
             lines.append(f"  moves with: {moves[name]}")
+        elif isinstance(rule, ClockRule):
+            lines.append("  moves with: no other clock (counted from what was last recorded, or the conference)")
         lines.append(f"  source: {rule.source}")
     return "\n".join(lines)
