@@ -150,3 +150,34 @@ async def test_darlington_parent_excluded_gets_the_report_five_working_days_befo
         await plan.update("schedule_meeting", {"kind": "review_conference", "date": earlier.isoformat(), "by": "tm-1"})
         assert (await plan.obligation(ident))["due"] == cal.add_working_days(earlier, -5).isoformat()
         await assert_no_failed_workflow_task(plan.handle)
+
+
+async def test_tees_early_review_is_asked_of_the_team_manager_and_the_chair(env, db_url):
+    """003 §3: "Consideration should be given, following consultation with the Social Work Team
+    Manager and Chair of Conference, to convening an earlier Conference" (early discontinuation)."""
+    icpc = await a_working_monday(env, "tees")
+    day = calendar("tees", icpc).add_working_days(icpc, 2)
+    async with running_worker(env) as tq:
+        plan = await start(env, tq, "tees", icpc, chair=CHAIR)
+        await plan.at(london(day, 11))
+        await plan.signal("report_incident", {"kind": "plan-not-needed", "date": day.isoformat()})
+        await plan.told("alert", "tm-1", "early-review-decision-1")
+        await plan.told("alert", "ch-1", "early-review-decision-1")
+        await assert_no_failed_workflow_task(plan.handle)
+
+
+async def test_darlington_transfer_conference_late_after_the_agreement_is_reported(env, db_url):
+    """002 'Transfer Child Protection Conference': "A transfer conference should be held within 15
+    working days of the agreement between the two authorities"; one held later still starts the
+    plan (treated as an initial conference) and the team manager is told."""
+    icpc = await a_working_monday(env, "darlington")
+    agreed = calendar("darlington", icpc).add_working_days(icpc, -16)
+    async with running_worker(env) as tq:
+        plan = await start(
+            env, tq, "darlington", icpc, conference_kind="transfer-in", transfer_agreement_date=agreed.isoformat()
+        )
+        assert (await plan.status())["state"] == "active"
+        await plan.told("alert", "tm-1")
+        assert any(r["key"].endswith(":transfer-conference-late-1:tm-1") for r in plan.notifications())
+        assert any(h["event"] == "transfer-agreed" for h in (await plan.status())["history"])
+        await assert_no_failed_workflow_task(plan.handle)
