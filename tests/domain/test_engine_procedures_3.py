@@ -440,3 +440,21 @@ def test_london_bedroom_seen_by_a_core_group_member_counts():
     day = icpc + timedelta(days=3)
     plan.record_visit({"date": day.isoformat(), "seen": True, "bedroom_seen": True, "by": "hv-1"}, at(day, 17))
     assert ob(plan, "bedroom-seen-1").met_on == day
+
+
+def test_plans_recorded_before_procedures_3_keep_their_minutes_and_recipients_as_they_ran():
+    plan, held = tees_after_first_core_group()
+    plan.patches = replace(plan.patches, procedures_3=False)
+    notes = ob(plan, "notes-circulated-1")
+    before = notes.due
+    earlier = ob(plan, "core-group-1").due - timedelta(weeks=1)
+    plan.schedule_meeting({"kind": "core_group", "date": earlier.isoformat()}, at(held, 18))
+    assert notes.due == before
+    icpc = conference_day("london")
+    london = plan_on("london", icpc, chair=CHAIR)
+    london.patches = replace(london.patches, procedures_3=False)
+    day = icpc + timedelta(days=4)
+    sent(london)
+    london.report_incident({"kind": "implementation-difficulty", "date": day.isoformat()}, at(day, 11))
+    assert "sw-1" not in {to for kind, to, _ in sent(london) if kind == "alert"}
+    assert not [o for o in london.state.obligations if o.kind == "core-group-discussion"]
