@@ -240,7 +240,8 @@ def cmd_policies(args: argparse.Namespace) -> None:
 def cmd_policy(args: argparse.Namespace) -> None:
     profile = get_profile(args.policy)
     if args.json:
-        _print_json(profile.model_dump(mode="json"))
+        # Each rule with whose act meets it (`met_by`), and what each clock moves with.
+        _print_json({**profile.model_dump(mode="json"), "moves_with": profile.moves_with()})
     else:
         print(render.policy(profile))
 

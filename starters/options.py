@@ -125,6 +125,13 @@ FIELD_HELP = {
     "schedule_meeting.date": "the date the meeting is arranged for, YYYY-MM-DD (today or later)",
     "report_incident.kind": "what happened",
     "record_review_conference.by": "the manager who agreed an exceptional end at the first review",
+    "excluded_parents": "ids of the parents (or carers) of the core group the chair excluded from this review "
+    "conference, separated by commas: each is given the report before it (with --by, the chair or a manager)",
+    "core_group_interval_weeks": "the core groups' interval the conference set, in weeks (1-26)",
+    "seen_alone_interval_weeks": "the interval the conference set for the child seen alone, in weeks (1-26)",
+    "attended": "ids of those who attended the conference, separated by commas",
+    "apologies": "ids of those who sent apologies, separated by commas",
+    "reports_received": "ids of those whose report the conference received, separated by commas",
 }
 
 
@@ -161,6 +168,8 @@ def _plain(annotation: Any) -> tuple[Any, bool]:
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and typing.get_origin(args[0]) is typing.Annotated:
+            args = [typing.get_args(args[0])[0]]  # `Count | None`: an int for the command line
         return (args[0] if len(args) == 1 else annotation), len(args) < len(typing.get_args(annotation))
     return annotation, False
 
@@ -172,6 +181,17 @@ def _int_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"expected whole numbers separated by commas (e.g. 0,3,5), got {text!r}"
         ) from None
+
+
+def _item(kind: Any) -> Any:
+    """A list's item type, without its annotations (`list[Annotated[int, ...]]` -> int)."""
+    item = typing.get_args(kind)[0]
+    return typing.get_args(item)[0] if typing.get_origin(item) is typing.Annotated else item
+
+
+def _ref_list(text: str) -> list[str]:
+    """Ids separated by commas (`hv-1,gp-1`); each is checked by the model."""
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def add_model_options(
@@ -213,8 +233,10 @@ def add_model_options(
             kwargs.update(type=day_text, metavar=DATE_METAVAR)
         elif kind is int:
             kwargs["type"] = int
-        elif typing.get_origin(kind) is list:
+        elif typing.get_origin(kind) is list and _item(kind) is int:
             kwargs.update(type=_int_list, metavar="N,N,...")
+        elif typing.get_origin(kind) is list:
+            kwargs.update(type=_ref_list, metavar="ID,ID,...")
         else:
             kwargs["metavar"] = name.upper()
         parser.add_argument(option.flag, help=helptext or None, **kwargs)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import time
 from typing import Any
 
-from workflows.policy import Period, Profile, Rule
+from workflows.policy import ClockRule, Period, Profile, Rule
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "") -> str:
@@ -113,14 +113,32 @@ FLAG_WORDS: dict[str, tuple[str, str | None]] = {
     "not_on_conference_day": ("not on the conference day", "may be on the conference day"),
     "by_lead_social_worker_only": (
         "only the lead social worker (or whoever covers for them) makes a statutory visit",
-        "a visit by any of the plan's people counts",
+        None,  # whose visit counts is the rule's `met by` line
     ),
     "once_between_conferences": ("once between conferences", None),
     "required": ("required when the plan starts", "not required when the plan starts"),
+    "chair_consulted": (
+        "the chair of conference is asked too (with none named, the team manager consults them)",
+        "the team manager is asked",
+    ),
+    "lead_social_worker_told": ("the lead social worker is told at once too", None),
 }
 CHOICE_WORDS = {
     ("at_first_review", "ordinary"): "ending at the first review conference is an ordinary decision",
     ("at_first_review", "exceptional-only"): "ending at the first review conference only in exceptional circumstances",
+}
+
+
+# Whose act meets a clock, in words (workflows/policy.py `Who`).
+WHO_WORDS = {
+    "lead-social-worker": "the lead social worker (or whoever covers for them) only",
+    "core-group": "the lead social worker (or their cover) or any member of the core group",
+    "plan-people": "any of the plan's people",
+    "each-member": "each core group member, their own",
+    "core-group-meeting": "the core group meeting held",
+    "conference": "the conference held",
+    "manager": "one of the plan's managers",
+    "chair": "the chair of conference",
 }
 
 
@@ -141,6 +159,7 @@ def policy(profile: Profile) -> str:
     ]
     if profile.closure_days:
         lines.append("closure days " + ", ".join(d.isoformat() for d in profile.closure_days))
+    moves = profile.moves_with()
     for name in type(profile).model_fields:
         rule = getattr(profile, name)
         if not isinstance(rule, Rule):
@@ -148,7 +167,14 @@ def policy(profile: Profile) -> str:
         settings = "; ".join(
             words
             for k in type(rule).model_fields
-            if k != "source" and getattr(rule, k) is not None and (words := _field(k, getattr(rule, k)))
+            if k not in ("source", "met_by") and getattr(rule, k) is not None and (words := _field(k, getattr(rule, k)))
         )
-        lines += ["", f"{name.replace('_', ' ')}: {settings or '(applies)'}", f"  source: {rule.source}"]
+        lines += ["", f"{name.replace('_', ' ')}: {settings or '(applies)'}"]
+        if isinstance(rule, ClockRule):
+            lines.append(f"  met by: {WHO_WORDS[rule.met_by.who]} ({rule.met_by.source})")
+        if name in moves:
+            lines.append(f"  moves with: {moves[name]}")
+        elif isinstance(rule, ClockRule):
+            lines.append("  moves with: no other clock (counted from what was last recorded, or the conference)")
+        lines.append(f"  source: {rule.source}")
     return "\n".join(lines)

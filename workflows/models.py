@@ -149,6 +149,12 @@ class PlanStart(Message):
     core_group_interval_weeks: Count | None = Field(default=None, ge=1, le=26)
     expected_birth_date: MaybeDay = None
     chair: Person | None = None  # the review conference chair (001 6.4.3); the profile says if required
+    # The child seen alone at intervals the conference sets (000 9.4.6), where the profile has
+    # the clock; left out, the profile's.
+    seen_alone_interval_weeks: Count | None = Field(default=None, ge=1, le=26)
+    # A transfer-in plan: the day the two authorities agreed the transfer; its conference (the
+    # ICPC date) is due within the profile's `transfer_in.conference_within` of it (002).
+    transfer_agreement_date: MaybeDay = None
 
     @model_validator(mode="after")
     def _coherent(self) -> PlanStart:
@@ -162,6 +168,10 @@ class PlanStart(Message):
             problems.append(("first_core_group_date", "is before the conference"))
         if self.first_review_date and self.first_review_date <= self.icpc_date:
             problems.append(("first_review_date", "must be after the conference"))
+        if self.transfer_agreement_date and self.conference_kind != "transfer-in":
+            problems.append(("transfer_agreement_date", "only a transfer-in plan has one"))
+        if self.transfer_agreement_date and self.transfer_agreement_date > self.icpc_date:
+            problems.append(("transfer_agreement_date", "is after the transfer conference (icpc_date)"))
         if problems:
             raise ValueError("; ".join(f"{f}: {r}" for f, r in problems))
         return self

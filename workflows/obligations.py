@@ -34,6 +34,9 @@ ONE_OFF_KINDS = {
     "transfer-conference",
     "transfer-report",
     "step-down-supervision",
+    "excluded-parent-report",
+    "attendance-letter",
+    "core-group-discussion",
 }
 
 DESCRIPTIONS = {
@@ -58,6 +61,9 @@ DESCRIPTIONS = {
     "transfer-report": "lead social worker's report to the transfer conference",
     "step-down-supervision": "supervision discussion (team manager and head of service) on ending without a child-in-need plan",
     "pre-review-core-group": "core group before the review conference",
+    "excluded-parent-report": "social worker's report given to a parent excluded from the conference",
+    "attendance-letter": "chair's letter to professionals who neither attended nor sent a report",
+    "core-group-discussion": "core group meeting or discussion to agree a reconsidered plan",
 }
 
 

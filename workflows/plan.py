@@ -61,6 +61,10 @@ CONTEXT_IN_START_PATCH = "context-in-start"
 # history, the rest counted (Patches.bounded_unreadable). Histories recorded without the marker
 # keep every one, as they ran.
 BOUNDED_UNREADABLE_PATCH = "bounded-unreadable"
+# The procedures' third round (Patches.procedures_3): whose act meets each clock, what moves with
+# what, the first core group never arranged for the conference day, who is told, and what a
+# conference sets. Histories recorded without the marker replay as they ran.
+PROCEDURES_3_PATCH = "procedures-3"
 
 
 def _digest(status: dict[str, Any]) -> bytes:
@@ -122,6 +126,7 @@ class ChildProtectionPlan(EngineLoop):
         procedures = workflow.patched(PROCEDURES_PATCH)
         given_in_start = workflow.patched(CONTEXT_IN_START_PATCH)
         bounded_unreadable = workflow.patched(BOUNDED_UNREADABLE_PATCH)
+        procedures_3 = workflow.patched(PROCEDURES_3_PATCH)
         first_year = plan_start.icpc_date.year - 1
         given = (
             usable_context(context, plan_start.policy, first_year, local_date(workflow.now()).year)
@@ -140,7 +145,12 @@ class ChildProtectionPlan(EngineLoop):
                     context.profile,
                     calendar,
                     now,
-                    Patches(honest_records=honest, procedures=procedures, bounded_unreadable=bounded_unreadable),
+                    Patches(
+                        honest_records=honest,
+                        procedures=procedures,
+                        bounded_unreadable=bounded_unreadable,
+                        procedures_3=procedures_3,
+                    ),
                 )
             except m.Refusal as err:
                 raise ApplicationError(
@@ -159,6 +169,7 @@ class ChildProtectionPlan(EngineLoop):
             honest_records=honest,
             procedures=procedures,
             bounded_unreadable=bounded_unreadable,
+            procedures_3=procedures_3,
         )
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine

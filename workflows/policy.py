@@ -98,7 +98,49 @@ class Rule(_Strict):
     source: str = Field(min_length=3, description="seed file and section, or 'default (seed silent): ...'")
 
 
-class WithinRule(Rule):
+# Whose act meets a clock. A visit names who made it (`by`), so for the three clocks a visit meets
+# (the child seen, seen alone, the bedroom seen) it is checked under `procedures-3`: the lead
+# social worker or whoever covers for them; or them and any member of the core group; or any of
+# the plan's people. For every other clock it is said, so a practitioner knows who is chased.
+Who = Literal[
+    "lead-social-worker",
+    "core-group",
+    "plan-people",
+    "each-member",
+    "core-group-meeting",
+    "conference",
+    "manager",
+    "chair",
+]
+VISIT_WHO = ("lead-social-worker", "core-group", "plan-people")
+
+
+class MetBy(_Strict):
+    who: Who
+    source: str = Field(min_length=3, description="the seed sentence that says whose act it is, or the default")
+
+
+def _met_by(who: Who, why: str) -> MetBy:
+    return MetBy(who=who, source=f"default (seed silent): {why}")
+
+
+class ClockRule(Rule):
+    """A rule with a clock: it also says whose act meets it."""
+
+    met_by: MetBy = _met_by("plan-people", "recorded by any of the plan's people")
+
+
+class VisitClockRule(ClockRule):
+    """A clock a visit meets: only the visits of those `met_by` names count."""
+
+    @model_validator(mode="after")
+    def _a_visitor(self) -> VisitClockRule:
+        if self.met_by.who not in VISIT_WHO:
+            raise ValueError(f"met_by.who: a visit is made by one of {', '.join(VISIT_WHO)}")
+        return self
+
+
+class WithinRule(ClockRule):
     within: Period
 
 
@@ -114,12 +156,17 @@ class EscalationRule(Rule):
     source: str = DEFAULT_SOURCE
 
 
+MEETING = _met_by("core-group-meeting", "the core group meeting held")
+
+
 class FirstCoreGroupRule(WithinRule):
     within: Period = _wd(10)
     not_on_conference_day: bool = False
+    met_by: MetBy = MEETING
 
 
-class CoreGroupRule(Rule):
+class CoreGroupRule(ClockRule):
+    met_by: MetBy = MEETING
     interval: Period = Period(weeks=6)
     interval_after_first_review: Period | None = None
     # A core group held within this period before each review conference, to discuss the
@@ -127,10 +174,11 @@ class CoreGroupRule(Rule):
     before_review_conference: Period | None = None
 
 
-class NotesRule(Rule):
+class NotesRule(ClockRule):
     """Notes and written agreement circulated: within a period of the meeting, or a period
-    before the next core group (tees, 003 §2)."""
+    before the next core group (tees, 003 §2: they move with it)."""
 
+    met_by: MetBy = _met_by("lead-social-worker", "the lead social worker sends the notes out")
     within: Period | None = None
     before_next_core_group: Period | None = None
 
@@ -141,19 +189,25 @@ class NotesRule(Rule):
         return self
 
 
-class VisitRule(Rule):
+class VisitRule(VisitClockRule):
     interval: Period = _wd(10)
     statutory_locations: list[Literal["home", "parent-home", "other"]] = ["home", "parent-home"]
     # Only the lead social worker (or whoever covers for them) makes a statutory visit; a
     # sighting by anyone else is recorded but does not restart the clock.
     by_lead_social_worker_only: bool = False
 
+    @model_validator(mode="after")
+    def _agrees(self) -> VisitRule:
+        if self.by_lead_social_worker_only and self.met_by.who != "lead-social-worker":
+            raise ValueError("by_lead_social_worker_only = true needs met_by.who = 'lead-social-worker'")
+        return self
 
-class IntervalRule(Rule):
+
+class IntervalRule(VisitClockRule):
     interval: Period
 
 
-class BedroomRule(Rule):
+class BedroomRule(VisitClockRule):
     interval: Period | None = None
     once_between_conferences: bool = False
 
@@ -164,14 +218,18 @@ class BedroomRule(Rule):
         return self
 
 
-class ConferenceAdminRule(Rule):
+class ConferenceAdminRule(ClockRule):
     report_to_parents_before: Period
     report_to_chair_before: Period
     decisions_circulated_within: Period
     record_circulated_within: Period
+    # A parent excluded from a review conference is given the report this long before it (002
+    # 'Exclusion of Family Members from a Conference'); none: exclusions are not recorded.
+    report_to_excluded_parents_before: Period | None = None
+    met_by: MetBy = _met_by("lead-social-worker", "the lead social worker's report; the conference's administration")
 
 
-class StepDownRule(Rule):
+class StepDownRule(ClockRule):
     """Child-in-need step-down after a plan ends."""
 
     meeting_within: Period = _wd(10)
@@ -182,12 +240,12 @@ class StepDownRule(Rule):
     not_necessary_supervision_within: Period | None = None
 
 
-class MissingRule(Rule):
+class MissingRule(ClockRule):
     senior_manager_after: Period = Period(hours=24)
     source: str = "default (seed silent on timing): not traced within a day goes to the senior child protection manager"
 
 
-class NoAccessRule(Rule):
+class NoAccessRule(ClockRule):
     consecutive_visits: int = Field(default=2, ge=1, le=10)
     police_action_within: Period = _wd(1)
 
@@ -200,9 +258,14 @@ class EndingRule(Rule):
     first_review_exceptional_reasons: list[str] = ["perpetrator-custody", "perpetrator-deceased"]
 
 
-class ReviewChangesRule(Rule):
+class ReviewChangesRule(ClockRule):
     """Who decides an early review, and moving a set review conference: a manager; brought
     forward where possible, never past the statutory limit."""
+
+    # The chair of conference is consulted on an early review too, and told when one is asked for
+    # (003 §3); where no chair is named on the plan, the team manager is asked to consult them.
+    chair_consulted: bool = False
+    met_by: MetBy = _met_by("manager", "one of the plan's managers decides")
 
 
 class ChairRule(Rule):
@@ -212,11 +275,16 @@ class ChairRule(Rule):
     required: bool = False
 
 
-class ImplementationDifficultyRule(Rule):
+class ImplementationDifficultyRule(ClockRule):
     """A plan that cannot be implemented: the chair told urgently and a review conference
     convened; a manager sets its date within this period and may not decline it."""
 
     convene_decision_within: Period = _wd(1)
+    # 000 9.5.2: the lead social worker informed immediately, and a core group meeting or
+    # discussion co-ordinated within this period to agree a reconsidered plan (none: not asked).
+    lead_social_worker_told: bool = False
+    core_group_discussion_within: Period | None = None
+    met_by: MetBy = _met_by("manager", "one of the plan's managers sets the convened review's date")
 
 
 class PreBirthRule(Rule):
@@ -227,12 +295,16 @@ class InquorateRule(Rule):
     new_date_within: Period = Period(months=1)
 
 
-class TransferInRule(Rule):
+class TransferInRule(ClockRule):
+    """The transfer conference within this period of the two authorities' agreement (its date,
+    `transfer_agreement_date`, given with the start): one held later is reported."""
+
     conference_within: Period = _wd(15)
     report_before: Period = _wd(5)
+    met_by: MetBy = _met_by("conference", "the transfer conference held (the plan's start)")
 
 
-class TransferOutRule(Rule):
+class TransferOutRule(ClockRule):
     """The plan stays with this authority until the receiving authority's transfer conference."""
 
     conference_within: Period = _wd(15)
@@ -248,6 +320,14 @@ class ComplaintRule(Rule):
     written_response_within: Period = _wd(30)
     appeal_meets_within: Period = _wd(20)
     appeal_outcome_within: Period = _wd(5)
+
+
+class AttendanceRule(ClockRule):
+    """A conference's attendance recorded: the chair writes to any professional who neither
+    attended nor sent a report, within this period (004 'Role of the Chair')."""
+
+    chair_writes_within: Period = _wd(10)
+    met_by: MetBy = _met_by("chair", "the chair writes")
 
 
 class ScalingRule(Rule):
@@ -308,6 +388,33 @@ class Profile(_Strict):
     )
     complaints: ComplaintRule | None = None
     scaling: ScalingRule | None = None
+    conference_attendance: AttendanceRule | None = None
+
+    def moves_with(self) -> dict[str, str]:
+        """Per rule, the clock its due date is counted from: when that one moves, earlier or later,
+        this one follows (under `procedures-3`; workflows/plan_rules/follow.py moves them)."""
+        out: dict[str, str] = {}
+        notes = self.notes_circulated
+        if notes.before_next_core_group:
+            out["notes_circulated"] = f"the next core group: {notes.before_next_core_group.describe()} before it"
+        out["signature"] = f"the notes circulated: {self.signature.within.describe()} after them"
+        if self.core_group.before_review_conference:
+            out["core_group"] = "the review conference: the core group before it, the working day before at the latest"
+        if self.bedroom_seen and self.bedroom_seen.once_between_conferences:
+            out["bedroom_seen"] = "the review conference: seen before it"
+        admin = self.conference_admin
+        if admin:
+            words = (
+                f"the review conference: report to parents {admin.report_to_parents_before.describe()}, "
+                f"to the chair {admin.report_to_chair_before.describe()} before it"
+            )
+            if admin.report_to_excluded_parents_before:
+                words += f", to a parent excluded {admin.report_to_excluded_parents_before.describe()} before it"
+            out["conference_admin"] = words
+        out["transfer_out"] = (
+            f"the receiving authority's transfer conference: the report {self.transfer_out.report_before.describe()} before it"
+        )
+        return out
 
     @field_validator("region")
     @classmethod

@@ -136,7 +136,7 @@ SIGNAL_PAYLOADS = {
 #   after      a date after the message's own `date`, up to a limit
 #   cover      a date not in the past, with no upper limit
 #   date       any readable date may be accepted (a signal's, or one only some outcomes read)
-#   flag, count(lo, hi), scores, person
+#   flag, count(lo, hi), scores, person;  refs: a list of ids of the plan's people
 #   ref        an opaque reference;  manager / member / person-id: one that must be known
 #   enum(...)  one of fixed words;  obligation: the id of an open one-off task
 FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
@@ -161,6 +161,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "kind": (("enum", "core_group", "review_conference"), True),
         "date": ("ahead", True),
         "by": ("person-id", False),
+        "excluded_parents": ("refs", False),
     },
     "record_review_conference": {
         "date": ("past", True),
@@ -173,6 +174,11 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "rationale_ref": ("ref", False),
         "receiving_authority": ("ref", False),
         "transfer_conference_date": ("date", False),
+        "core_group_interval_weeks": (("count", 1, 26), False),
+        "seen_alone_interval_weeks": (("count", 1, 26), False),
+        "attended": ("refs", False),
+        "apologies": ("refs", False),
+        "reports_received": ("refs", False),
     },
     "authorise_early_review": {"by": ("manager", True), "review_date": ("ahead", True)},
     "decline_early_review": {"by": ("manager", True), "reason_ref": ("ref", False)},
@@ -361,6 +367,19 @@ def bad_count(lo: int, hi: int, required: bool) -> st.SearchStrategy[Any]:
     )
 
 
+def bad_refs() -> st.SearchStrategy[Any]:
+    """A list of ids with one that is malformed or nobody's on this plan, too many, or no list."""
+    with_one_bad = st.tuples(st.lists(st.sampled_from(sorted(PEOPLE)), max_size=3), bad_ref(True, PEOPLE)).map(
+        lambda t: [*t[0], t[1]]
+    )
+    return st.one_of(
+        with_one_bad,
+        st.lists(st.sampled_from(sorted(PEOPLE)), min_size=61, max_size=70),
+        WRONG_TYPES.filter(lambda v: v != []),  # an empty list is no one: accepted
+        TEXT,
+    )
+
+
 def bad_scores() -> st.SearchStrategy[Any]:
     element = st.one_of(
         st.booleans(),
@@ -435,6 +454,7 @@ def bad_value(kind: Any, required: bool, scene: Scene, plan: PlanEngine) -> st.S
         "member": lambda: bad_ref(required, MEMBERS),
         "person-id": lambda: bad_ref(required, PEOPLE),
         "scores": bad_scores,
+        "refs": bad_refs,
         "person": bad_person,
         "obligation": lambda: bad_obligation(plan),
     }[kind]()

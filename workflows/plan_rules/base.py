@@ -232,7 +232,13 @@ class PlanRules(CaseEngine):
         return f"[cpplan {s.plan_id}] ", f"Plan {s.plan_id} (child {s.child_ref})."
 
     def responsible(self, ob: Obligation, today: date) -> m.Person:
-        """A member's own task (a signature) is theirs; every other the lead social worker's."""
+        """A member's own task (a signature) is theirs; the chair's letters to professionals who
+        missed a conference the chair's (else the team manager's, to pass on); every other the
+        lead social worker's (a report to a parent excluded included: the parent is not chased)."""
+        if ob.kind == "attendance-letter":
+            return self.state.start.chair or self._team_manager()
+        if ob.kind == "excluded-parent-report":
+            return self.lead_social_worker(today)
         return (self._person(ob.member_id) if ob.member_id else None) or self.lead_social_worker(today)
 
     def escalation_to(self, ob: Obligation, level: int) -> m.Person:
@@ -262,7 +268,11 @@ class PlanRules(CaseEngine):
         for ob in self.state.obligations:
             if not ob.open or ob.group != review.id:
                 continue
-            if admin and ob.kind == "conference-report-parents":
+            if admin and ob.kind == "excluded-parent-report" and admin.report_to_excluded_parents_before:
+                # 002: a parent excluded gets the report five working days before the conference,
+                # wherever the conference moves.
+                ob.reschedule(max(ob.opened_on, admin.report_to_excluded_parents_before.before(review.due, self.cal)))
+            elif admin and ob.kind == "conference-report-parents":
                 ob.reschedule(admin.report_to_parents_before.before(review.due, self.cal))
             elif admin and ob.kind == "conference-report-chair":
                 ob.reschedule(admin.report_to_chair_before.before(review.due, self.cal))
@@ -283,7 +293,12 @@ class PlanRules(CaseEngine):
 
     # What a review conference is prepared with: once it is held, those not yet due are moot (a
     # report for a conference that has happened), while those already late stay to be recorded.
-    PREPARES_THE_REVIEW = ("conference-report-parents", "conference-report-chair", "pre-review-core-group")
+    PREPARES_THE_REVIEW = (
+        "conference-report-parents",
+        "conference-report-chair",
+        "pre-review-core-group",
+        "excluded-parent-report",
+    )
 
     def _review_held(self, review: Obligation, held: date, now: datetime) -> None:
         if not self.patches.procedures:
@@ -300,7 +315,13 @@ class PlanRules(CaseEngine):
     # What an ended plan still owes: the administration of its conferences (002 'Conference
     # record': decisions within 2 and the record within 20 working days, a review that ends or
     # transfers the plan included) and its step-down.
-    OUTLIVES_THE_PLAN = ("conference-decisions", "conference-record", "cin-meeting", "step-down-supervision")
+    OUTLIVES_THE_PLAN = (
+        "conference-decisions",
+        "conference-record",
+        "cin-meeting",
+        "step-down-supervision",
+        "attendance-letter",
+    )
 
     def _end(self, now: datetime, on: date, reason: str, keep: Obligation | None = None) -> None:
         kept = [o for o in self.state.obligations if o.open and (o is keep or self._outlives(o))]

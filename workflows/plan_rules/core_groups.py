@@ -50,6 +50,9 @@ class CoreGroupRules(PlanRules):
     """record_core_group, record_notes_circulated and record_signature."""
 
     def _core_group_interval(self) -> Period:
+        if self.patches.procedures_3 and self.state.core_group_interval_weeks:
+            # 001 2.3: "within the timescales specified at the initial or review conference".
+            return Period(weeks=self.state.core_group_interval_weeks)
         if self.state.start.core_group_interval_weeks:
             return Period(weeks=self.state.start.core_group_interval_weeks)
         rule = self.profile.core_group
@@ -92,6 +95,8 @@ class CoreGroupRules(PlanRules):
         self.state.last_core_group_on = msg.date
         nxt = self._open("core-group", msg.next_date or limit, msg.date, self.profile.core_group.source, limit=limit)
         group = current.id
+        if self.patches.procedures_3:
+            nxt.group = group  # the meeting that set it: its notes are counted from it in Tees
         notes_rule = self.profile.notes_circulated
         notes_due = (
             notes_rule.within.after(msg.date, self.cal)
@@ -105,7 +110,45 @@ class CoreGroupRules(PlanRules):
             self._open("signature", sign_due, msg.date, self.profile.signature.source, member_id=member.id, group=group)
         self._log(now, msg.date, "core-group", obligation_id=group, next_date=nxt.due.isoformat())
         self._meet_pre_review_core_group(msg.date)
+        if self.patches.procedures_3:
+            # 000 9.5.2: a core group meeting held since the plan was found not to work meets the
+            # meeting / discussion to agree a reconsidered plan.
+            for ob in self.open_obligations("core-group-discussion"):
+                if msg.date >= ob.opened_on:
+                    ob.met_on = msg.date
         return {"met": group, "next_due": nxt.due.isoformat(), "notes_due": notes_due.isoformat()}
+
+    def _core_group_moved(self, core_group: Obligation) -> None:
+        """What is counted from the next core group follows it, earlier or later (procedures-3):
+        003 §2, minutes "circulated to all Core Group members 2 weeks prior to the next scheduled
+        Core Group", and the signatures counted from the minutes."""
+        before = self.profile.notes_circulated.before_next_core_group
+        if not self.patches.procedures_3 or before is None:
+            return
+        for notes in self.open_obligations("notes-circulated"):
+            # Only the minutes of the meeting that set this one (a run carried from before
+            # procedures-3 has no such link: the meeting held the day it was opened).
+            if notes.group != core_group.group and (core_group.group or notes.opened_on != core_group.opened_on):
+                continue
+            notes.reschedule(max(before.before(core_group.due, self.cal), notes.opened_on))
+            sign_due = self.profile.signature.within.after(notes.due, self.cal)
+            for sig in self.open_obligations("signature"):
+                if sig.group == notes.group:
+                    sig.reschedule(sign_due)
+
+    def _set_core_group_interval(self, weeks: int, held: date) -> None:
+        """001 2.3: a review conference sets the core groups' timescale: the next one is due
+        within it of the last core group (or of the conference, if none has met)."""
+        self.state.core_group_interval_weeks = weeks
+        ob = self._find_open("core-group")
+        if ob is None:
+            return
+        old_limit = ob.limit or ob.due
+        limit = Period(weeks=weeks).after(self.state.last_core_group_on or held, self.cal)
+        ob.limit = limit
+        if ob.due == old_limit or ob.due > limit:
+            ob.reschedule(limit)
+            self._core_group_moved(ob)
 
     def _meet_pre_review_core_group(self, held: date) -> None:
         """004 'Core Groups': the core group before the review conference discusses the

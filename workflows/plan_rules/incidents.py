@@ -126,12 +126,23 @@ class IncidentRules(PlanRules):
         )
         self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id)
         # 000 9.4.13-14; 002; 001 6.4.3; 003 §3: consider bringing the review forward.
+        to, consult = [self._team_manager()], ""
+        chair = self.state.start.chair
+        if self.patches.procedures_3 and self.profile.review_changes.chair_consulted:
+            # 003 §3: "following consultation with the Social Work Team Manager and Chair of
+            # Conference" (early discontinuation included): the chair is asked too.
+            if chair:
+                to.append(chair)
+                consult = f" The chair of conference ({chair.id}) is consulted too."
+            else:
+                consult = " No chair is recorded on this plan: please consult the chair of conference."
+            consult += f" ({self.profile.review_changes.source})"
         self._alert(
             now,
             "early-review-requested",
-            [self._team_manager()],
+            to,
             f"early review asked for after {msg.kind} on {msg.date}",
-            f"A {msg.kind} was reported on {msg.date}. Please authorise or decline an early review conference ({ob.describe()}).",
+            f"A {msg.kind} was reported on {msg.date}. Please authorise or decline an early review conference ({ob.describe()}).{consult}",
             obligation_id=ob.id,
         )
 
@@ -152,14 +163,30 @@ class IncidentRules(PlanRules):
         )
         self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id)
         chair = self.state.start.chair
+        to = [chair or self._second_level(), self._team_manager()]
+        discussion = ""
+        if self.patches.procedures_3:
+            # 000 9.5.2: "the lead social worker must be informed immediately and a core group
+            # meeting / discussion co-ordinated to agree a reconsidered child protection plan".
+            if rule.lead_social_worker_told:
+                to.append(self.lead_social_worker(today))
+            if rule.core_group_discussion_within:
+                talk = self._open(
+                    "core-group-discussion",
+                    rule.core_group_discussion_within.after(max(today, msg.date), self.cal),
+                    today,
+                    rule.source,
+                )
+                discussion = f" A core group meeting or discussion is to agree a reconsidered plan: {talk.describe()}."
         self._alert(
             now,
             "plan-cannot-be-implemented",
-            [chair or self._second_level(), self._team_manager()],
+            to,
             "urgent: the child protection plan cannot be implemented",
             f"On {msg.date} it was reported that the plan cannot be implemented. A review conference is to be "
             f"convened: {ob.describe()} (set its date with authorise_early_review)."
             + ("" if chair else " No chair is recorded on this plan: please pass this to the chair.")
+            + discussion
             + f" ({rule.source})",
             obligation_id=ob.id,
         )

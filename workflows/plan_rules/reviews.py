@@ -15,6 +15,7 @@ from workflows.calendar import local_date
 from workflows.message_spec import update
 from workflows.obligations import Obligation
 from workflows.plan_rules.core_groups import CoreGroupRules
+from workflows.policy import Period
 
 
 class RecordReviewConference(m.Message):
@@ -28,6 +29,16 @@ class RecordReviewConference(m.Message):
     rationale_ref: m.Ref | None = None  # why a child-in-need plan is not necessary (004), a reference
     receiving_authority: m.Ref | None = None  # transfer-out: the authority taking the plan over
     transfer_conference_date: m.MaybeDay = None  # transfer-out: its transfer conference, when known
+    # What the conference set for the plan from now on (procedures-3): the core groups' interval
+    # (001 2.3) and the child seen alone (000 9.4.6), in weeks.
+    core_group_interval_weeks: m.Count | None = Field(default=None, ge=1, le=26)
+    seen_alone_interval_weeks: m.Count | None = Field(default=None, ge=1, le=26)
+    # Who was there (004 'Role of the Chair'): the ids of those who attended, sent apologies, and
+    # whose report the conference received. Recorded, the chair writes to any professional who
+    # neither attended nor sent a report, where the profile has it (`conference_attendance`).
+    attended: list[m.Ref] | None = Field(default=None, max_length=60)
+    apologies: list[m.Ref] | None = Field(default=None, max_length=60)
+    reports_received: list[m.Ref] | None = Field(default=None, max_length=60)
 
 
 RECORD_REVIEW_CONFERENCE = update(
@@ -57,8 +68,12 @@ class ReviewRules(CoreGroupRules):
             self._check_review_outcome(msg)
         else:
             self._check_review_outcome_before_procedures(msg)
+        if self.patches.procedures_3:
+            self._check_what_the_conference_set(msg)
         if not apply:
             return {}
+        if self.patches.procedures_3:
+            self._attendance(msg, ob, now)
         if msg.outcome == "inquorate":
             return self._inquorate(ob, msg, now, inquorate_limit)
         ob.met_on = msg.date
@@ -80,6 +95,8 @@ class ReviewRules(CoreGroupRules):
         )
         self._conference_admin_after(msg.date)
         self._scaling(now, msg.scores)
+        if self.patches.procedures_3:
+            self._conference_sets(msg, now)
         if msg.outcome == "continue":
             nxt = self._open_next_review(msg, later)
             return {"outcome": "continue", "next_due": nxt.due.isoformat()}
@@ -126,6 +143,72 @@ class ReviewRules(CoreGroupRules):
                     "by", "ending the plan at the first review conference needs the manager who agreed it"
                 )
             self._check_manager("by", msg.by)
+
+    def _check_what_the_conference_set(self, msg: RecordReviewConference) -> None:
+        continues = msg.outcome in ("continue", "transfer-out")
+        for name in ("core_group_interval_weeks", "seen_alone_interval_weeks"):
+            if getattr(msg, name) is not None and not continues:
+                raise m.Refusal.one(name, "is set by a review conference that continues the plan")
+        if msg.seen_alone_interval_weeks is not None and self.profile.seen_alone is None:
+            raise m.Refusal.one("seen_alone_interval_weeks", "this profile has no clock for the child seen alone")
+        for name in ("attended", "apologies", "reports_received"):
+            for i, person in enumerate(getattr(msg, name) or []):
+                if self._person(person) is None:
+                    raise m.Refusal.one(f"{name}.{i}", f"{person!r} is not one of this plan's people")
+
+    def _conference_sets(self, msg: RecordReviewConference, now: datetime) -> None:
+        """What the review conference set for the plan from now on (001 2.3; 000 9.4.6)."""
+        if msg.core_group_interval_weeks is not None:
+            self._set_core_group_interval(msg.core_group_interval_weeks, msg.date)
+        if msg.seen_alone_interval_weeks is not None and self.profile.seen_alone:
+            self.state.seen_alone_interval_weeks = msg.seen_alone_interval_weeks
+            for ob in self.open_obligations("seen-alone"):
+                ob.reschedule(Period(weeks=msg.seen_alone_interval_weeks).after(ob.opened_on, self.cal))
+        if msg.core_group_interval_weeks is not None or msg.seen_alone_interval_weeks is not None:
+            self._log(
+                now,
+                msg.date,
+                "conference-set-intervals",
+                core_group_interval_weeks=msg.core_group_interval_weeks,
+                seen_alone_interval_weeks=msg.seen_alone_interval_weeks,
+            )
+
+    def _attendance(self, msg: RecordReviewConference, review: Obligation, now: datetime) -> None:
+        """004 'Role of the Chair': "To write to any professional who did not attend or send a
+        report for a conference and request an explanation as to why this has happened"."""
+        if msg.attended is None and msg.apologies is None and msg.reports_received is None:
+            return
+        attended, reports = set(msg.attended or []), set(msg.reports_received or [])
+        self._log(
+            now,
+            msg.date,
+            "conference-attendance",
+            review=review.id,
+            attended=msg.attended,
+            apologies=msg.apologies,
+            reports_received=msg.reports_received,
+        )
+        rule = self.profile.conference_attendance
+        if rule is None or msg.attended is None:
+            return  # who attended not said: nobody is written to
+        invited = {p.id: p for p in [self.lead_social_worker(msg.date), *self.state.start.core_group]}
+        absent = sorted(i for i, p in invited.items() if p.role not in m.FAMILY_ROLES and i not in attended | reports)
+        if not absent:
+            return
+        ob = self._open("attendance-letter", rule.chair_writes_within.after(msg.date, self.cal), msg.date, rule.source)
+        ob.group = f"to {', '.join(absent)}"
+        chair = self.state.start.chair
+        self._alert(
+            now,
+            "conference-non-attendance",
+            [chair or self._team_manager()],
+            f"professionals who neither attended nor sent a report to the conference on {msg.date}",
+            f"Please write to {', '.join(absent)}, who neither attended the conference on {msg.date} nor sent a "
+            f"report, asking why: {ob.describe()}."
+            + ("" if chair else " No chair is recorded on this plan: please pass this to the chair.")
+            + f" ({rule.source})",
+            obligation_id=ob.id,
+        )
 
     def _inquorate(
         self, ob: Obligation, msg: RecordReviewConference, now: datetime, inquorate_limit: date

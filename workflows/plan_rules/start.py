@@ -20,7 +20,14 @@ class StartRules(PlanRules):
 
     @classmethod
     def check_start(
-        cls, start: m.PlanStart, profile: Profile, cal: WorkingCalendar, today: date, *, honest: bool = True
+        cls,
+        start: m.PlanStart,
+        profile: Profile,
+        cal: WorkingCalendar,
+        today: date,
+        *,
+        honest: bool = True,
+        procedures_3: bool = True,
     ) -> None:
         problems: list[tuple[str, str]] = []
         if start.icpc_date > today:
@@ -36,10 +43,22 @@ class StartRules(PlanRules):
                         f"{start.first_core_group_date} is after its deadline {limit} ({profile.first_core_group.source})",
                     )
                 )
+            before = before_birth(limit, start, cal)
+            if procedures_3 and start.conference_kind == "pre-birth" and start.first_core_group_date > before:
+                # 002 'Unborn Child Protection Conference': the Core Group "is expected to meet
+                # prior to the birth": a date after it is refused, not moved.
+                problems.append(
+                    (
+                        "first_core_group_date",
+                        f"{start.first_core_group_date} is not before the expected birth: the core group meets by {before} ({profile.pre_birth.source})",
+                    )
+                )
             if profile.first_core_group.not_on_conference_day and start.first_core_group_date == start.icpc_date:
                 problems.append(
                     ("first_core_group_date", f"must not be the conference day ({profile.first_core_group.source})")
                 )
+        if procedures_3 and start.seen_alone_interval_weeks and profile.seen_alone is None:
+            problems.append(("seen_alone_interval_weeks", "this profile has no clock for the child seen alone"))
         review_limit = profile.first_review.within.after(start.icpc_date, cal)
         if start.first_review_date and start.first_review_date > review_limit:
             problems.append(
@@ -60,11 +79,16 @@ class StartRules(PlanRules):
         now: datetime,
         patches: Patches = LATEST,
     ) -> Self:
-        cls.check_start(start, profile, cal, local_date(now), honest=patches.honest_records)
+        cls.check_start(
+            start, profile, cal, local_date(now), honest=patches.honest_records, procedures_3=patches.procedures_3
+        )
         if patches.procedures and profile.chair.required and start.chair is None:
             raise m.Refusal.one("chair", f"this profile needs the review conference chair ({profile.chair.source})")
         interval = start.visit_interval_working_days or profile.visit.interval.working_days or 10
-        engine = cls(PlanState(start=start, visit_interval_working_days=interval), profile, cal, patches)
+        state = PlanState(start=start, visit_interval_working_days=interval)
+        if patches.procedures_3:
+            state.seen_alone_interval_weeks = start.seen_alone_interval_weeks
+        engine = cls(state, profile, cal, patches)
         engine._open_first_obligations(now)
         if patches.honest_records:
             engine._report_unreachable(now, start.people())
@@ -115,4 +139,23 @@ class StartRules(PlanRules):
         if start.conference_kind == "transfer-in":
             self._log(
                 now, icpc, "transfer-in", note=f"treated as an initial conference ({self.profile.transfer_in.source})"
+            )
+            if self.patches.procedures_3 and start.transfer_agreement_date:
+                self._transfer_in_timing(now, start.transfer_agreement_date)
+
+    def _transfer_in_timing(self, now: datetime, agreed: date) -> None:
+        """002 'Transfer Child Protection Conference': "A transfer conference should be held within
+        15 working days of the agreement between the two authorities". The plan starts whenever
+        it was held (a child is never left without one); one held late is the team manager's to know."""
+        rule, icpc = self.profile.transfer_in, self.state.start.icpc_date
+        limit = rule.conference_within.after(agreed, self.cal)
+        self._log(now, icpc, "transfer-agreed", agreed=agreed.isoformat(), conference_limit=limit.isoformat())
+        if icpc > limit:
+            self._alert(
+                now,
+                "transfer-conference-late",
+                [self._team_manager()],
+                f"transfer conference held {icpc}, after its limit {limit}",
+                f"The two authorities agreed the transfer on {agreed}; its conference was due by {limit} and was held "
+                f"on {icpc}. ({rule.source})",
             )

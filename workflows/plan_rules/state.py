@@ -39,6 +39,10 @@ class PlanState(BaseModel):
     history: list[HistoryEntry] = Field(default_factory=list)
     outbox: list[Notification] = Field(default_factory=list)
     runs: int = 1
+    # Set by a conference (procedures-3): the core group interval (001 2.3) and the seen-alone
+    # interval (000 9.4.6) in weeks; None keeps the start's or the profile's.
+    core_group_interval_weeks: int | None = None
+    seen_alone_interval_weeks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,11 @@ class Patches:
     # At most UNREADABLE_KEPT_A_DAY unreadable messages a day kept one by one, the rest counted
     # (BOUNDED_UNREADABLE_PATCH).
     bounded_unreadable: bool = True
+    # The rules of the `procedures-3` release: whose act meets each clock, what moves with what,
+    # the first core group not arranged for the conference day, who is told when a plan cannot be
+    # implemented or an early review is asked for, and what conferences set (core group and
+    # seen-alone intervals, a transfer's agreement date, a parent excluded, attendance).
+    procedures_3: bool = True
 
 
 # What a plan started now runs with: every release.

@@ -40,7 +40,9 @@ def timetable(
     rows = [("first-core-group", first_core_group, profile.first_core_group.source)]
     rows.append(("visit", visit_every.after(icpc, cal), profile.visit.source))
     if profile.seen_alone:
-        rows.append(("seen-alone", profile.seen_alone.interval.after(icpc, cal), profile.seen_alone.source))
+        # 000 9.4.6: "at intervals specified by the child protection conference plan".
+        alone = Period(weeks=start.seen_alone_interval_weeks) if start.seen_alone_interval_weeks else None
+        rows.append(("seen-alone", (alone or profile.seen_alone.interval).after(icpc, cal), profile.seen_alone.source))
     if profile.bedroom_seen:
         bedroom = profile.bedroom_seen.interval.after(icpc, cal) if profile.bedroom_seen.interval else first_review
         rows.append(("bedroom-seen", bedroom, profile.bedroom_seen.source))

@@ -56,7 +56,10 @@ class VisitRules(PlanRules):
         if not apply:
             return {}
         statutory = msg.seen and msg.location in self.profile.visit.statutory_locations
-        by_someone_else = self.patches.procedures and not self._visits_for_lead_social_worker(msg.by, msg.date)
+        if self.patches.procedures_3:
+            by_someone_else = not self._counts(self.profile.visit.met_by.who, msg.by, msg.date)
+        else:
+            by_someone_else = self.patches.procedures and not self._visits_for_lead_social_worker(msg.by, msg.date)
         if statutory and by_someone_else:
             # 002 'Lead Social Worker Role': seen at least every 10 working days *by the Lead Social
             # Worker*; a sighting by a health visitor or anyone else is recorded, not a statutory visit.
@@ -66,7 +69,9 @@ class VisitRules(PlanRules):
                 msg.date,
                 "visit-not-statutory",
                 by=msg.by,
-                note=f"not the lead social worker or their cover ({self.profile.visit.source})",
+                note=f"not the lead social worker or their cover ({self.profile.visit.source})"
+                if not self.patches.procedures_3
+                else f"not whose visit counts ({self.profile.visit.met_by.source})",
             )
         self.state.last_visit_on = msg.date
         self._log(
@@ -89,12 +94,13 @@ class VisitRules(PlanRules):
                 self.profile.visit.source,
             )
         if msg.seen and msg.seen_alone and self.profile.seen_alone:
-            self._meet_and_renew(
-                "seen-alone", msg.date, self.profile.seen_alone.interval, self.profile.seen_alone.source
-            )
+            alone = self.profile.seen_alone
+            if self._counted(now, msg, "seen-alone", alone.met_by.who, alone.met_by.source):
+                self._meet_and_renew("seen-alone", msg.date, self._seen_alone_interval(), alone.source)
         if msg.seen and msg.bedroom_seen and self.profile.bedroom_seen:
             rule = self.profile.bedroom_seen
-            self._meet_and_renew("bedroom-seen", msg.date, rule.interval, rule.source)
+            if self._counted(now, msg, "bedroom-seen", rule.met_by.who, rule.met_by.source):
+                self._meet_and_renew("bedroom-seen", msg.date, rule.interval, rule.source)
         if msg.parents_refused_seen_alone:
             # 000 9.4.6: if parents refuse the child being seen alone, the manager must be informed.
             self._alert(
@@ -121,6 +127,31 @@ class VisitRules(PlanRules):
             raise m.Refusal.one("seen", "a visit where the child was not seen cannot have seen_alone or bedroom_seen")
         if self.patches.procedures and msg.by is not None and self._person(msg.by) is None:
             raise m.Refusal.one("by", f"{msg.by!r} is not one of this plan's people")
+
+    def _seen_alone_interval(self) -> Period:
+        """000 9.4.6: every six weeks "or at intervals specified by the child protection conference
+        plan": the interval a conference set, else the profile's."""
+        weeks = self.state.seen_alone_interval_weeks if self.patches.procedures_3 else None
+        assert self.profile.seen_alone is not None
+        return Period(weeks=weeks) if weeks else self.profile.seen_alone.interval
+
+    def _counted(self, now: datetime, msg: RecordVisit, kind: str, who: str, source: str) -> bool:
+        """Whether this visit's sighting meets the clock of `kind`: only where the profile's
+        `met_by` names whoever made it (procedures-3). One that does not is recorded, not counted."""
+        if not self.patches.procedures_3 or self._counts(who, msg.by, msg.date):
+            return True
+        self._log(now, msg.date, f"{kind}-not-counted", by=msg.by, note=f"not whose act meets it ({source})")
+        return False
+
+    def _counts(self, who: str, by: str | None, on: date) -> bool:
+        """Whether an act by `by` is one the profile's `met_by.who` counts. An act recorded without
+        `by` is the lead social worker's."""
+        if by is None or who == "plan-people":
+            return True
+        lead = by in (self.state.start.lead_social_worker.id, self.lead_social_worker(on).id)
+        if who == "core-group":
+            return lead or any(p.id == by for p in self.state.start.core_group)
+        return lead
 
     def _visits_for_lead_social_worker(self, by: str | None, on: date) -> bool:
         """Whether a visit by `by` counts as the lead social worker's, where the profile says only
