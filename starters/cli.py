@@ -356,8 +356,10 @@ async def _worker(args: argparse.Namespace) -> None:
 
 async def _watchdog_schedule(client: Client) -> None:
     import workflows
+    from worker.logging import configure_logging
     from worker.watchdog_schedule import ensure_watchdog_schedule, watchdog_every
 
+    configure_logging()  # its log line on stderr; the schedule's id alone on stdout
     if watchdog_every() is None:
         print("CPPLAN_WATCHDOG_EVERY is 0: no watchdog schedule")
         return
