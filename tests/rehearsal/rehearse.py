@@ -65,9 +65,13 @@ class RehearsalFailed(Exception):
     pass
 
 
+PASSED = [0]  # checks passed so far, for the closing line
+
+
 def check(condition: object, what: str) -> None:
     if not condition:
         raise RehearsalFailed(what)
+    PASSED[0] += 1
     print(f"  ok: {what}", flush=True)
 
 
@@ -471,12 +475,14 @@ def main() -> int:
     try:
         asyncio.run(rehearsal.run())
         print(f"rehearsal passed in {time.monotonic() - started:.0f} s", flush=True)
+        print(f"rehearsal: {PASSED[0]} passed, 0 failed", flush=True)
     except Exception as err:
         code = 1
         print(f"rehearsal FAILED: {err}", file=sys.stderr)
         if not isinstance(err, RehearsalFailed):
             traceback.print_exc()
         print(rehearsal.procs.tails(), file=sys.stderr)
+        print(f"rehearsal: {PASSED[0]} passed, 1 failed", flush=True)
     finally:
         rehearsal.stop()
         shutil.rmtree(work, ignore_errors=True)
