@@ -236,7 +236,10 @@ def _create_engine(url: str) -> Engine:
     # into an exception, which Temporal would store in the workflow history and log.
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        # A server that does not answer fails a connection in seconds, not after the system's TCP
+        # timeout: processes check the database at start, and /readyz asks it every few seconds.
+        connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
 
     in_memory = parsed.database in (None, "", ":memory:")
     busy_timeout = sqlite_busy_timeout()
