@@ -23,7 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     up.add_argument("--sql", action="store_true", help="print the SQL for an empty database instead of running it")
     actions.add_parser("current", help="the database's schema revision and this release's; exit 1 when behind")
     for sub in actions.choices.values():
-        sub.add_argument("--url", help="SQLAlchemy URL (default $CPPLAN_DATABASE_URL)")
+        sub.add_argument(
+            "--url",
+            help="SQLAlchemy URL (default $CPPLAN_DATABASE_URL; a password typed here shows in the process list, "
+            "so keep it in the variable; --sql needs none)",
+        )
         sub.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
 
 
