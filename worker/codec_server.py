@@ -13,10 +13,6 @@ none of whose payloads opens, or whose body is not `{"payloads": [...]}`, answer
 short reason. Cross-origin requests are allowed from the UI's origin only (CPPLAN_UI_ORIGIN,
 default http://localhost:8233).
 
-`/healthz` (alive) and `/readyz` (its keys loaded and, with an identity provider configured,
-the issuer's keys reachable) answer without a token (worker/health.py). The codec server holds
-no database or Temporal credentials, so its readiness asks neither.
-
 `cpplan dev` runs this on 127.0.0.1 with `trust_local_ui`: requests from the local UI's origin
 over loopback need no token, because the dev server's UI has no sign-in to send one with.
 Production never sets it.
@@ -27,7 +23,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +33,6 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
 from worker.codec import EncryptionCodec, Undecodable, is_sealed, key_file, load_keyring
-from worker.health import Checks, add_routes
 
 DEFAULT_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Codec-Token, X-Namespace"
@@ -100,12 +95,6 @@ def decode_each(codec: EncryptionCodec, payloads: list[Payload]) -> tuple[list[P
     return out, failures
 
 
-async def _keys_loaded() -> Checks:
-    """The codec server's readiness: it was built with its keys and token (it refuses to start
-    without them). It holds no database or Temporal credentials, so it checks neither."""
-    return {"keys": "ok"}
-
-
 def _short(value: str | None, limit: int = 100) -> str | None:
     return value if value is None or len(value) <= limit else value[:limit] + "..."
 
@@ -122,7 +111,6 @@ def build_app(
     *,
     trust_local_ui: bool = False,
     ops_user: OpsVerifier | None = None,
-    ready: Callable[[], Awaitable[Checks]] | None = None,
 ) -> web.Application:
     """Longer than most functions: the request handlers are closures over the codec and the token,
     defined together."""
@@ -204,11 +192,13 @@ def build_app(
         return handle
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
-    add_routes(app, ready or _keys_loaded)
     app.router.add_route("OPTIONS", "/decode", options)
     app.router.add_route("OPTIONS", "/encode", options)
     app.router.add_post("/decode", handler(decode=True))
     app.router.add_post("/encode", handler(decode=False))
+    from worker.codec_probes import add_probes  # /healthz, /readyz: no token
+
+    add_probes(app)
     return app
 
 
@@ -240,34 +230,9 @@ def serve(host: str = "127.0.0.1", port: int = 8081) -> None:
         )
     ops_user = ops_verifier_from_env()
     log.info("codec server listening", host=host, port=port, signed_in_ops=ops_user is not None)
-    app = build_app(ServerCodec(keyring), token, ui_origins(), ops_user=ops_user, ready=_readiness())
+    app = build_app(ServerCodec(keyring), token, ui_origins(), ops_user=ops_user)
     # access_log=None: aiohttp's access log would write each request line.
     web.run_app(app, host=host, port=port, print=None, access_log=None)
-
-
-def _readiness() -> Callable[[], Awaitable[Checks]]:
-    jwks_url = os.environ.get("CPPLAN_OIDC_JWKS_URL", "").strip() if os.environ.get("CPPLAN_OIDC_ISSUER") else ""
-
-    async def ready() -> Checks:
-        checks = await _keys_loaded()
-        if jwks_url:
-            checks["issuer"] = await _jwks_check(jwks_url)
-        return checks
-
-    return ready
-
-
-async def _jwks_check(url: str) -> str:
-    import aiohttp
-
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session,
-            session.get(url) as response,
-        ):
-            return "ok" if response.status == 200 else f"unreachable (HTTP {response.status})"
-    except Exception as err:
-        return f"unreachable ({type(err).__name__})"
 
 
 def ops_verifier_from_env() -> OpsVerifier | None:
