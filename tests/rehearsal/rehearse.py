@@ -149,7 +149,7 @@ class Rehearsal:
     # ------------------------------------------------------------------ the processes
 
     def env(self, **extra: str) -> dict[str, str]:
-        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONDONTWRITEBYTECODE")
+        keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE")
         base = {k: v for k, v in os.environ.items() if k in keep}
         base.update(
             CPPLAN_ENV="production",
