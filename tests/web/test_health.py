@@ -51,3 +51,35 @@ async def test_not_ready_without_temporal_or_with_a_schema_behind(web: Web, monk
         r = await http.get("/readyz")
     assert r.status_code == 503
     assert r.json()["checks"]["database"] == "schema behind this release: run `cpplan db upgrade`"
+
+
+def test_production_front_door_refuses_to_start_on_a_schema_behind(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from starters.cli import main
+
+    url = f"sqlite:///{tmp_path / 'cpplan.db'}"
+    monkeypatch.setenv("CPPLAN_DATABASE_URL", url)
+    reset_engine_cache()
+    with get_engine().begin() as conn:  # this release's database, its last migration not run
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0003'"))
+    reset_engine_cache()
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text('{"keys": []}')
+    for name, value in {
+        "CPPLAN_ENV": "production",
+        "CPPLAN_OIDC_ISSUER": "https://login.council.example",
+        "CPPLAN_OIDC_JWKS_FILE": str(jwks),
+        "CPPLAN_WEB_SESSION_SECRET": "s" * 32,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    def served(*_args: Any) -> None:
+        raise AssertionError("the front door started on a schema behind its release")
+
+    monkeypatch.setattr("starters.web.server.serve", served)
+    try:
+        assert main(["serve", "--web-port", str(free_port())]) == 1
+    finally:
+        reset_engine_cache()
+    assert "behind this release's 0004: run `cpplan db upgrade`" in capsys.readouterr().err
