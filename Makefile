@@ -3,6 +3,9 @@
 #   make test   the test suite
 #   make postgres-test   the read-model tests again on a throwaway PostgreSQL (installed from
 #                        the distribution if missing; scripts/ci-postgres.sh)
+#   make rehearse        the product as deployed, on this machine: PostgreSQL, an identity
+#                        provider, two workers, two front doors, the codec server
+#                        (scripts/rehearse-production.sh)
 # Each creates .venv and installs the project on first use, and reinstalls when pyproject.toml
 # changes. Extra options for `cpplan dev` go in ARGS, e.g. `make run ARGS=--no-demo`.
 
@@ -14,7 +17,7 @@ ARGS   ?=
 
 PIP_QUIET := --quiet --disable-pip-version-check
 
-.PHONY: run test lint postgres-test install lock clean
+.PHONY: run test lint postgres-test rehearse install lock clean
 
 run: $(STAMP)
 	$(BIN)/cpplan dev $(ARGS)
@@ -30,6 +33,9 @@ lint: $(STAMP)
 
 postgres-test: $(STAMP)
 	PYTHON_BIN=$(BIN)/python scripts/ci-postgres.sh $(ARGS)
+
+rehearse: $(STAMP)
+	PYTHON_BIN=$(BIN)/python scripts/rehearse-production.sh
 
 install: $(STAMP)
 

@@ -1,16 +1,17 @@
 """The database the activities write: the read model (`plans`, `obligations`) and the `outbox`.
 
 The workflow's own state lives in Temporal; these tables are a copy for people and scripts
-(`cpplan overdue`, reports) and the record of every notification, keyed by its idempotency key.
+(`cpplan overdue`, reports), the record of every notification, keyed by its idempotency key, and
+the front door's audit trail. Their schema's history is in activities/migrations (Alembic;
+`cpplan db upgrade`, activities/schema.py).
 Any SQLAlchemy URL works (`CPPLAN_DATABASE_URL`); the default is a SQLite file under `.data/`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -140,18 +141,6 @@ def as_utc(at: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _fill_escalations(conn: Connection) -> None:
-    """A database from before the table: every plan's escalations, from its saved status. A
-    worker saving a plan meanwhile writes the same rows (a plan's list only grows)."""
-    for plan_id, status_json in conn.execute(sa.select(plans.c.plan_id, plans.c.status_json)):
-        try:
-            rows = escalation_rows(plan_id, json.loads(status_json))
-        except (KeyError, TypeError, ValueError):
-            continue  # the next save of that plan writes its rows
-        for row in rows:
-            insert_ignore(conn, escalations, row)
-
-
 OUTBOX_STATES = ("pending", "sent", "recorded", "failed")
 
 outbox = sa.Table(
@@ -176,6 +165,25 @@ outbox = sa.Table(
     sa.Column("claimed_until", UtcDateTime),
 )
 
+# The front door's audit trail (starters/web/audit.py): every request, with who, what, which plan,
+# when and the outcome; opaque references only, never a payload.
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("who", sa.String(200)),  # staff id; null when nobody signed in
+    sa.Column("roles", sa.String(200)),
+    sa.Column("via", sa.String(10), nullable=False),  # api or page
+    sa.Column("method", sa.String(10), nullable=False),
+    sa.Column("action", sa.String(200), nullable=False),
+    sa.Column("plan_id", sa.String(200)),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.String(200)),
+    sa.Index("ix_audit_plan_at", "plan_id", "at"),
+    sa.Index("ix_audit_who_at", "who", "at"),
+)
+
 
 def default_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / '.data' / 'cpplan.db'}"
@@ -190,13 +198,21 @@ _engines_lock = threading.Lock()
 
 
 def get_engine(url: str | None = None) -> Engine:
-    """One engine (and pool) per URL for the whole process; tables created on first use."""
+    """One engine (and pool) per URL for the whole process. On first use the schema is checked
+    and, outside production, upgraded (activities/schema.py); in production a database behind
+    this release raises `SchemaBehind` ("run `cpplan db upgrade`")."""
     resolved = database_url(url)
     with _engines_lock:
         engine = _engines.get(resolved)
         if engine is None:
             engine = _create_engine(resolved)
-            _create_tables(engine)
+            from activities.schema import ensure  # imports this module's tables
+
+            try:
+                ensure(engine)
+            except BaseException:
+                engine.dispose()
+                raise
             _engines[resolved] = engine
         return engine
 
@@ -209,12 +225,21 @@ def reset_engine_cache() -> None:
         _engines.clear()
 
 
+def unchecked_engine(url: str | None = None) -> Engine:
+    """A new engine whose schema is not checked (`cpplan db`, the readiness checks); the caller
+    disposes of it."""
+    return _create_engine(database_url(url))
+
+
 def _create_engine(url: str) -> Engine:
     # hide_parameters: a database error must not copy an e-mail address or a letter's text
     # into an exception, which Temporal would store in the workflow history and log.
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        # A server that does not answer fails a connection in seconds, not after the system's TCP
+        # timeout: processes check the database at start, and /readyz asks it every few seconds.
+        connect_args = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+        return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
 
     in_memory = parsed.database in (None, "", ":memory:")
     busy_timeout = sqlite_busy_timeout()
@@ -242,46 +267,6 @@ def _create_engine(url: str) -> Engine:
         cursor.close()
 
     return engine
-
-
-# Columns added to existing tables since they were first created: (table, column). Each is
-# nullable, so `ALTER TABLE ... ADD COLUMN` is quick and safe on SQLite and PostgreSQL alike.
-ADDED_COLUMNS = (("plans", "execution_status"), ("plans", "execution_checked_at"))
-
-
-# Tables added since the first release, each with the function that fills it from what the
-# database already holds, run once when the table is created.
-ADDED_TABLES: dict[str, Callable[[Connection], None]] = {"escalations": _fill_escalations}
-
-
-def _create_tables(engine: Engine) -> None:
-    missing = [name for name in ADDED_TABLES if not sa.inspect(engine).has_table(name)]
-    try:
-        metadata.create_all(engine)
-    except sa.exc.DatabaseError:
-        # Another process may have created them between our check and our CREATE.
-        metadata.create_all(engine)
-    _add_missing_columns(engine)
-    for name in missing:
-        with engine.begin() as conn:
-            ADDED_TABLES[name](conn)
-
-
-def _add_missing_columns(engine: Engine) -> None:
-    """Bring a database created by an earlier release up to date (create_all adds no columns)."""
-    for table_name, column_name in ADDED_COLUMNS:
-        present = {c["name"] for c in sa.inspect(engine).get_columns(table_name)}
-        if column_name in present:
-            continue
-        column = metadata.tables[table_name].c[column_name]
-        ddl = column.type.compile(dialect=engine.dialect)
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text(f"ALTER TABLE {table_name} ADD COLUMN {column_name} {ddl}"))
-        except sa.exc.DatabaseError:
-            # Another process may have added it between our check and our ALTER.
-            if column_name not in {c["name"] for c in sa.inspect(engine).get_columns(table_name)}:
-                raise
 
 
 def insert_ignore(conn: Connection, table: sa.Table, values: Mapping[str, Any]) -> bool:

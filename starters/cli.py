@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from starters import complaints, health, importer, managers, options, plans, render
+from starters import complaints, database, health, importer, managers, options, plans, render
 from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, profile_calendar
@@ -71,8 +71,19 @@ class _Parser(argparse.ArgumentParser):
 
 
 # Commands that print nothing worth a --json (they run until stopped).
-_NO_JSON = {"worker", "dev", "codec-server", "serve", "dev-token"}
-_NO_CONNECTION = {"dev", "codec-server", "dev-token", "schedule", "policies", "policy", "overdue", "due", "report"}
+_NO_JSON = {"worker", "dev", "codec-server", "serve", "dev-token", "db"}
+_NO_CONNECTION = {
+    "dev",
+    "codec-server",
+    "dev-token",
+    "schedule",
+    "policies",
+    "policy",
+    "overdue",
+    "due",
+    "report",
+    "db",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_arguments(add("import", importer.HELP))
     report_command.add_arguments(add("report", report_command.HELP))
     complaints.add_arguments(add("complaint", complaints.HELP))
+    database.add_arguments(add("db", database.HELP))
+    add(
+        "watchdog-schedule",
+        "create or update the watchdog's Temporal Schedule, then exit (what each worker does at start)",
+    )
     p = add("dev", "run a local Temporal server (with its web UI), the worker and a demo plan together")
     p.add_argument("--no-demo", action="store_true", help="do not start the demo plan")
     p.add_argument(
@@ -339,6 +355,21 @@ async def _worker(args: argparse.Namespace) -> None:
         raise plans.PlanCommandError(str(err)) from None
 
 
+async def _watchdog_schedule(client: Client) -> None:
+    import workflows
+    from worker.logging import configure_logging
+    from worker.watchdog_schedule import ensure_watchdog_schedule, watchdog_every
+
+    configure_logging()  # its log line on stderr; the schedule's id alone on stdout
+    if watchdog_every() is None:
+        print("CPPLAN_WATCHDOG_EVERY is 0: no watchdog schedule")
+        return
+    ident = await ensure_watchdog_schedule(client, workflows.task_queue())
+    if ident is None:
+        raise plans.PlanCommandError("the watchdog schedule could not be set up (the worker's log line says why)")
+    print(ident)
+
+
 async def run_command(args: argparse.Namespace, client: Client | None = None) -> int | None:
     """Run a parsed command; raises on failure. `client` is used instead of connecting. Returns
     the exit status when the command has one of its own (`import`), else None (0)."""
@@ -373,6 +404,10 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
         await cmd_message(args, get_client)
     elif args.command == "worker":
         await _worker(args)
+    elif args.command == "db":
+        return database.cmd_db(args)
+    elif args.command == "watchdog-schedule":
+        await _watchdog_schedule(await get_client())
     else:
         raise plans.PlanCommandError(f"unknown command {args.command!r}")
     return None
@@ -393,6 +428,8 @@ def _reason(err: BaseException) -> str | None:
     if isinstance(err, RuntimeError) and str(err).startswith("Failed client connect"):
         return f"cannot reach Temporal: {err}"  # the worker connects by itself
     if type(err).__name__ == "NoEncryptionKey":
+        return str(err)
+    if type(err).__name__ in ("SchemaBehind", "DatabaseUnreachable"):
         return str(err)
     if isinstance(err, ModuleNotFoundError):
         return f"not installed: {err.name}"
@@ -436,6 +473,7 @@ _TEMPORAL_COMMANDS = {
     "import",
     "complaint",
     "bench",
+    "watchdog-schedule",
     *MESSAGE_COMMANDS,
 }
 

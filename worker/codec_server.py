@@ -270,6 +270,9 @@ def build_app(
     app.router.add_route("OPTIONS", "/encode", options)
     app.router.add_post("/decode", handler(decode=True))
     app.router.add_post("/encode", handler(decode=False))
+    from worker.codec_probes import add_probes  # /healthz, /readyz: no token
+
+    add_probes(app)
     return app
 
 

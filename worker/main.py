@@ -17,6 +17,7 @@ import workflows
 from activities import ALL_ACTIVITIES
 from activities.watchdog import WatchdogActivities
 from worker.client import connect, worker_client
+from worker.health import WorkerHealth, worker_health_port
 from worker.logging import configure_logging
 from worker.runner import PASSTHROUGH_MODULES, runner_name, sandbox_runner, workflow_runner  # noqa: F401  (imported from here)
 from worker.stop_signals import stop_on_signals
@@ -94,25 +95,51 @@ def build_worker(client: Client, task_queue: str | None = None, **kwargs: Any) -
 
 async def run_worker(address: str | None = None, namespace: str | None = None, task_queue: str | None = None) -> None:
     """Run until SIGINT/SIGTERM or cancellation, then stop taking work and let running
-    activities finish (up to GRACEFUL_SHUTDOWN)."""
+    activities finish (up to GRACEFUL_SHUTDOWN). With `CPPLAN_WORKER_HEALTH_PORT`, serves
+    /healthz from the start and /readyz (200 while polling) on that port (worker/health.py)."""
     configure_logging()  # before connecting, so connection errors are logged in the right format
-    client = await connect(address, namespace)
-    worker = build_worker(client, task_queue)
-    await ensure_watchdog_schedule(client, worker.task_queue)
-    with stop_on_signals() as stop:
-        async with worker:
-            log.info(
-                "worker started",
-                task_queue=worker.task_queue,
-                namespace=client.namespace,
-                process=os.environ.get("CPPLAN_WORKER_PROCESS"),  # set by `cpplan worker --processes N`
-                workflow_runner=runner_name(),
-                workflows=[c.__name__ for c in workflow_classes()],
-                activities=len(ALL_ACTIVITIES) + 1,
-            )
-            await stop.wait()
-            log.info("worker stopping")
+    health = WorkerHealth()
+    port = worker_health_port()
+    if port is not None:
+        await health.start(port)
+    try:
+        await check_database_at_start()
+        client = await connect(address, namespace)
+        worker = build_worker(client, task_queue)
+        await ensure_watchdog_schedule(client, worker.task_queue)
+        with stop_on_signals() as stop:
+            async with worker:
+                health.polling = True
+                log.info(
+                    "worker started",
+                    task_queue=worker.task_queue,
+                    namespace=client.namespace,
+                    process=os.environ.get("CPPLAN_WORKER_PROCESS"),  # set by `cpplan worker --processes N`
+                    workflow_runner=runner_name(),
+                    workflows=[c.__name__ for c in workflow_classes()],
+                    activities=len(ALL_ACTIVITIES) + 1,
+                    health_port=port,
+                )
+                await stop.wait()
+                health.polling = False
+                log.info("worker stopping")
+    finally:
+        await health.stop()
     log.info("worker stopped")
+
+
+async def check_database_at_start() -> None:
+    """The read model's schema, before any work is taken: outside production a database behind
+    this release is upgraded now; in production it stops the worker (SchemaBehind: "run `cpplan
+    db upgrade`"). A database that does not answer yet is only logged: the activities retry."""
+    import sqlalchemy as sa
+
+    from activities.db import get_engine
+
+    try:
+        await asyncio.to_thread(get_engine)
+    except sa.exc.OperationalError as err:
+        log.warning("database not reachable at start; activities will retry", error=type(err.orig).__name__)
 
 
 def main() -> None:

@@ -61,7 +61,7 @@ def child_environment(index: int, address: str | None, namespace: str | None) ->
         env["TEMPORAL_ADDRESS"] = address
     if namespace:
         env["TEMPORAL_NAMESPACE"] = namespace
-    env["CPPLAN_WORKER_PROCESS"] = str(index)
+    env["CPPLAN_WORKER_PROCESS"] = str(index)  # also shifts CPPLAN_WORKER_HEALTH_PORT (worker/health.py)
     return env
 
 

@@ -1,14 +1,14 @@
 """The audit trail: every request to the API and the pages, reads included (who looked at
 which child's plan), with who, what, which plan, when and the outcome.
 
-Rows go to the `audit` table of the read-model database (`CPPLAN_DATABASE_URL`). Only opaque
+Rows go to the `audit` table of the read-model database (`CPPLAN_DATABASE_URL`; the table is
+declared in activities/db.py and created by its migrations). Only opaque
 references are kept: staff ids, plan ids, the action's name; never a payload.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,41 +17,13 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.engine import Engine
 
-from activities.db import UtcDateTime, get_engine
+from activities.db import audit, get_engine
 
 log = structlog.get_logger("cpplan.audit")
 
-metadata = sa.MetaData()
-
-audit = sa.Table(
-    "audit",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", UtcDateTime, nullable=False),
-    sa.Column("who", sa.String(200)),  # staff id; null when nobody signed in
-    sa.Column("roles", sa.String(200)),
-    sa.Column("via", sa.String(10), nullable=False),  # api or page
-    sa.Column("method", sa.String(10), nullable=False),
-    sa.Column("action", sa.String(200), nullable=False),
-    sa.Column("plan_id", sa.String(200)),
-    sa.Column("status", sa.Integer, nullable=False),
-    sa.Column("outcome", sa.String(200)),
-    sa.Index("ix_audit_plan_at", "plan_id", "at"),
-    sa.Index("ix_audit_who_at", "who", "at"),
-)
-
-_ready: set[str] = set()
-_ready_lock = threading.Lock()
-
 
 def _engine() -> Engine:
-    engine = get_engine()
-    key = str(engine.url)
-    with _ready_lock:
-        if key not in _ready:
-            metadata.create_all(engine)
-            _ready.add(key)
-    return engine
+    return get_engine()  # its schema, the audit table included, is checked on first use
 
 
 def write(row: dict[str, Any]) -> None:
@@ -75,7 +47,10 @@ def note(scope: MutableMapping[str, Any], **fields: Any) -> None:
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
+# Not audited: the stylesheet, and the health probes (starters/web/health.py), which carry no
+# person and are asked every few seconds (and /healthz must answer while the database is down).
 SKIP_PREFIXES = ("/static/", "/favicon")
+SKIP_PATHS = ("/healthz", "/readyz")
 
 
 class AuditMiddleware:
@@ -87,7 +62,7 @@ class AuditMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(SKIP_PREFIXES):
+        if scope["type"] != "http" or scope["path"].startswith(SKIP_PREFIXES) or scope["path"] in SKIP_PATHS:
             await self.app(scope, receive, send)
             return
         state = {"started": False, "swallow": False}

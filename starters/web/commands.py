@@ -16,6 +16,7 @@ def run_web_command(args: argparse.Namespace) -> int:
             from starters.web.server import serve
 
             WebSettings.from_env()  # refuse a configuration that cannot work before listening
+            check_database_at_start()
             serve(args.address, args.namespace, args.host, args.web_port)
             return 0
         print(dev_token_for(args.person_id, args.role))
@@ -23,6 +24,23 @@ def run_web_command(args: argparse.Namespace) -> int:
     except SettingsError as err:
         print(f"cpplan {args.command}: {err}", file=sys.stderr)
         return 1
+
+
+def check_database_at_start() -> None:
+    """As the worker does (worker/main.py): a schema behind this release is upgraded outside
+    production and refused in production ("run `cpplan db upgrade`"); a database that does not
+    answer yet is left to /readyz to report."""
+    import sqlalchemy as sa
+
+    from activities.db import get_engine
+    from activities.schema import SchemaBehind
+
+    try:
+        get_engine()
+    except SchemaBehind as err:
+        raise SettingsError(str(err)) from None
+    except sa.exc.OperationalError:
+        print("cpplan serve: the database does not answer yet; /readyz says so until it does", file=sys.stderr)
 
 
 def dev_token_for(person_id: str, roles: list[str]) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from activities.db import metadata, reset_engine_cache
+from activities.db import reset_engine_cache
 
 POSTGRES_ENV = "CPPLAN_TEST_POSTGRES_URL"
 SKIP_REASON = (
@@ -40,11 +40,13 @@ def backend_params() -> list[object]:
 
 
 def _empty_postgres(url: str) -> None:
-    """Drop the project's tables, so each test starts on an empty read model (the database is a
-    throwaway one: nothing else is kept in it)."""
+    """Drop every table, the schema's version among them, so each test starts on an empty
+    database (a throwaway one: nothing else is kept in it)."""
     engine = sa.create_engine(url)
     try:
-        metadata.drop_all(engine)
+        present = sa.MetaData()
+        present.reflect(engine)
+        present.drop_all(engine)
     finally:
         engine.dispose()
 

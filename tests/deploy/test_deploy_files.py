@@ -1,5 +1,7 @@
 """The deployment files parse and say what they must: the compose stack's services and the
-worker's settings, Kubernetes objects that name themselves, resource limits, pinned images."""
+worker's settings, Kubernetes objects that name themselves and pass the Kubernetes API's schemas
+(kubernetes-validate, bundled, no network), every process with its probes, resources and only
+its own secrets, the migration and watchdog jobs, pinned images."""
 
 from __future__ import annotations
 
@@ -64,7 +66,8 @@ def test_compose_worker_settings():
     assert env["CPPLAN_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert "@cpplan-postgresql:5432/" in env["CPPLAN_DATABASE_URL"]
     assert "CPPLAN_SMTP_URL" in env
-    assert worker["build"]["dockerfile"] == "deploy/Dockerfile"
+    assert services["db-upgrade"]["build"]["dockerfile"] == "deploy/Dockerfile"  # built once, run by all
+    assert worker["image"] == services["db-upgrade"]["image"]
     assert worker.get("command", ["cpplan", "worker"]) == ["cpplan", "worker"]
     # The read model has its own database server, not Temporal's.
     assert services["cpplan-postgresql"]["environment"]["POSTGRES_DB"] == "cpplan"
@@ -82,15 +85,33 @@ def test_compose_ui_decodes_through_the_codec_server():
 
 def test_k8s_objects_name_themselves():
     docs = _k8s_docs()
-    assert {doc["kind"] for _, doc in docs} >= {"Deployment", "HorizontalPodAutoscaler", "ConfigMap", "Secret"}
+    assert {doc["kind"] for _, doc in docs} >= {
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "ConfigMap",
+        "Secret",
+        "Service",
+        "Ingress",
+        "PodDisruptionBudget",
+        "Job",
+    }
     for path, doc in docs:
         for field in ("apiVersion", "kind"):
             assert doc.get(field), f"{path.name}: a document without {field}"
         assert doc.get("metadata", {}).get("name"), f"{path.name}: {doc['kind']} without metadata.name"
 
 
-def _deployment() -> dict[str, Any]:
-    return next(doc for _, doc in _k8s_docs() if doc["kind"] == "Deployment")
+def _deployment(name: str = "cpplan-worker") -> dict[str, Any]:
+    return _object("Deployment", name)
+
+
+def _object(kind: str, name: str) -> dict[str, Any]:
+    return next(doc for _, doc in _k8s_docs() if doc["kind"] == kind and doc["metadata"]["name"] == name)
+
+
+def _container(kind: str, name: str) -> dict[str, Any]:
+    (container,) = _object(kind, name)["spec"]["template"]["spec"]["containers"]
+    return container
 
 
 def test_k8s_worker_deployment():
@@ -225,3 +246,149 @@ def test_bytecode_is_compiled_at_build_and_install():
     modules from source for every plan unless the bytecode is made once beforehand."""
     assert "compileall" in (DEPLOY / "Dockerfile").read_text()
     assert "compileall" in (DEPLOY.parent / "Makefile").read_text()
+
+
+K8S_VERSION = "1.30"
+
+
+def test_k8s_files_pass_the_kubernetes_schemas():
+    """Every object, strictly (no field the API does not know), against the schemas bundled in
+    kubernetes-validate; and a misspelt field is caught, so the check is not vacuous."""
+    import kubernetes_validate
+
+    for path, doc in _k8s_docs():
+        try:
+            kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as err:
+            raise AssertionError(f"{path.name} {doc['kind']} {doc['metadata']['name']}: {err.message}") from None
+    broken = _deployment()
+    broken["spec"]["template"]["spec"]["containers"][0]["livenesProbe"] = {}
+    try:
+        kubernetes_validate.validate(broken, K8S_VERSION, strict=True)
+    except kubernetes_validate.ValidationError:
+        pass
+    else:
+        raise AssertionError("a misspelt field passed validation")
+
+
+# The long-running processes: Deployment name, command, the port their probes ask.
+PROCESSES = {
+    "cpplan-worker": (["cpplan", "worker"], "health"),
+    "cpplan-web": (["cpplan", "serve", "--host", "0.0.0.0", "--web-port", "8000"], "http"),
+    "cpplan-codec-server": (["cpplan", "codec-server", "--host", "0.0.0.0", "--port", "8081"], "http"),
+}
+
+
+def test_k8s_runs_every_process_with_probes_and_resources():
+    for name, (command, port) in PROCESSES.items():
+        container = _container("Deployment", name)
+        assert container["command"] == command, name
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port}, name
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port}, name
+        assert port in {p["name"] for p in container["ports"]}, name
+        assert container["resources"]["requests"]["cpu"] and container["resources"]["limits"]["memory"], name
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True, name
+    worker_env = {e["name"]: e.get("value") for e in _container("Deployment", "cpplan-worker")["env"]}
+    health_port = next(p for p in _container("Deployment", "cpplan-worker")["ports"] if p["name"] == "health")
+    assert worker_env["CPPLAN_WORKER_HEALTH_PORT"] == str(health_port["containerPort"])
+    assert _configmap()["CPPLAN_ENV"] == "production"
+
+
+def _configmap() -> dict[str, str]:
+    return dict(_object("ConfigMap", "cpplan-config")["data"])
+
+
+def test_k8s_services_ingress_and_disruption_budgets():
+    for name in ("cpplan-web", "cpplan-codec-server"):
+        service = _object("Service", name)
+        labels = _object("Deployment", name)["spec"]["template"]["metadata"]["labels"]
+        assert service["spec"]["selector"].items() <= labels.items(), name
+    web = _object("Ingress", "cpplan-web")
+    backend = web["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"] == "cpplan-web" and web["spec"]["tls"]
+    # The proxy refuses what the app would refuse: its request-body limit is the app's, 256 KB.
+    assert web["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == "256k"
+    for name in ("cpplan-worker", "cpplan-web"):
+        pdb = _object("PodDisruptionBudget", name)
+        selected = _object("Deployment", name)["spec"]["selector"]["matchLabels"]
+        assert pdb["spec"]["selector"]["matchLabels"] == selected and pdb["spec"]["minAvailable"] >= 1
+
+
+def test_k8s_jobs_migrate_and_schedule_the_watchdog():
+    upgrade = _container("Job", "cpplan-db-upgrade")
+    assert upgrade["command"] == ["cpplan", "db", "upgrade"]
+    schedule = _container("Job", "cpplan-watchdog-schedule")
+    assert schedule["command"] == ["cpplan", "watchdog-schedule"]
+    for job in ("cpplan-db-upgrade", "cpplan-watchdog-schedule"):
+        assert _object("Job", job)["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+
+
+# Who holds which secret (deploy/README.md, "Who holds what"): each process only its own.
+SECRETS_HELD = {
+    ("Deployment", "cpplan-worker"): {
+        "TEMPORAL_API_KEY",
+        "CPPLAN_DATABASE_URL",
+        "CPPLAN_SMTP_URL",
+        "CPPLAN_CODEC_KEYS",
+    },
+    ("Deployment", "cpplan-web"): {
+        "TEMPORAL_API_KEY",
+        "CPPLAN_DATABASE_URL",
+        "CPPLAN_CODEC_KEYS",
+        "CPPLAN_WEB_SESSION_SECRET",
+        "CPPLAN_OIDC_CLIENT_SECRET",
+    },
+    ("Deployment", "cpplan-codec-server"): {"CPPLAN_CODEC_KEYS", "CPPLAN_CODEC_TOKEN"},
+    ("Job", "cpplan-db-upgrade"): {"CPPLAN_DATABASE_URL"},
+    ("Job", "cpplan-watchdog-schedule"): {"TEMPORAL_API_KEY", "CPPLAN_CODEC_KEYS"},
+}
+
+
+def test_each_process_holds_only_its_own_secrets():
+    secret = _object("Secret", "cpplan-secrets")
+    listing = (K8S / "secret.example.yaml").read_text()
+    for (kind, name), expected in SECRETS_HELD.items():
+        container = _container(kind, name)
+        held = {
+            e["valueFrom"]["secretKeyRef"]["key"]
+            for e in container.get("env", [])
+            if "secretKeyRef" in e.get("valueFrom", {})
+        }
+        assert held == expected, f"{name} holds {sorted(held)}"
+        assert not any("secretRef" in ref for ref in container.get("envFrom", [])), f"{name} takes a whole Secret"
+        assert held <= set(secret["stringData"]), name
+    # The example's header says the same, process by process.
+    labels = {
+        "worker": "cpplan-worker",
+        "front door": "cpplan-web",
+        "codec server": "cpplan-codec-server",
+        "db-upgrade Job": "cpplan-db-upgrade",
+        "watchdog Job": "cpplan-watchdog-schedule",
+    }
+    listed: dict[str, set[str]] = {}
+    current = None
+    for line in listing.split("Who holds which key", 1)[1].splitlines()[1:]:
+        if not line.startswith("#"):
+            break
+        label = line[1:].strip().split("  ", 1)[0]
+        current = labels.get(label, current)
+        if current:
+            listed.setdefault(current, set()).update(re.findall(r"\b[A-Z][A-Z_]+\b", line))
+    assert listed == {name: keys for (_, name), keys in SECRETS_HELD.items()}
+    # No secret in the ConfigMap every process reads.
+    assert not set(_configmap()) & {key for keys in SECRETS_HELD.values() for key in keys}
+
+
+def test_compose_runs_the_whole_product():
+    services = _compose()["services"]
+    assert services["db-upgrade"]["command"] == ["cpplan", "db", "upgrade"]
+    assert services["watchdog-schedule"]["command"] == ["cpplan", "watchdog-schedule"]
+    assert services["web"]["command"][:2] == ["cpplan", "serve"]
+    for name in ("worker", "web"):
+        assert services[name]["depends_on"]["db-upgrade"]["condition"] == "service_completed_successfully", name
+        assert services[name]["environment"]["CPPLAN_ENV"] == "production", name
+    for name, port in (("worker", 8090), ("web", 8000), ("codec-server", 8081)):
+        assert f"http://127.0.0.1:{port}/readyz" in " ".join(services[name]["healthcheck"]["test"]), name
+    assert services["worker"]["environment"]["CPPLAN_WORKER_HEALTH_PORT"] == "8090"
+    # The codec server holds no database or SMTP credentials.
+    assert not {"CPPLAN_DATABASE_URL", "CPPLAN_SMTP_URL"} & set(services["codec-server"]["environment"])
