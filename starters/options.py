@@ -54,6 +54,14 @@ def settle_common(args: argparse.Namespace, *, from_environment: bool = True) ->
     return args
 
 
+def plan_ref(text: str) -> str:
+    """A PLAN_ID argument: the plan id, or the workflow id `cpplan start` and the Temporal UI
+    show (`cp-plan-ID`)."""
+    import workflows
+
+    return text.strip().removeprefix(workflows.workflow_id(""))
+
+
 TODAY = "today"
 DATE_METAVAR = "YYYY-MM-DD|today"
 

@@ -103,16 +103,19 @@ _LEVELS = {1: "first", 2: "second"}
 
 
 def escalation_words(e: dict[str, Any]) -> str:
-    """'Visit due Mon 19 Oct 2026 not done: escalated to you (second level) on Tue 20 Oct 2026 at
-    09:00' rather than `late-0002: Overdue (visit-1)`."""
-    level = _LEVELS.get(int(e.get("level") or 1), str(e.get("level")))
+    """'Visit due Mon 26 Oct 2026 not done: escalated to you on Fri 4 Dec 2026 at 09:00' rather
+    than `late-0002: Overdue (visit-1)`; an alert says what it was about."""
     when = dates.london_time(e["at"])
+    told = f"on {when[:-6]} at {when[-5:]}"
+    level = int(e.get("level") or 1)
+    if level > 1:
+        told = f"({_LEVELS.get(level, str(level))} level) {told}"
+    about = ""
     if e.get("obligation_kind"):
-        what = f"{kind_words(e['obligation_kind'])} due {dates.table_day(e['obligation_due'])}"
-        what += " not done" if e["kind"] == "overdue" else f": {kind_words(e['kind']).lower()}"
-    else:
-        what = kind_words(e["kind"])
-    return f"{what}: escalated to you ({level} level) on {when[:-6]} at {when[-5:]}"
+        about = f"{kind_words(e['obligation_kind'])} due {dates.table_day(e['obligation_due'])}"
+    if e["kind"] == "overdue":
+        return f"{about or 'Something'} not done: escalated to you {told}"
+    return f"{kind_words(e['kind'])}{f' ({about.lower()})' if about else ''}: sent to you {told}"
 
 
 def case_record_url(child_ref: Any) -> str | None:
@@ -125,21 +128,32 @@ def case_record_url(child_ref: Any) -> str | None:
 
 
 _EVENT_WORDS = {
+    "plan-started": "Plan started",
     "visit": "Visit recorded",
     "visit-not-statutory": "Visit not counted as the statutory visit",
     "early-review-authorised": "Early review authorised",
     "early-review-declined": "Early review declined",
     "early-review-requested": "Early review asked for",
+    "incident": "Incident reported",
 }
+
+
+def obligation_words(o: dict[str, Any]) -> str:
+    """An obligation as the plan describes it, without the due date said beside it: 'Statutory
+    visit (child seen)'."""
+    text = str(o.get("description") or kind_words(str(o.get("kind", ""))))
+    text = text.removesuffix(f" due {o.get('due')}")
+    return text[:1].upper() + text[1:]
 
 
 def history_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
     """The plan's story in date order, oldest first: when, what happened in words, and who."""
     lead = status.get("lead_social_worker")
+    about = {o["id"]: obligation_words(o) for o in status.get("obligations") or []}
     rows = []
     for n, h in enumerate(status.get("history") or []):
         on = h.get("on") or str(h.get("at", ""))[:10]
-        rows.append({"on": on, "n": n, "day": dates.table_day(on), "what": _what(h), "who": _who(h, lead)})
+        rows.append({"on": on, "n": n, "day": dates.table_day(on), "what": _what(h, about), "who": _who(h, lead)})
     return sorted(rows, key=lambda r: (r["on"], r["n"]))
 
 
@@ -148,12 +162,25 @@ def _who(h: dict[str, Any], lead: Any) -> str:
         return str(h["by"])
     if h.get("event") == "visit" and lead:
         # A visit recorded without a name counts as the lead social worker's (visits.py).
-        return f"{lead} (lead social worker; name not recorded)"
+        return f"Not recorded (counted as the lead social worker's, {lead})"
+    if h.get("event") in ("escalation", "reminder", "plan-started") or h.get("event", "").startswith("alert"):
+        return "The plan"
     return "Not recorded"
 
 
-def _what(h: dict[str, Any]) -> str:
+def _to(h: dict[str, Any]) -> str:
+    to = h.get("to")
+    return ", ".join(map(str, to)) if isinstance(to, list) else str(to or "")
+
+
+def _what(h: dict[str, Any], about: dict[str, str]) -> str:
     event = str(h.get("event", ""))
+    ob = about.get(str(h.get("obligation_id")), "")
+    if event == "escalation":
+        level = " (second level)" if h.get("level") == 2 else ""
+        return f"{ob or 'Something'} overdue: escalated to {_to(h)}{level}"
+    if event == "reminder":
+        return f"Reminder to {_to(h)}: {ob.lower() or 'something due'}"
     words = _EVENT_WORDS.get(event) or event_words(event)
     if event == "visit":
         seen = h.get("seen")
@@ -162,11 +189,12 @@ def _what(h: dict[str, Any]) -> str:
             words += ", alone"
         if seen and h.get("bedroom_seen"):
             words += ", bedroom seen"
-    to = h.get("to")
-    if to:
-        words += ", to " + (", ".join(map(str, to)) if isinstance(to, list) else str(to))
-    if h.get("kind") and event not in ("visit",):
-        words += f" ({kind_words(str(h['kind'])).lower()})"
+        if h.get("statutory") is False and seen:
+            words += " (not the statutory visit)"
+    elif h.get("kind"):
+        words += f": {kind_words(str(h['kind'])).lower()}"
+    if h.get("to"):
+        words += f", {_to(h)} told"
     return words
 
 
@@ -176,6 +204,7 @@ def plan_context(status: dict[str, Any], who: Identity) -> dict[str, Any]:
     obligations = [
         {
             **o,
+            "title": obligation_words(o),
             "due_day": dates.table_day(o["due"]),
             "due_words": dates.due_words(o["due"], today, policy, met=o["status"] in ("met", "met-late", "waived")),
             "met_day": dates.table_day(o.get("met_on")),
