@@ -123,7 +123,7 @@ def build_pages() -> APIRouter:
             raise ApiError(404, "NotFound", "development sign-in is off")
         chosen = next((p for p in dev_people() if p["staff_id"] == staff_id), None)
         if chosen is None:
-            raise ApiError(422, "Refused", "staff_id: not one of the demo people")
+            raise ApiError(422, "Refused", "staff_id: not one of the people on a plan here")
         who = Identity(chosen["staff_id"], frozenset([chosen["role"]]))
         request.session.clear()  # a new session on sign-in: nothing carried over
         request.session["who"] = who.as_session()
