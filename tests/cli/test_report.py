@@ -5,9 +5,9 @@ when CPPLAN_TEST_POSTGRES_URL is set, on PostgreSQL."""
 from __future__ import annotations
 
 import csv
-import sys
 import io
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path

@@ -146,9 +146,7 @@ def _visits(status: dict[str, Any]) -> list[dict[str, Any]]:
     return [h for h in status["history"] if h["event"] == "visit"]
 
 
-async def test_a_managers_morning_and_a_practitioners_week(
-    web: Web, plan_doc: dict[str, Any], tmp_path: Path
-) -> None:
+async def test_a_managers_morning_and_a_practitioners_week(web: Web, plan_doc: dict[str, Any], tmp_path: Path) -> None:
     """Dates in words and how late each overdue item is; the manager's waiting decision on their
     own My work; the Team page's summary first; the visit form's errors in plain words; a visit
     recorded on the command line and again on the page asked about before it is saved twice."""
@@ -233,6 +231,15 @@ async def test_a_managers_morning_and_a_practitioners_week(
             h[1:] for h in history
         ]
         assert ["Visit recorded: child seen", "sw-demo"] in [h[1:] for h in history]
+        # The API refuses the same day again as the page asks about it: field `again`, nothing changed.
+        async with web.http() as http:
+            sw = web.auth("sw-demo", "social-worker")
+            again = {"date": today.isoformat(), "seen": True}
+            r = await http.post(f"/api/plans/{late['plan_id']}/record-visit", json=again, headers=sw)
+            assert r.status_code == 422 and r.json()["errors"][0]["field"] == "again", r.text
+            assert "is already recorded by sw-demo" in r.json()["errors"][0]["reason"]
+            status = (await http.get(f"/api/plans/{late['plan_id']}", headers=case_system)).json()
+            assert len(_visits(status)) == 2
         await page.get_by_role("button", name="Sign out").click()
 
         # The team manager's morning.
@@ -262,7 +269,9 @@ async def test_a_managers_morning_and_a_practitioners_week(
 
 async def _rows(page: Any, table: str = "main table") -> list[list[str]]:
     """The body rows of the first table matching `table`, each cell's text with spaces collapsed."""
-    cells = await page.locator(f"{table} >> nth=0").locator("tbody tr").evaluate_all(
-        "rows => rows.map(r => [...r.children].map(c => c.innerText))"
+    cells = (
+        await page.locator(f"{table} >> nth=0")
+        .locator("tbody tr")
+        .evaluate_all("rows => rows.map(r => [...r.children].map(c => c.innerText))")
     )
     return [[" ".join(c.split()) for c in row] for row in cells]
