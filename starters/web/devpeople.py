@@ -51,6 +51,10 @@ def _plans_people() -> list[tuple[str, str, str]]:
         for field, role in _ROLE.items():
             if who := _ref(status.get(field)):
                 found.append((who, role, row.plan_id))
+        # The status names its other managers (the service manager, ...) only among `managers`.
+        team = _ref(status.get("team_manager"))
+        managers = status.get("managers") if isinstance(status.get("managers"), list) else []
+        found += [(str(m), "service-manager", row.plan_id) for m in managers if m and str(m) != team]
     return found
 
 
