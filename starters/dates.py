@@ -77,7 +77,7 @@ def days_late(due: Any, today: date) -> int:
 
 
 def due_words(due: Any, today: date, policy: str | None = None, *, met: bool = False) -> str:
-    """How a due date stands today: '46 days overdue', 'due today', 'due tomorrow', 'due in 3
+    """How a due date stands today: '46 days overdue', 'due today', 'due on Saturday', 'due in 3
     working days' (in the plan's own calendar). Empty for something met or without a date."""
     day = as_date(due)
     if day is None or met:

@@ -163,8 +163,8 @@ def _who(h: dict[str, Any], lead: Any) -> str:
     if h.get("event") == "visit" and lead:
         # A visit recorded without a name counts as the lead social worker's (visits.py).
         return f"Not recorded (counted as the lead social worker's, {lead})"
-    if h.get("event") in ("escalation", "reminder", "plan-started") or h.get("event", "").startswith("alert"):
-        return "The plan"
+    if h.get("event") in ("escalation", "reminder", "plan-started") or h.get("to"):
+        return "The plan"  # what the plan itself did: told someone, started its clocks
     return "Not recorded"
 
 
