@@ -137,7 +137,12 @@ class VisitRules(PlanRules):
             (h.detail.get("by") for h in reversed(self.state.history) if h.event == "visit" and h.on == msg.date),
             None,
         )
-        who = f"by {by}" if by else "(who recorded it was not given)"
+        # One recorded without a name is counted as the lead social worker's (see below).
+        who = (
+            f"by {by}"
+            if by
+            else f"(no name given: counted as the lead social worker's, {self.lead_social_worker(msg.date).id})"
+        )
         day = f"{msg.date.day} {msg.date:%B %Y}"
         raise m.Refusal.one(
             "again",
