@@ -210,7 +210,9 @@ async def test_a_managers_morning_and_a_practitioners_week(web: Web, plan_doc: d
         await page.fill("#record-visit-date-year", str(today.year))
         await page.get_by_role("button", name="Record visit").click()
         warning = " ".join((await page.text_content(".warning-panel")).split())
-        assert f"A visit on {dates.prose_day(today)} is already recorded (no name given: counted as the lead " in warning
+        assert (
+            f"A visit on {dates.prose_day(today)} is already recorded (no name given: counted as the lead " in warning
+        )
         assert "social worker's, sw-demo)" in warning, warning
         assert "Record another visit that day?" in warning
         await _accessible_at_both_widths(page, "visit already recorded", shots)
