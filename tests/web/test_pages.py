@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from starters.web import audit
 from tests.helpers import eventually
 from tests.web.browser import browser_page, screenshot_dir, serious_violations
@@ -146,13 +148,16 @@ def _visits(status: dict[str, Any]) -> list[dict[str, Any]]:
     return [h for h in status["history"] if h["event"] == "visit"]
 
 
-async def test_a_managers_morning_and_a_practitioners_week(web: Web, plan_doc: dict[str, Any], tmp_path: Path) -> None:
+async def test_a_managers_morning_and_a_practitioners_week(
+    web: Web, plan_doc: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Dates in words and how late each overdue item is; the manager's waiting decision on their
     own My work; the Team page's summary first; the visit form's errors in plain words; a visit
     recorded on the command line and again on the page asked about before it is saved twice."""
     from starters import cli, dates
 
     shots = screenshot_dir(tmp_path)
+    monkeypatch.setenv("CPPLAN_CASE_RECORD_URL", "https://case.example.org/children/{child_ref}")
     today = local_date(await web.env.get_current_time())
     fresh = plan_doc["plan_id"]
     late = {**plan_doc, "plan_id": f"{fresh}-late", "icpc_date": (today - timedelta(days=40)).isoformat()}
@@ -191,6 +196,9 @@ async def test_a_managers_morning_and_a_practitioners_week(web: Web, plan_doc: d
         # The visit form: empty, it answers in plain words, inline and in a summary.
         await page.set_viewport_size({"width": 1280, "height": 900})
         await page.goto(f"{web.url}/plans/{late['plan_id']}")
+        # The child's record is in the case system: a link there, no name here.
+        record = page.get_by_role("link", name="Open the child's record")
+        assert await record.get_attribute("href") == f"https://case.example.org/children/{late['child_ref']}"
         await page.get_by_role("button", name="Record visit").click()
         summary = await page.locator(".error-summary li").all_text_contents()
         assert summary == ["Enter the date of the visit", "Select whether the child was seen"], summary
