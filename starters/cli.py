@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from starters import complaints, database, health, importer, managers, options, plans, render
+from starters import complaints, database, dates, health, importer, managers, options, plans, render
 from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, profile_calendar
@@ -110,10 +110,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="worker processes on the same task queue, one per core, supervised (default 1)",
     )
-    p = add("start", "start a plan from a PlanStart JSON document; prints the workflow id")
+    p = add("start", "start a plan from a PlanStart JSON document; prints the plan id and what falls due next")
     p.add_argument("file", metavar="FILE.json", help="the PlanStart document ('-' reads stdin)")
+    p.add_argument(
+        "--plan-id",
+        type=options.plan_ref,
+        metavar="PLAN_ID",
+        help="start the document under this plan id instead of its own (to run an example again)",
+    )
     p = add("status", "a plan's key facts and its obligations in due-date order (--json: the status query exactly)")
-    p.add_argument("plan_id", metavar="PLAN_ID")
+    p.add_argument(
+        "plan_id", metavar="PLAN_ID", type=options.plan_ref, help="the plan id (or its cp-plan- workflow id)"
+    )
     p = add("doctor", "every plan in trouble: workflow stopped or failing while the read model says active")
     managers.add_overdue_arguments(add("overdue", managers.OVERDUE_HELP))
     managers.add_due_arguments(add("due", managers.DUE_HELP))
@@ -187,7 +195,9 @@ def add_message_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
         doc = " ".join((spec.model.__dict__.get("__doc__") or "").split())
         helptext = f"send the {spec.message} {spec.kind}" + (f": {doc}" if doc else "")
         p = add(spec.command, helptext)
-        p.add_argument("plan_id", metavar="PLAN_ID")
+        p.add_argument(
+            "plan_id", metavar="PLAN_ID", type=options.plan_ref, help="the plan id (or its cp-plan- workflow id)"
+        )
         options.add_model_options(p, spec)
         options.add_delivery_options(p, spec.kind)
 
@@ -277,15 +287,38 @@ def _read_document(path: str) -> Any:
 
 async def cmd_start(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
     doc = _read_document(args.file)
-    plans.check_start(doc)  # refuse before connecting
+    if args.plan_id and isinstance(doc, dict):
+        doc = {**doc, "plan_id": args.plan_id}
+    start = plans.check_start(doc)  # refuse before connecting
     client = await get_client()
     workflow_id, created = await plans.start_plan(client, doc)
     if args.json:
         _print_json({"workflow_id": workflow_id, "created": created})
     else:
-        print(workflow_id)
+        print(start.plan_id)
+        print(f"  {'started' if created else 'already running'} (workflow {workflow_id})")
+        print(f"  next due  {await _next_due(client, start)}")
+        print(f"  see it    cpplan status {start.plan_id}")
     if not created:
         print(f"{workflow_id}: already running with the same content; nothing new started", file=sys.stderr)
+
+
+# How long `start` waits for the new plan to answer what falls due first.
+START_QUERY_TIMEOUT = 10.0
+
+
+async def _next_due(client: Client, start: m.PlanStart) -> str:
+    """What the plan says falls due first, in words; if no worker answers, said so."""
+    try:
+        status = await plans.query_status(client, start.plan_id, timeout=START_QUERY_TIMEOUT)
+    except (plans.NoAnswer, plans.PlanCommandError):
+        return "not known yet: no worker answered (is `cpplan worker` running?)"
+    nxt = status.get("next_due")
+    if not nxt:
+        return "nothing"
+    today = plans.today_in_london()
+    what = str(nxt.get("description") or nxt["kind"]).removesuffix(f" due {nxt['due']}")
+    return f"{what}: {dates.table_day(nxt['due'])}, {dates.due_words(nxt['due'], today, start.policy)}"
 
 
 async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:

@@ -18,7 +18,7 @@ import json
 from datetime import date
 from typing import Any
 
-from starters import render
+from starters import dates, render
 from starters.plans import today_in_london
 
 OVERDUE_HELP = "obligations past their date with nothing recorded, earliest first (from the read model)"
@@ -89,11 +89,21 @@ async def cmd_caseload(args: argparse.Namespace) -> None:
         print(json.dumps(found, indent=2))
         return
     rows = overdue_rows(found) if args.command == "overdue" else found
+    today = today_in_london()
     print(
         render.table(
-            ["DUE", "PLAN", "OBLIGATION", "STATUS", "LEAD SOCIAL WORKER", "TEAM MANAGER", "POLICY"],
+            ["DUE", "TODAY", "PLAN", "OBLIGATION", "STATUS", "LEAD SOCIAL WORKER", "TEAM MANAGER", "POLICY"],
             (
-                [r["due"], r["plan_id"], r["obligation_id"], r["status"], r["lead_ref"], r["team_ref"], r["policy"]]
+                [
+                    dates.table_day(r["due"]),
+                    dates.due_words(r["due"], today, r["policy"]),
+                    r["plan_id"],
+                    r["obligation_id"],
+                    r["status"],
+                    r["lead_ref"],
+                    r["team_ref"],
+                    r["policy"],
+                ]
                 for r in rows
             ),
         )

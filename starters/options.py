@@ -54,6 +54,14 @@ def settle_common(args: argparse.Namespace, *, from_environment: bool = True) ->
     return args
 
 
+def plan_ref(text: str) -> str:
+    """A PLAN_ID argument: the plan id, or the workflow id `cpplan start` and the Temporal UI
+    show (`cp-plan-ID`)."""
+    import workflows
+
+    return text.strip().removeprefix(workflows.workflow_id(""))
+
+
 TODAY = "today"
 DATE_METAVAR = "YYYY-MM-DD|today"
 
@@ -101,6 +109,7 @@ FIELD_HELP = {
     "bedroom_seen": "the child's bedroom was seen",
     "location": "where the visit took place (default home; at school is 'other')",
     "parents_refused_seen_alone": "the parents refused to let the child be seen alone",
+    "again": "another visit on a day that already has one recorded (without it, refused as the same visit twice)",
     "by": "the id of the person who did it or agreed it (a manager where the rule needs one)",
     "interval_working_days": "visit the child every N working days (1-60)",
     "reason_ref": "reference to the recorded reason, in the case system",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from datetime import time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
+from starters import dates
+from workflows.calendar import local_date
 from workflows.policy import ClockRule, Period, Profile, Rule
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], indent: str = "") -> str:
@@ -22,40 +27,62 @@ def _yes_no(value: Any) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
-def status(doc: dict[str, Any]) -> str:
-    """A plan's key facts, then its obligations in due-date order, then its escalations."""
+def status(doc: dict[str, Any], today: date | None = None) -> str:
+    """A plan's key facts, then its obligations in due-date order, then its escalations; dates
+    as people read them, escalation times in London time."""
+    today = today or local_date(datetime.now(UTC))
+    policy = doc.get("policy")
     nxt = doc.get("next_due")
     state = str(doc.get("state", "-"))
     if doc.get("ended_on"):
-        state += f" (ended {doc['ended_on']}: {doc.get('end_reason')})"
+        state += f" (ended {dates.prose_day(doc['ended_on'])}: {doc.get('end_reason')})"
+    next_words = None
+    if nxt:
+        when = dates.due_words(nxt["due"], today, policy)
+        next_words = f"{nxt.get('description', nxt['kind'])}: {dates.table_day(nxt['due'])}, {when} ({nxt['id']})"
+        next_words = next_words.replace(f" due {nxt['due']}", "")
     facts = [
         ("plan", doc.get("plan_id")),
         ("policy", doc.get("policy")),
-        ("conference", f"{doc.get('icpc_date', '-')} ({doc.get('conference_kind', 'initial')})"),
+        ("conference", f"{dates.prose_day(doc.get('icpc_date')) or '-'} ({doc.get('conference_kind', 'initial')})"),
         ("state", state),
         ("lead social worker", doc.get("lead_social_worker")),
         ("team manager", doc.get("team_manager")),
         ("missing", _yes_no(doc.get("missing"))),
         ("reviews held", doc.get("reviews_held")),
         ("overdue", doc.get("overdue_count")),
-        ("next due", f"{nxt['due']} {nxt['id']} ({nxt.get('description', nxt['kind'])})" if nxt else None),
+        ("next due", next_words),
     ]
     width = max(len(name) for name, _ in facts)
     obligations = sorted(doc.get("obligations", []), key=lambda o: (o.get("due") or "", o.get("id") or ""))
+    done = ("met", "met-late", "waived")
     lines = [f"{name.ljust(width)}  {'-' if value is None else value}" for name, value in facts]
     lines += [
         "",
         "obligations (by due date)",
         table(
-            ["DUE", "ID", "KIND", "STATUS", "MET ON"],
-            ([o["due"], o["id"], o["kind"], o["status"], o.get("met_on")] for o in obligations),
+            ["DUE", "TODAY", "ID", "KIND", "STATUS", "MET ON"],
+            (
+                [
+                    dates.table_day(o["due"]),
+                    dates.due_words(o["due"], today, policy, met=o["status"] in done) or None,
+                    o["id"],
+                    o["kind"],
+                    o["status"],
+                    dates.table_day(o.get("met_on")) or None,
+                ]
+                for o in obligations
+            ),
             "  ",
         ),
         "",
-        "escalations",
+        "escalations (London time)",
         table(
             ["AT", "KIND", "LEVEL", "TO", "OBLIGATION"],
-            ([e["at"], e["kind"], e["level"], e["to"], e.get("obligation_id")] for e in doc.get("escalations", [])),
+            (
+                [dates.london_time(e["at"]), e["kind"], e["level"], e["to"], e.get("obligation_id")]
+                for e in doc.get("escalations", [])
+            ),
             "  ",
         ),
     ]
@@ -74,6 +101,8 @@ def message_outcome(plan_id: str, message: str, outcome: str, request: str, resu
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return dates.table_day(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
@@ -84,10 +113,12 @@ def _value(value: Any) -> str:
 
 
 def schedule(policy: str, icpc: str, obligations: list[dict[str, str]]) -> str:
-    head = f"statutory timetable for policy {policy}, conference on {icpc}\n"
+    """The timetable in date order (a limit on a non-working day: the day to hold it by)."""
+    head = f"statutory timetable for policy {policy}, conference on {dates.prose_day(icpc)}\n"
+    rows = sorted(obligations, key=lambda o: (o["due"], o["kind"]))
     return head + table(
-        ["KIND", "DUE", "HOLD BY", "RULE"],
-        ([o["kind"], o["due"], o.get("hold_by", ""), o["rule"]] for o in obligations),
+        ["DUE", "HOLD BY", "KIND", "RULE"],
+        ([dates.table_day(o["due"]), dates.table_day(o.get("hold_by", "")), o["kind"], o["rule"]] for o in rows),
     )
 
 

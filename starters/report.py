@@ -69,7 +69,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--csv",
         metavar="FILE",
-        help="write the CSV here ('-' for stdout; the default when neither --csv nor --png is given)",
+        nargs="?",
+        const="-",
+        help="write the CSV here (no FILE or '-': to stdout). Without --csv or --png: a table on a terminal, "
+        "the CSV when piped",
     )
     p.add_argument("--png", metavar="FILE", help="write a chart: stacked bars per team or profile")
 
@@ -348,7 +351,9 @@ def _day(option: str, text: str) -> date:
 async def cmd_report(args: argparse.Namespace) -> None:
     period_from, period_to = _day("from", args.period_from), _day("to", args.period_to)
     report = await asyncio.to_thread(build_report, period_from, period_to, args.by)  # blocking database read
-    csv_target = args.csv if args.csv is not None else ("-" if args.png is None and not args.json else None)
+    # Neither --csv nor --png: a table for a person at a terminal, the CSV for a pipe or file.
+    piped = not sys.stdout.isatty()
+    csv_target = args.csv if args.csv is not None else ("-" if args.png is None and not args.json and piped else None)
     if args.json:  # the JSON is stdout; a CSV only to a file
         if csv_target not in (None, "-"):
             _write(Path(csv_target), report.csv_text())

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from starters import dates
 from starters.web import audit, oidc_login, views, work
 from starters.web.catalogue import message_specs
 from starters.web.devpeople import dev_people
@@ -22,7 +23,14 @@ from starters.web.identity import Identity, NotSignedIn
 from workflows.calendar import local_date
 
 TEMPLATES = Jinja2Templates(directory=str(views.TEMPLATE_DIR))
-TEMPLATES.env.globals.update(tag=views.tag, kind_words=views.kind_words, event_words=views.event_words)
+TEMPLATES.env.globals.update(
+    tag=views.tag,
+    kind_words=views.kind_words,
+    event_words=views.event_words,
+    escalation_words=views.escalation_words,
+    table_day=dates.table_day,
+    prose_day=dates.prose_day,
+)
 
 
 class SignInNeeded(Exception):
@@ -115,7 +123,7 @@ def build_pages() -> APIRouter:
             raise ApiError(404, "NotFound", "development sign-in is off")
         chosen = next((p for p in dev_people() if p["staff_id"] == staff_id), None)
         if chosen is None:
-            raise ApiError(422, "Refused", "staff_id: not one of the demo people")
+            raise ApiError(422, "Refused", "staff_id: not one of the people on a plan here")
         who = Identity(chosen["staff_id"], frozenset([chosen["role"]]))
         request.session.clear()  # a new session on sign-in: nothing carried over
         request.session["who"] = who.as_session()
@@ -133,28 +141,44 @@ def build_pages() -> APIRouter:
     @router.get("/work")
     async def my_work(request: Request, who: Person) -> Response:
         today = local_date(datetime.now(UTC))
-        items = await asyncio.to_thread(work.work_items, today, person=who.staff_id)
-        audit.note(request.scope, action="page my-work", outcome=f"read {len(items)}")
-        return render(request, "work.html", items=items, today=today)
+        items = await asyncio.to_thread(work.work_items, today, person=who.staff_id, with_policy=True)
+        items = [i for i in items if i["kind"] not in work.MANAGERS_DECISIONS]
+        decisions = await asyncio.to_thread(work.decisions_for, who.staff_id) if who.has("team-manager") else []
+        audit.note(request.scope, action="page my-work", outcome=f"read {len(items) + len(decisions)}")
+        return render(
+            request,
+            "work.html",
+            items=views.dated(items, today),
+            decisions=views.dated(decisions, today),
+            today=today,
+            today_words=dates.prose_day(today),
+        )
 
     @router.get("/team")
-    async def team(request: Request, who: Person) -> Response:
+    async def team(request: Request, who: Person, worker: str = "", kind: str = "") -> Response:
         if not who.manager:
             raise ApiError(403, "Forbidden", "the team page is for managers")
         today = local_date(datetime.now(UTC))
         team_ref = (
             who.staff_id if who.has("team-manager") and not who.has("service-manager", "head-of-service") else None
         )
-        items = await asyncio.to_thread(work.work_items, today, team=team_ref)
-        escalations = await asyncio.to_thread(work.escalations_to, who.staff_id)
+        items = views.dated(await asyncio.to_thread(work.work_items, today, team=team_ref, with_policy=True), today)
+        escalated = await asyncio.to_thread(work.escalations_by_plan, who.staff_id)
         audit.note(request.scope, action="page team", outcome=f"read {len(items)}")
+        workers = views.per_worker(items)
+        shown = views.per_worker(views.filtered(items, worker, kind))
         return render(
             request,
             "team.html",
-            workers=views.per_worker(items),
-            decisions=[i for i in items if i["kind"] == "early-review-decision"],
-            escalations=escalations,
+            summary=views.team_summary(workers, escalated),
+            workers=shown,
+            worker_choices=[w["staff_id"] for w in sorted(workers, key=lambda w: w["staff_id"])],
+            kind_choices=sorted({i["kind"] for i in items if i["kind"] not in work.MANAGERS_DECISIONS}),
+            chosen={"worker": worker, "kind": kind},
+            decisions=[i for i in items if i["kind"] in work.MANAGERS_DECISIONS],
+            escalated=escalated,
             today=today,
+            today_words=dates.prose_day(today),
         )
 
     @router.get("/plans/{plan_id}")
@@ -174,7 +198,10 @@ def build_pages() -> APIRouter:
         audit.note(request.scope, action=f"page {spec.dash}", plan_id=plan_id)
         payload = views.FORMS[spec.dash](form)
         gw: Gateway = await request.app.state.gateway()
+        problems = views.FORM_CHECKS.get(spec.dash, lambda _: [])(form)
         try:
+            if problems:
+                raise ApiError(422, "Refused", "", [{"field": f, "reason": r} for f, r in problems])
             await gw.send(who, plan_id, spec, payload, None)
         except ApiError as err:
             if err.status != 422:
@@ -182,7 +209,17 @@ def build_pages() -> APIRouter:
             audit.note(request.scope, outcome="refused")
             status = await gw.status(who, plan_id)
             context = views.plan_context(status, who)
-            return render(request, "plan.html", 422, errors=err.errors, form=spec.dash, values=dict(form), **context)
+            again = views.already_recorded(err.errors)
+            return render(
+                request,
+                "plan.html",
+                409 if again else 422,
+                errors=[] if again else views.plain_errors(err.errors, spec.dash),
+                already_recorded=again,
+                form=spec.dash,
+                values=dict(form),
+                **context,
+            )
         audit.note(request.scope, outcome="done")
         request.session["flash"] = views.DONE_WORDS[spec.dash]
         return RedirectResponse(f"/plans/{plan_id}", status_code=303)

@@ -12,16 +12,22 @@ from typing import Any
 import sqlalchemy as sa
 
 from activities import read_model
-from activities.db import escalations, get_engine, plans
+from activities.db import escalations, get_engine, obligations, plans
 
 DEFAULT_DUE_WITHIN = 10
 
 
 def work_items(
-    today: date, *, team: str | None = None, person: str | None = None, due_within: int = DEFAULT_DUE_WITHIN
+    today: date,
+    *,
+    team: str | None = None,
+    person: str | None = None,
+    due_within: int = DEFAULT_DUE_WITHIN,
+    with_policy: bool = False,
 ) -> list[dict[str, Any]]:
     """Open obligations of active plans, overdue first then by due date; each says whether it
-    is overdue. `team` is the team manager's id, `person` the lead social worker's."""
+    is overdue. `team` is the team manager's id, `person` the lead social worker's. The API's
+    items are exactly these; the pages also want each plan's `policy` (its working days)."""
     rows = read_model.open_obligations(team=team, worker=person)
     late = [r for r in rows if r["status"] in read_model.OVERDUE_STATUSES]
     soon = read_model.due_within([r for r in rows if r["status"] not in read_model.OVERDUE_STATUSES], today, due_within)
@@ -35,6 +41,7 @@ def work_items(
             "overdue": r["status"] in read_model.OVERDUE_STATUSES,
             "team": r["team_ref"],
             "lead_social_worker": r["lead_ref"],
+            **({"policy": r["policy"]} if with_policy else {}),
         }
         for r in late + soon
     ]
@@ -67,3 +74,48 @@ def escalations_to(person: str, team: str | None = None) -> list[dict[str, Any]]
         }
         for row in found
     ]
+
+
+# An early review request waits for the team manager's decision: theirs, not the worker's.
+MANAGERS_DECISIONS = frozenset({"early-review-decision"})
+
+
+def decisions_for(manager: str) -> list[dict[str, Any]]:
+    """The decisions waiting for a team manager on their team's plans, earliest due first,
+    however far ahead they fall due."""
+    rows = read_model.open_obligations(team=manager)
+    return [
+        {
+            "plan_id": r["plan_id"],
+            "obligation_id": r["obligation_id"],
+            "kind": r["kind"],
+            "due": str(r["due"]),
+            "status": r["status"],
+            "overdue": r["status"] in read_model.OVERDUE_STATUSES,
+            "lead_social_worker": r["lead_ref"],
+            "policy": r["policy"],
+        }
+        for r in rows
+        if r["kind"] in MANAGERS_DECISIONS
+    ]
+
+
+def escalations_by_plan(person: str, team: str | None = None) -> list[dict[str, Any]]:
+    """`escalations_to(person)`, grouped by plan (the plan with the latest first), each with
+    the kind and due date of the obligation it was about, so a page can say it in words."""
+    found = escalations_to(person, team)
+    ids = {(e["plan_id"], e["obligation_id"]) for e in found if "obligation_id" in e}
+    about: dict[tuple[str, str], tuple[str, str]] = {}
+    if ids:
+        o = obligations
+        query = sa.select(o.c.plan_id, o.c.obligation_id, o.c.kind, o.c.due).where(
+            o.c.plan_id.in_({plan for plan, _ in ids})
+        )
+        with get_engine().connect() as conn:
+            about = {(r.plan_id, r.obligation_id): (r.kind, str(r.due)) for r in conn.execute(query)}
+    grouped: dict[str, dict[str, Any]] = {}
+    for e in found:
+        kind_due = about.get((e["plan_id"], e.get("obligation_id", "")))
+        entry = {**e, "obligation_kind": kind_due[0], "obligation_due": kind_due[1]} if kind_due else dict(e)
+        grouped.setdefault(e["plan_id"], {"plan_id": e["plan_id"], "escalations": []})["escalations"].append(entry)
+    return list(grouped.values())

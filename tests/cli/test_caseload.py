@@ -4,6 +4,7 @@ first, with who answers for it, filtered by team, worker and profile."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,6 +92,7 @@ async def test_overdue_earliest_first_with_who(caseload: None, capsys: pytest.Ca
     text = capsys.readouterr().out
     assert text.splitlines()[0].split() == [
         "DUE",
+        "TODAY",
         "PLAN",
         "OBLIGATION",
         "STATUS",
@@ -102,6 +104,9 @@ async def test_overdue_earliest_first_with_who(caseload: None, capsys: pytest.Ca
         "POLICY",
     ]
     assert "sw-2" in text and "tm-1" in text
+    # Dates in words and how late: P1's visit was due a working day ago.
+    p1 = next(line for line in text.splitlines() if " P1 " in line)
+    assert re.match(r"\w{3} \d{1,2} \w{3} \d{4}\s+\d+ days? overdue\s+P1\s", p1), p1
 
 
 async def test_due_within_working_days(caseload: None, capsys: pytest.CaptureFixture[str]) -> None:

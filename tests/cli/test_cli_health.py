@@ -71,7 +71,8 @@ async def test_a_second_start_is_idempotent_only_with_the_same_content(
     same["child_ref"] = f"  {same['child_ref']} "
     same["conference_kind"] = "initial"
     code, out, err = await run(temporal, capsys, "start", write_doc(same))
-    assert (code, out.strip()) == (0, workflow_id), err
+    assert (code, out.splitlines()[0]) == (0, demo_doc["plan_id"]), err
+    assert f"already running (workflow {workflow_id})" in out
     assert "already running with the same content" in err
 
     other = copy.deepcopy(demo_doc)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,10 @@ def test_schedule_isle_of_man(capsys: pytest.CaptureFixture[str]) -> None:
 def test_schedule_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schedule", "--policy", "darlington", "--icpc", "2026-12-18"]) == 0
     out = capsys.readouterr().out
-    assert "first-core-group" in out and "2027-01-06" in out
+    assert "first-core-group" in out and "Wed 6 Jan 2027" in out
+    # In date order, dates in words.
+    days = [datetime.strptime(" ".join(line.split()[:4]), "%a %d %b %Y") for line in out.splitlines()[2:]]
+    assert days == sorted(days) and len(days) >= 4
 
 
 def test_console_script() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from starters import cli, plans
+from starters import cli, dates, plans
 from starters.plans import today_in_london
 from tests.helpers import eventually
 
@@ -32,16 +32,23 @@ async def test_start_twice_keeps_one_plan(
     temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any], write_doc
 ) -> None:
     path = write_doc(demo_doc)
+    plan_id, workflow_id = demo_doc["plan_id"], f"cp-plan-{demo_doc['plan_id']}"
     code, out, err = await run(temporal, capsys, "start", path)
     assert code == 0, err
-    assert out.strip() == f"cp-plan-{demo_doc['plan_id']}"
-    first_run = (await temporal.client.get_workflow_handle(out.strip()).describe()).run_id
+    # The plan id (what every command takes), its workflow id, and what falls due first.
+    lines = out.splitlines()
+    assert lines[0] == plan_id and lines[1].strip() == f"started (workflow {workflow_id})", out
+    assert re.fullmatch(r"  next due  first core group: \w{3} \d+ \w{3} \d{4}, due in \d+ working days?", lines[2]), out
+    first_run = (await temporal.client.get_workflow_handle(workflow_id).describe()).run_id
 
     code, out, err = await run(temporal, capsys, "start", path)
     assert code == 0, err
-    assert out.strip() == f"cp-plan-{demo_doc['plan_id']}"
+    assert out.splitlines()[:2] == [plan_id, f"  already running (workflow {workflow_id})"]
     assert "already running" in err
-    assert (await temporal.client.get_workflow_handle(out.strip()).describe()).run_id == first_run
+    assert (await temporal.client.get_workflow_handle(workflow_id).describe()).run_id == first_run
+    # The workflow id it printed is taken wherever a plan id is.
+    code, out, err = await run(temporal, capsys, "status", workflow_id)
+    assert code == 0 and f"plan                {plan_id}" in out, err
     assert await plans.start_plan(temporal.client, demo_doc) == (f"cp-plan-{demo_doc['plan_id']}", False)
 
 
@@ -79,11 +86,12 @@ async def test_status_and_refusals(temporal: WorkflowEnvironment, capsys, demo_d
     assert code == 0, err
     assert plan_id in out and "first-core-group" in out
     facts = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in out.split("\n\n")[0].splitlines())
-    assert facts["conference"].startswith(demo_doc["icpc_date"])
+    # Dates as people read them; the JSON above keeps ISO dates.
+    assert facts["conference"].startswith(dates.prose_day(demo_doc["icpc_date"]) + " (initial)")
     assert (facts["lead social worker"], facts["team manager"]) == ("sw-demo", "tm-demo")
     assert (facts["missing"], facts["reviews held"], facts["state"]) == ("no", "0", "active")
     dues = [
-        line.split()[0]
+        datetime.strptime(" ".join(line.split()[:4]), "%a %d %b %Y").date()
         for line in out.split("obligations (by due date)")[1].split("escalations")[0].splitlines()[2:]
         if line.strip()
     ]

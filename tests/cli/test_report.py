@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -157,11 +158,22 @@ async def test_per_profile_to_stdout(caseload: None, capsys: pytest.CaptureFixtu
 
     out = capsys.readouterr().out
     assert code == 0
-    rows = table(out)  # neither --csv nor --png: the CSV is the output
+    rows = table(out)  # neither --csv nor --png, and not a terminal: the CSV is the output
     assert list(rows) == ["darlington", "london", "(all)"]
     assert figures(rows["darlington"]) == ("1", "0", "1", "0", "0", "1", "1", "100.0")
     assert figures(rows["london"]) == ("7", "2", "2", "3", "0", "3", "1", "33.3")
     assert rows["london"]["by"] == "policy"
+
+
+async def test_a_table_on_a_terminal_the_csv_when_asked(
+    caseload: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert await cli.run(["report", *PERIOD, "--by", "policy"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("obligations due ") and "POLICY" in out and "," not in out.splitlines()[1]
+    assert await cli.run(["report", *PERIOD, "--by", "policy", "--csv"]) == 0
+    assert list(table(capsys.readouterr().out)) == ["darlington", "london", "(all)"]
 
 
 async def test_a_period_without_obligations(read_model: str, tmp_path: Path) -> None:

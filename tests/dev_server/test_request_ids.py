@@ -35,8 +35,12 @@ async def test_the_same_visit_sent_twice_is_recorded_once(
     status = await plans.query_status(dev_server.client, plan_id)
     assert len(events(status, "visit")) == 1
 
-    # The same values under a request id of the caller's own are another request: recorded.
+    # The same values under a request id of the caller's own are another request: a second
+    # visit that day, refused unless it is said to be another (the same visit typed twice).
     code, out, err = await run(dev_server, capsys, *visit, "--request-id", "case-system-4711")
+    assert code == 1 and "again: a visit on " in err and "is already recorded" in err, err
+    assert len(events(await plans.query_status(dev_server.client, plan_id), "visit")) == 1
+    code, out, err = await run(dev_server, capsys, *visit, "--again", "--request-id", "case-system-4711")
     assert code == 0, err
     assert json.loads(out)["request_id"].startswith("record_visit:case-system-4711:")
     status = await plans.query_status(dev_server.client, plan_id)
@@ -44,7 +48,7 @@ async def test_the_same_visit_sent_twice_is_recorded_once(
 
     # The caller's request id reused for other values is another request, never answered with
     # the first one's result: a not-seen visit under the same id is recorded too.
-    not_seen = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--no-seen", "--json")
+    not_seen = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--no-seen", "--again", "--json")
     code, out, err = await run(dev_server, capsys, *not_seen, "--request-id", "case-system-4711")
     assert code == 0, err
     status = await plans.query_status(dev_server.client, plan_id)

@@ -82,7 +82,7 @@ def setup_steps(scene: Scene) -> list[tuple[str, str, dict[str, Any]]]:
     not_seen = {"date": (scene.icpc + timedelta(days=3)).isoformat(), "seen": False}
     return [
         ("update", "record_visit", not_seen),
-        ("update", "record_visit", not_seen),
+        ("update", "record_visit", {**not_seen, "again": True}),  # a second visit that day
         ("update", "record_core_group", {"date": scene.day(-1)}),
         ("signal", "report_incident", {"kind": "new-incident", "date": scene.day(-1), "summary_ref": "s47-1"}),
     ]
@@ -148,6 +148,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         "location": (("enum", "home", "parent-home", "other"), False),
         "parents_refused_seen_alone": ("flag", False),
         "by": ("ref", False),
+        "again": ("flag", False),
     },
     "set_visit_frequency": {
         "interval_working_days": (("count", 1, 60), True),

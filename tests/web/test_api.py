@@ -67,12 +67,16 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         assert r.status_code == 200, r.text
         again = await http.post(visit, json={"date": today, "seen": True, "seen_alone": True}, headers=headers)
         assert again.status_code == 200 and again.json() == r.json()  # the same update, not a second visit
-        # The same key with another body is another request: recorded, not answered with the first.
+        # The same key with another body is another request: a second visit that day, refused
+        # unless it says it is another; then recorded, not answered with the first.
         other = await http.post(visit, json={"date": today, "seen": False}, headers=headers)
+        assert other.status_code == 422 and other.json()["errors"][0]["field"] == "again", other.text
+        assert "is already recorded by sw-demo" in other.json()["errors"][0]["reason"]
+        other = await http.post(visit, json={"date": today, "seen": False, "again": True}, headers=headers)
         assert other.status_code == 200 and other.json() != r.json()
         # Without a key, the same record sent again (a form sent twice) is one record, as from
         # the command line.
-        once = {"date": today, "seen": True, "seen_alone": False}
+        once = {"date": today, "seen": True, "seen_alone": False, "again": True}
         first = await http.post(visit, json=once, headers=web.auth(*WORKER))
         twice = await http.post(visit, json=once, headers=web.auth(*WORKER))
         assert first.status_code == twice.status_code == 200 and twice.json() == first.json()

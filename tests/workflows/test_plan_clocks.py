@@ -133,7 +133,8 @@ async def test_darlington_review_in_91_days_and_school_is_not_a_statutory_visit(
         await plan.update("record_visit", {"date": f"{y}-12-21", "seen": True, "location": "other"})
         assert (await plan.obligation("visit-1"))["status"] == "pending"
         await plan.update(
-            "record_visit", {"date": f"{y}-12-21", "seen": True, "location": "home", "bedroom_seen": True}
+            "record_visit",
+            {"date": f"{y}-12-21", "seen": True, "location": "home", "bedroom_seen": True, "again": True},
         )
         assert (await plan.obligation("visit-1"))["status"] == "met"
         assert (await plan.obligation("visit-2"))["due"] == f"{z}-01-07"

@@ -127,7 +127,7 @@ async def test_two_no_access_visits_tell_the_manager_and_need_police_action(env,
         plan = await start(env, tq, f"{z}-01-11")
         await plan.at(london(f"{z}-01-14", 17))
         await plan.update("record_visit", {"date": f"{z}-01-14", "seen": False})
-        await plan.update("record_visit", {"date": f"{z}-01-14", "seen": False})
+        await plan.update("record_visit", {"date": f"{z}-01-14", "seen": False, "again": True})
         await plan.told("alert", "tm-1", "police-action-1")
         await plan.told("alert", "hv-1", "police-action-1")
         assert (await plan.obligation("police-action-1"))["due"] == f"{z}-01-15"

@@ -94,7 +94,9 @@ async def test_in_darlington_only_the_lead_social_workers_visit_restarts_the_clo
         assert "is not one of this plan's people" in await plan.refused(
             "record_visit", {"date": visit.isoformat(), "seen": True, "by": "xx-9"}
         )
-        by_lead = await plan.update("record_visit", {"date": visit.isoformat(), "seen": True, "by": "sw-1"})
+        by_lead = await plan.update(
+            "record_visit", {"date": visit.isoformat(), "seen": True, "by": "sw-1", "again": True}
+        )
         assert by_lead["statutory"] is True
         assert by_lead["next_due"] == cal.add_working_days(visit, 10).isoformat()
         await assert_no_failed_workflow_task(plan.handle)

@@ -24,6 +24,10 @@ class RecordVisit(m.Message):
     location: Literal["home", "parent-home", "other"] = "home"
     parents_refused_seen_alone: m.Flag = False
     by: m.Ref | None = None
+    # A second visit on a day that already has one is recorded only when asked for: the same
+    # visit typed on the command line and again on a page is otherwise two (their request ids
+    # differ), and both would count.
+    again: m.Flag = False
 
 
 RECORD_VISIT = update("record_visit", RecordVisit, "a visit: the child seen (or not), alone, bedroom seen, where")
@@ -54,6 +58,9 @@ class VisitRules(PlanRules):
         msg: RecordVisit = self._parse(RecordVisit, raw)
         self._check_visit(msg, local_date(now))
         if not apply:
+            # The validator's check only (validators do not run on replay, and the handler does
+            # the same as before), so plans with two visits on one day replay as they ran.
+            self._check_not_recorded(msg)
             return {}
         statutory = msg.seen and msg.location in self.profile.visit.statutory_locations
         if self.patches.procedures_3:
@@ -152,6 +159,26 @@ class VisitRules(PlanRules):
         if who == "core-group":
             return lead or any(p.id == by for p in self.state.start.core_group)
         return lead
+    def _check_not_recorded(self, msg: RecordVisit) -> None:
+        """A visit on a day that already has one is refused unless `again` says it is another."""
+        if msg.again or self.state.last_visit_on != msg.date:
+            return
+        by = next(
+            (h.detail.get("by") for h in reversed(self.state.history) if h.event == "visit" and h.on == msg.date),
+            None,
+        )
+        # One recorded without a name is counted as the lead social worker's (see below).
+        who = (
+            f"by {by}"
+            if by
+            else f"(no name given: counted as the lead social worker's, {self.lead_social_worker(msg.date).id})"
+        )
+        day = f"{msg.date.day} {msg.date:%B %Y}"
+        raise m.Refusal.one(
+            "again",
+            f"a visit on {day} is already recorded {who}: to record another visit that day, send it again with "
+            "again true (--again)",
+        )
 
     def _visits_for_lead_social_worker(self, by: str | None, on: date) -> bool:
         """Whether a visit by `by` counts as the lead social worker's, where the profile says only
