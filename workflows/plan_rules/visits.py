@@ -159,6 +159,7 @@ class VisitRules(PlanRules):
         if who == "core-group":
             return lead or any(p.id == by for p in self.state.start.core_group)
         return lead
+
     def _check_not_recorded(self, msg: RecordVisit) -> None:
         """A visit on a day that already has one is refused unless `again` says it is another."""
         if msg.again or self.state.last_visit_on != msg.date:
