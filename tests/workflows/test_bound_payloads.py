@@ -152,7 +152,7 @@ async def test_the_same_payload_sent_again_as_itself_is_read(env, db_url) -> Non
     async with running_worker(env) as tq:
         plan = await _plan(env, tq)
         today = local_date(await env.get_current_time()).isoformat()
-        await plan.update("record_visit", {"date": today, "seen": True})
+        await plan.update("record_visit", {"date": today, "seen": True, "again": True})
         sealed = await _stored(plan, "record_visit")
         raw = _raw_sender(env).get_workflow_handle(plan.handle.id)
         answer = await raw.execute_update("record_visit", RawValue(sealed), result_type=RawValue)
