@@ -61,6 +61,12 @@ CONTEXT_IN_START_PATCH = "context-in-start"
 # history, the rest counted (Patches.bounded_unreadable). Histories recorded without the marker
 # keep every one, as they ran.
 BOUNDED_UNREADABLE_PATCH = "bounded-unreadable"
+# Who may send what, per plan (Patches.entitled_senders): a report's `by` checked against the
+# plan's people, nobody of the family in a member of staff's place, escalations to managers,
+# e-mail addresses checked, a signature never before its notes, and the workflow open for 30 days
+# after an ending so that one recorded in error can be put right (`reopen_plan`). Histories
+# recorded without the marker replay as they ran, and complete when they end.
+ENTITLED_SENDERS_PATCH = "entitled-senders"
 
 
 def _digest(status: dict[str, Any]) -> bytes:
@@ -122,6 +128,7 @@ class ChildProtectionPlan(EngineLoop):
         procedures = workflow.patched(PROCEDURES_PATCH)
         given_in_start = workflow.patched(CONTEXT_IN_START_PATCH)
         bounded_unreadable = workflow.patched(BOUNDED_UNREADABLE_PATCH)
+        entitled = workflow.patched(ENTITLED_SENDERS_PATCH)
         first_year = plan_start.icpc_date.year - 1
         given = (
             usable_context(context, plan_start.policy, first_year, local_date(workflow.now()).year)
@@ -140,7 +147,12 @@ class ChildProtectionPlan(EngineLoop):
                     context.profile,
                     calendar,
                     now,
-                    Patches(honest_records=honest, procedures=procedures, bounded_unreadable=bounded_unreadable),
+                    Patches(
+                        honest_records=honest,
+                        procedures=procedures,
+                        bounded_unreadable=bounded_unreadable,
+                        entitled_senders=entitled,
+                    ),
                 )
             except m.Refusal as err:
                 raise ApplicationError(
@@ -159,6 +171,7 @@ class ChildProtectionPlan(EngineLoop):
             honest_records=honest,
             procedures=procedures,
             bounded_unreadable=bounded_unreadable,
+            entitled_senders=entitled,
         )
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine

@@ -20,13 +20,22 @@ class StartRules(PlanRules):
 
     @classmethod
     def check_start(
-        cls, start: m.PlanStart, profile: Profile, cal: WorkingCalendar, today: date, *, honest: bool = True
+        cls,
+        start: m.PlanStart,
+        profile: Profile,
+        cal: WorkingCalendar,
+        today: date,
+        *,
+        honest: bool = True,
+        entitled: bool = True,
     ) -> None:
         problems: list[tuple[str, str]] = []
         if start.icpc_date > today:
             problems.append(("icpc_date", f"{start.icpc_date} is in the future"))
         if honest:
             problems += m.implausible_start(start, today)
+        if entitled:
+            problems += m.incoherent_start(start)
         limit = profile.first_core_group.within.after(start.icpc_date, cal)
         if start.first_core_group_date:
             if start.first_core_group_date > limit:
@@ -60,7 +69,9 @@ class StartRules(PlanRules):
         now: datetime,
         patches: Patches = LATEST,
     ) -> Self:
-        cls.check_start(start, profile, cal, local_date(now), honest=patches.honest_records)
+        cls.check_start(
+            start, profile, cal, local_date(now), honest=patches.honest_records, entitled=patches.entitled_senders
+        )
         if patches.procedures and profile.chair.required and start.chair is None:
             raise m.Refusal.one("chair", f"this profile needs the review conference chair ({profile.chair.source})")
         interval = start.visit_interval_working_days or profile.visit.interval.working_days or 10

@@ -121,6 +121,9 @@ class VisitRules(PlanRules):
             raise m.Refusal.one("seen", "a visit where the child was not seen cannot have seen_alone or bedroom_seen")
         if self.patches.procedures and msg.by is not None and self._person(msg.by) is None:
             raise m.Refusal.one("by", f"{msg.by!r} is not one of this plan's people")
+        if msg.by is not None:
+            # A visit is made by a member of staff: a parent cannot meet the statutory visit.
+            self._check_staff("by", msg.by, "whoever makes the visit")
 
     def _visits_for_lead_social_worker(self, by: str | None, on: date) -> bool:
         """Whether a visit by `by` counts as the lead social worker's, where the profile says only
