@@ -58,6 +58,9 @@ class MeetingRules(ReviewRules):
                 self._check_manager("by", msg.by)
         elif msg.by is not None and self._person(msg.by) is None:
             raise m.Refusal.one("by", f"{msg.by!r} is not a member of this plan")
+        elif msg.by is not None and self.patches.entitled_senders:
+            # A meeting is arranged by the plan's staff, never by the family.
+            self._check_entitled("by", msg.by, SCHEDULE_MEETING.decided_by, today)
         if not apply:
             return {}
         previous = ob.due
