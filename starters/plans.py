@@ -37,6 +37,7 @@ from workflows import search_attributes as sa
 from workflows.activity_io import PlanContext, PlanContextRequest
 from workflows.calendar import local_date, profile_calendar
 from workflows.engine import PlanEngine
+from workflows.message_spec import CAPACITY_WORDS
 from workflows.messages import PLAN_MESSAGES
 from workflows.policy import PolicyError, get_profile
 from workflows.runtime import NOT_ENTITLED
@@ -291,13 +292,6 @@ def entitled_ids(status: dict[str, Any], capacity: str) -> list[str] | None:
         return [str(i) for i in entitled[capacity]]
     managers = status.get("managers")
     return [str(i) for i in managers] if capacity == "manager" and isinstance(managers, list) else None
-
-
-CAPACITY_WORDS = {
-    "practitioner": "this plan's lead social worker, a professional of its core group or one of its managers",
-    "manager": "one of this plan's managers",
-    "service-manager": "this plan's service manager (or senior manager)",
-}
 
 
 def check_entitled(name: str, person: str | None, status: dict[str, Any], *, field: str = "by") -> None:

@@ -25,6 +25,12 @@ Kind = Literal["update", "signal"]
 # no capacity: it reads, and never writes to a plan.
 DecidedBy = Literal["practitioner", "manager", "service-manager"]
 CAPACITIES: tuple[DecidedBy, ...] = ("practitioner", "manager", "service-manager")
+# Who holds each capacity, in the words of a refusal ("'x' is not ...").
+CAPACITY_WORDS: dict[str, str] = {
+    "practitioner": "this plan's lead social worker, a professional of its core group or one of its managers",
+    "manager": "one of this plan's managers",
+    "service-manager": "this plan's service manager (or senior manager)",
+}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, local_date
 from workflows.case import CaseEngine, Escalation
-from workflows.message_spec import MessageSpec
+from workflows.message_spec import CAPACITY_WORDS, MessageSpec
 from workflows.obligations import Action, Obligation
 from workflows.plan_rules.state import LATEST, Patches, PlanState
 from workflows.policy import Profile
@@ -159,13 +159,6 @@ class PlanRules(CaseEngine):
                 field, f"{person_id!r} is not one of this plan's managers ({ids}); this decision needs a manager"
             )
 
-    # Who holds each capacity of the registry (workflows/message_spec.py) on this plan, in words.
-    CAPACITY_WORDS = {
-        "practitioner": "this plan's lead social worker, a professional of its core group or one of its managers",
-        "manager": "one of this plan's managers",
-        "service-manager": "this plan's service manager (or senior manager)",
-    }
-
     def entitled(self, today: date) -> dict[str, list[str]]:
         """Capacity -> the ids of the plan's people who hold it (the status's `entitled`: what the
         HTTP API and the command line check a sender against)."""
@@ -185,7 +178,7 @@ class PlanRules(CaseEngine):
         if person_id not in ids:
             raise m.NotEntitled.one(
                 field,
-                f"{person_id!r} is not {self.CAPACITY_WORDS[capacity]} ({', '.join(ids)}); not theirs to send",
+                f"{person_id!r} is not {CAPACITY_WORDS[capacity]} ({', '.join(ids)}); not theirs to send",
             )
 
     def _family_ids(self) -> dict[str, str]:
