@@ -178,7 +178,7 @@ class PlanRules(CaseEngine):
         if person_id not in ids:
             raise m.NotEntitled.one(
                 field,
-                f"{person_id!r} is not {CAPACITY_WORDS[capacity]} ({', '.join(ids)}); not theirs to send",
+                f"{person_id!r} is not {CAPACITY_WORDS[capacity]} ({', '.join(ids)}), so not theirs to send",
             )
 
     def _family_ids(self) -> dict[str, str]:
@@ -189,7 +189,9 @@ class PlanRules(CaseEngine):
         """Nobody of the child's family in a member of staff's place (Patches.entitled_senders)."""
         role = self._family_ids().get(person_id)
         if role is not None and self.patches.entitled_senders:
-            raise m.NotEntitled.one(field, f"{person_id!r} is the child's {role} on this plan; {place} is staff")
+            raise m.NotEntitled.one(
+                field, f"{person_id!r} is the child's {role} on this plan, and {place} is a member of staff"
+            )
 
     # ------------------------------------------------------------------ telling people
 

@@ -142,7 +142,7 @@ class CoreGroupRules(PlanRules):
             if early:
                 raise m.Refusal.one(
                     "date",
-                    f"{msg.date} is after signatures already recorded for these notes: {', '.join(early)}; "
+                    f"{msg.date} is after signatures already recorded for these notes ({', '.join(early)}), and "
                     "a signature is not dated before the notes went out",
                 )
         if not apply:
