@@ -111,7 +111,9 @@ class Gateway:
         try:
             plans.check_entitled(spec.name, who.staff_id, status)
         except m.NotEntitled as err:
-            raise forbidden(str(err).replace("; nothing was sent", ""), err.problems) from None
+            # Said before anything else is checked: nothing was about to be sent yet.
+            problems = [(f, r.removesuffix("; nothing was sent")) for f, r in err.problems]
+            raise forbidden("; ".join(f"{f}: {r}" for f, r in problems), problems) from None
 
     # ------------------------------------------------------------------ starting
 

@@ -131,11 +131,13 @@ async def test_a_death_reported_in_error_is_put_right_by_the_plans_service_manag
         # Its clocks as they were: every obligation the death closed is back, due as it was.
         assert clocks <= {(o["id"], o["due"]) for o in after["obligations"]}
         events = [h["event"] for h in after["history"]]
-        assert events.index("plan-ended") < events.index("plan-reopened")
+        assert events.index("plan-ended") < events.index("plan-reopened") and events.count("plan-reopened") == 1
+        reopened = next(h for h in after["history"] if h["event"] == "plan-reopened")
+        assert reopened["by"] == "sm-demo" and reopened["reason_ref"] == "err-1"
         # Everyone told of the death is told it was wrong.
         # (the senior manager and the partnership; the plan's people have a letter too).
         told_of_death = {e["to"] for e in ended["escalations"] if e["kind"] == "child-died"}
-        told_now = {e["to"] for e in after["escalations"] if e["kind"] == "plan-reopened"}
+        told_now = {e["to"] for e in after["escalations"] if e["kind"] == "ending-recorded-in-error"}
         assert told_of_death == told_now == {"sm-demo", "london-safeguarding-partnership"}
         # Only once: the plan is active, so there is nothing to reopen.
         r = await http.post(reopen, json={}, headers=web.auth(*SERVICE_MANAGER))

@@ -97,7 +97,9 @@ class EndingRules(ReviewRules):
         alerted = dict.fromkeys(e.to for e in self.state.escalations if ended_at is not None and e.at == ended_at)
         others = [self._known_person(pid) for pid in alerted if pid not in written]
         if others:
-            self._alert(now, "plan-reopened", others, "the plan continues: its ending was recorded in error", words)
+            self._alert(
+                now, "ending-recorded-in-error", others, "the plan continues: its ending was recorded in error", words
+            )
 
     def _known_person(self, person_id: str) -> m.Person:
         partnership = self._partnership()
