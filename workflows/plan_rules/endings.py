@@ -57,6 +57,7 @@ class EndingRules(ReviewRules):
             return {}
         ended_on, reason, ended_at = s.ended_on, s.end_reason, s.ended_at
         restored = list(s.closed_at_end)
+        s.obligations += restored
         closed: list[str] = []
         if reason == "ended at review conference" and ended_on is not None:
             # The conference was held (its record is still owed); the plan goes on to the next.
@@ -66,8 +67,6 @@ class EndingRules(ReviewRules):
             held = RecordReviewConference.model_construct(date=ended_on, outcome="continue", next_review_date=None)
             later = self.profile.later_review.within.after(ended_on, self.cal)
             restored.append(self._open_next_review(held, later))
-        else:
-            s.obligations += restored
         s.state, s.ended_on, s.end_reason = "active", None, None
         s.missing_since = s.missing_at_end
         s.ended_at, s.closed_at_end, s.missing_at_end, s.reopen_by = None, [], None, None
