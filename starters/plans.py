@@ -285,13 +285,24 @@ CAPACITY: dict[str, str] = {spec.name: spec.decided_by for spec in PLAN_MESSAGES
 
 
 def entitled_ids(status: dict[str, Any], capacity: str) -> list[str] | None:
-    """Who holds `capacity` on the plan, from its status; None from a worker older than the
-    status's `entitled` (then only a manager's capacity is known, from `managers`)."""
+    """Who holds `capacity` on the plan, from its status. A run older than the status's
+    `entitled` (null, or absent from an older worker) gives only its lead social worker and
+    managers: a practitioner's capacity is checked against them, a manager's against `managers`,
+    and the service manager's is left to the workflow (None)."""
     entitled = status.get("entitled")
     if isinstance(entitled, dict) and isinstance(entitled.get(capacity), list):
         return [str(i) for i in entitled[capacity]]
     managers = status.get("managers")
-    return [str(i) for i in managers] if capacity == "manager" and isinstance(managers, list) else None
+    if not isinstance(managers, list) or capacity == "service-manager":
+        return None
+    lead = [status["lead_social_worker"]] if capacity == "practitioner" and status.get("lead_social_worker") else []
+    return [str(i) for i in dict.fromkeys([*lead, *managers])]
+
+
+def reports_take_by(status: dict[str, Any]) -> bool:
+    """Whether the plan's run reads a report's `by` (entitled-senders): one that started before
+    it reads a report with a `by` as one it cannot read, so none is sent to it."""
+    return isinstance(status.get("entitled"), dict)
 
 
 def check_entitled(name: str, person: str | None, status: dict[str, Any], *, field: str = "by") -> None:
@@ -304,18 +315,23 @@ def check_entitled(name: str, person: str | None, status: dict[str, Any], *, fie
     raise m.NotEntitled.one(field, reason)
 
 
-def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> None:
+def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
     """A report against the plan, before it is sent: the workflow cannot refuse a signal (it
     keeps what it cannot use as an unreadable message and tells people), so what would be kept
     so is refused here. Its date not in the future (London's today) nor before the plan's
     conference; its `by`, where it has one, entitled to send it on this plan (a manager's
-    report, `escalate`, always has one); an escalation to a manager, not oneself."""
+    report, `escalate`, always has one); an escalation to a manager, not oneself. Returns the
+    payload to send."""
     if "date" in payload:
         check_report_date(payload["date"], status)
     if payload.get("by") is not None or CAPACITY[name] != "practitioner":
         check_entitled(name, payload.get("by"), status)
     if name == "escalate":
         check_escalation_to(str(payload.get("to")), payload.get("by"), status)
+    if CAPACITY[name] == "practitioner" and not reports_take_by(status):
+        # Checked, but not sent: this plan's run would keep the report as unreadable.
+        return {k: v for k, v in payload.items() if k != "by"}
+    return payload
 
 
 def check_escalation_to(to: str, by: str | None, status: dict[str, Any]) -> None:

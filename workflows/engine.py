@@ -106,7 +106,9 @@ class PlanEngine(StartRules, VisitRules, MeetingRules, EndingRules, IncidentRule
             lead_social_worker=self.lead_social_worker(today).id,
             team_manager=s.start.team_manager.id,
             managers=[p.id for p in s.start.managers()],
-            entitled=self.entitled(today),
+            # Null for a run without entitled-senders: its reports take no `by` (a `by` was a field
+            # they did not have, and replays as such), so the API and the command line send none.
+            entitled=self.entitled(today) if self.patches.entitled_senders else None,
             visit_interval_working_days=s.visit_interval_working_days,
             reviews_held=s.reviews_held,
             missing=s.missing_since is not None,

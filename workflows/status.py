@@ -101,8 +101,8 @@ class PlanStatus(CaseStatus):
     managers: list[str]
     # Who holds each capacity a message may need on this plan (workflows/message_spec.py):
     # "practitioner", "manager", "service-manager" -> ids. What the HTTP API and the command line
-    # check a sender against before anything is sent.
-    entitled: dict[str, list[str]]
+    # check a sender against before anything is sent. Null for a run without entitled-senders.
+    entitled: dict[str, list[str]] | None
     visit_interval_working_days: int
     reviews_held: int
     missing: bool

@@ -172,7 +172,7 @@ class Gateway:
                 # A report the plan could only keep as unreadable is refused here, as the
                 # command line refuses it: a date in the future or before the plan, a manager's
                 # report by someone not among the plan's managers.
-                plans.check_report(spec.name, payload, status)
+                payload = plans.check_report(spec.name, payload, status)
         except m.NotEntitled as err:
             # Not entitled on this plan: not theirs to send, as the workflow says of an update
             # with such a `by`. Any other refusal (a `by` of the wrong shape too) is a 422.
