@@ -51,6 +51,13 @@ async def test_ops_and_a_service_manager_not_on_the_plan_cannot_end_it(web: Web,
                 f"/api/plans/{plan_id}/{dash}", json={"date": day}, headers=web.auth("sm-other", "service-manager")
             )
             assert r.status_code == 403 and r.json()["errors"][0]["field"] == "by", r.text
+        # Nor a record without a `by` (the API alone stands between it and the plan).
+        r = await http.post(
+            f"/api/plans/{plan_id}/record-core-group",
+            json={"date": day},
+            headers=web.auth("sm-other", "service-manager"),
+        )
+        assert r.status_code == 403, r.text
         # A worker signed in whose id is the child's parent is not one of the plan's staff.
         r = await http.post(
             f"/api/plans/{plan_id}/report-death", json={"date": day}, headers=web.auth("par-demo", "social-worker")
