@@ -337,7 +337,7 @@ async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitab
             status = await plans.query_status(client, args.plan_id, timeout=args.timeout)
         except plans.NoAnswer as err:
             raise plans.NoAnswer(f"{err}; the report was not sent") from None
-        plans.check_report(spec.message, payload, status)
+        payload = plans.check_report(spec.message, payload, status)
         request = await plans.send_signal(
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
         )

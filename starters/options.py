@@ -229,7 +229,7 @@ def add_model_options(
             parser.add_argument(
                 option.flag,
                 dest=option.dest,
-                action=argparse.BooleanOptionalAction,
+                action=OneWayFlag,
                 required=required,
                 default=None,
                 help=helptext or None,
@@ -249,6 +249,22 @@ def add_model_options(
         else:
             kwargs["metavar"] = name.upper()
         parser.add_argument(option.flag, help=helptext or None, **kwargs)
+
+
+class OneWayFlag(argparse.BooleanOptionalAction):
+    """--seen or --no-seen, once: both (or either twice) is a usage error, not "the last wins"
+    (a visit recorded as seen by a command that also said it was not is not a record)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.dest, None) is not None:
+            raise argparse.ArgumentError(self, f"give one of {' or '.join(self.option_strings)}, once")
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _required(model: type[BaseModel], path: tuple[str, ...]) -> bool:

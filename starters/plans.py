@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -38,8 +39,10 @@ from workflows import search_attributes as sa
 from workflows.activity_io import PlanContext, PlanContextRequest
 from workflows.calendar import local_date, profile_calendar
 from workflows.engine import PlanEngine
+from workflows.message_spec import CAPACITY_WORDS
 from workflows.messages import PLAN_MESSAGES
 from workflows.policy import PolicyError, get_profile
+from workflows.runtime import NOT_ENTITLED
 
 # Every message the workflow accepts (the registry, workflows/messages.py): name -> (payload
 # model, kind). The command line builds one sub-command per entry from the model's fields.
@@ -274,29 +277,89 @@ def check_message(name: str, payload: dict[str, Any]) -> dict[str, Any]:
     return m.parse(MESSAGES[name][0], payload).model_dump(mode="json", exclude_unset=True)
 
 
-class NotAManager(m.Refusal):
-    """A manager's report whose `by` is not one of the plan's managers."""
+class NotEntitledRefused(Refused):
+    """The workflow refused an update because its sender is not entitled to it on this plan
+    (the error's type says so, `workflows.runtime.NOT_ENTITLED`: 403 on the HTTP API)."""
 
 
-# Reports (signals) decided by a manager: `by` must be one of the plan's managers.
-MANAGERS_REPORTS = frozenset(
-    spec.name for spec in PLAN_MESSAGES if spec.kind == "signal" and spec.decided_by == "manager"
-)
+# Each message's capacity (workflows/message_spec.py): what a sender is checked against.
+CAPACITY: dict[str, str] = {spec.name: spec.decided_by for spec in PLAN_MESSAGES}
 
 
-def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> None:
+def entitled_ids(status: dict[str, Any], capacity: str) -> list[str] | None:
+    """Who holds `capacity` on the plan, from its status. A run older than the status's
+    `entitled` (null, or absent from an older worker) gives only its lead social worker and
+    managers: a practitioner's capacity is checked against them, a manager's against `managers`,
+    and the service manager's is left to the workflow (None)."""
+    entitled = status.get("entitled")
+    if isinstance(entitled, dict) and isinstance(entitled.get(capacity), list):
+        return [str(i) for i in entitled[capacity]]
+    managers = status.get("managers")
+    if not isinstance(managers, list) or capacity == "service-manager":
+        return None
+    lead = [status["lead_social_worker"]] if capacity == "practitioner" and status.get("lead_social_worker") else []
+    return [str(i) for i in dict.fromkeys([*lead, *managers])]
+
+
+def reports_take_by(status: dict[str, Any]) -> bool:
+    """Whether the plan's run reads a report's `by` (entitled-senders): one that started before
+    it reads a report with a `by` as one it cannot read, so none is sent to it."""
+    return isinstance(status.get("entitled"), dict)
+
+
+def check_entitled(name: str, person: str | None, status: dict[str, Any], *, field: str = "by") -> None:
+    """`person` holds the capacity `name` needs on this plan, else `m.NotEntitled`."""
+    capacity = CAPACITY[name]
+    ids = entitled_ids(status, capacity)
+    if ids is None or person in ids:
+        return
+    reason = f"{person!r} is not {CAPACITY_WORDS[capacity]} ({', '.join(ids)}); nothing was sent"
+    raise m.NotEntitled.one(field, reason)
+
+
+def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
     """A report against the plan, before it is sent: the workflow cannot refuse a signal (it
     keeps what it cannot use as an unreadable message and tells people), so what would be kept
     so is refused here. Its date not in the future (London's today) nor before the plan's
-    conference; a manager's report (`escalate`) by one of the plan's managers."""
+    conference; its `by`, where it has one, entitled to send it on this plan (a manager's
+    report, `escalate`, always has one); an escalation to a manager, not oneself. Returns the
+    payload to send."""
     if "date" in payload:
         check_report_date(payload["date"], status)
-    managers = status.get("managers")
-    if name in MANAGERS_REPORTS and isinstance(managers, list) and payload.get("by") not in managers:
-        # (A status without `managers` comes from a worker older than the field: not checked.)
-        listed = ", ".join(managers)
-        reason = f"{payload.get('by')!r} is not one of this plan's managers ({listed}); nothing was sent"
-        raise NotAManager.one("by", reason)
+    if payload.get("by") is not None or CAPACITY[name] != "practitioner":
+        check_entitled(name, payload.get("by"), status)
+    if name == "escalate":
+        check_escalation_to(str(payload.get("to")), payload.get("by"), status)
+    if CAPACITY[name] == "practitioner" and not reports_take_by(status):
+        # Checked, but not sent: this plan's run would keep the report as unreadable.
+        return {k: v for k, v in payload.items() if k != "by"}
+    return payload
+
+
+def check_escalation_to(to: str, by: str | None, status: dict[str, Any]) -> None:
+    """To one of the plan's managers, or a manager of the organisation's directory
+    (`CPPLAN_STAFF_FILE`, starters/staff.py); never to the one escalating."""
+    from starters import staff
+
+    if to == by:
+        raise m.Refusal.one("to", "is who escalates: an escalation goes to someone else; nothing was sent")
+    managers = entitled_ids(status, "manager") or []
+    if to in managers:
+        return
+    try:
+        listed = staff.is_manager(to)
+    except staff.StaffFileError as err:
+        raise PlanCommandError(str(err)) from None
+    if not listed:
+        directory = os.environ.get(staff.STAFF_FILE_ENV)
+        where = (
+            " nor a manager in the staff directory"
+            if directory
+            else ", and no staff directory is set (CPPLAN_STAFF_FILE)"
+        )
+        raise m.Refusal.one(
+            "to", f"{to!r} is not one of this plan's managers ({', '.join(managers)}){where}; nothing was sent"
+        )
 
 
 def check_report_date(day: str, status: dict[str, Any]) -> None:
@@ -346,6 +409,8 @@ async def send_update(
         ) from None
     except WorkflowUpdateFailedError as err:
         cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == NOT_ENTITLED:
+            raise NotEntitledRefused(cause.message) from None
         if isinstance(cause, ApplicationError):
             raise Refused(cause.message) from None
         raise Refused(str(cause)) from None

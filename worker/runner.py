@@ -47,6 +47,9 @@ PASSTHROUGH_MODULES = (
     "pydantic",
     "pydantic_core",
     "annotated_types",
+    # E-mail addresses checked by syntax only (workflows.models.email_problem): no DNS, no I/O.
+    "email_validator",
+    "idna",
 )
 
 

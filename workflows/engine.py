@@ -22,6 +22,7 @@ from workflows.calendar import local_date
 from workflows.case import Escalation, HistoryEntry, Notification
 from workflows.obligations import Obligation, hold_by
 from workflows.plan_rules.completions import CompletionRules
+from workflows.plan_rules.endings import EndingRules
 from workflows.plan_rules.incidents import IncidentRules
 from workflows.plan_rules.meetings import MeetingRules
 from workflows.plan_rules.people import PeopleRules
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 
-class PlanEngine(StartRules, VisitRules, MeetingRules, IncidentRules, PeopleRules, CompletionRules):
+class PlanEngine(StartRules, VisitRules, MeetingRules, EndingRules, IncidentRules, PeopleRules, CompletionRules):
     """One plan's rules over its state. Build with `begin` (a new plan) or the constructor (a
     plan carried from its previous run)."""
 
@@ -105,6 +106,9 @@ class PlanEngine(StartRules, VisitRules, MeetingRules, IncidentRules, PeopleRule
             lead_social_worker=self.lead_social_worker(today).id,
             team_manager=s.start.team_manager.id,
             managers=[p.id for p in s.start.managers()],
+            # Null for a run without entitled-senders: its reports take no `by` (a `by` was a field
+            # they did not have, and replays as such), so the API and the command line send none.
+            entitled=self.entitled(today) if self.patches.entitled_senders else None,
             visit_interval_working_days=s.visit_interval_working_days,
             reviews_held=s.reviews_held,
             missing=s.missing_since is not None,

@@ -15,9 +15,22 @@ from typing import Literal
 from pydantic import BaseModel
 
 Kind = Literal["update", "signal"]
-# Who may send it: anyone working on the plan, or only one of the plan's managers (the `by`
-# field names them and the engine checks it against the plan's people).
-DecidedBy = Literal["practitioner", "manager"]
+# The capacity a message needs on *that* plan (docs/contract.md, "Who may send what"):
+# - "practitioner": the plan's lead social worker (or their cover), a professional of its core
+#   group, or one of its managers; or the case system relaying a record without naming a person;
+# - "manager": one of the plan's managers (team, service or senior manager);
+# - "service-manager": the plan's service manager (or its senior manager).
+# The HTTP API checks the signed-in person against the plan's people (`PlanEngine.entitled`, in
+# the status as `entitled`); the workflow checks a message's `by` where it has one. `ops` holds
+# no capacity: it reads, and never writes to a plan.
+DecidedBy = Literal["practitioner", "manager", "service-manager"]
+CAPACITIES: tuple[DecidedBy, ...] = ("practitioner", "manager", "service-manager")
+# Who holds each capacity, in the words of a refusal ("'x' is not ...").
+CAPACITY_WORDS: dict[str, str] = {
+    "practitioner": "this plan's lead social worker, a professional of its core group or one of its managers",
+    "manager": "one of this plan's managers",
+    "service-manager": "this plan's service manager (or senior manager)",
+}
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,11 @@ class MessageSpec:
     model: type[BaseModel]
     help: str
     decided_by: DecidedBy = "practitioner"
+
+    @property
+    def managers_only(self) -> bool:
+        """A manager's decision: a person in a manager's capacity must send it."""
+        return self.decided_by != "practitioner"
 
     @property
     def command(self) -> str:

@@ -13,6 +13,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -116,6 +117,13 @@ class Refusal(ValueError):
     @classmethod
     def one(cls, field: str, reason: str) -> Self:
         return cls([(field, reason)])
+
+
+class NotEntitled(Refusal):
+    """Not the sender's to send: the person named is not entitled to it on this plan (nor, for
+    a member of the family, in a member of staff's place). The HTTP API answers it 403, any
+    other refusal 422: the workflow says which by the error's type (`workflows.runtime.refused`),
+    never by its words."""
 
 
 class Message(BaseModel):
@@ -224,6 +232,45 @@ def implausible_start(start: PlanStart, today: date) -> list[tuple[str, str]]:
     for slot, person in start.staff()[:2]:
         if not person.email:
             problems.append((f"{slot}.email", "required: reminders and escalations are sent to this person"))
+    return problems
+
+
+def email_problem(address: str) -> str | None:
+    """Why `address` is not an address mail can be sent to (its syntax only: no DNS look-up, so
+    the answer never changes with the network), or None. The pattern of `Email` lets through
+    what a mailer refuses later (`a@evil.com,b.org`, `x>y@evil.com`)."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as err:
+        return f"must be an e-mail address such as name@example.org ({err})"
+    return None
+
+
+# Places in a start document for members of staff, each one person's only staff role.
+STAFF_SLOTS = ("lead_social_worker", "team_manager", "service_manager", "senior_manager", "chair")
+
+
+def incoherent_start(start: PlanStart) -> list[tuple[str, str]]:
+    """People a start document cannot mean: an address no mail can reach, one person in two
+    staff places (the lead social worker also the team manager), a member of the family in the
+    chair, or a member of staff who is also in the core group as family."""
+    problems: list[tuple[str, str]] = []
+    staff = [(slot, p) for slot in STAFF_SLOTS if (p := getattr(start, slot)) is not None]
+    places: dict[str, str] = {}
+    for slot, person in staff:
+        if person.id in places:
+            problems.append((f"{slot}.id", f"is already the plan's {places[person.id]}: one person, one staff role"))
+        places.setdefault(person.id, slot)
+    chair = start.chair
+    if chair is not None and chair.role in (*FAMILY_ROLES, "partnership"):
+        problems.append(("chair.role", f"must be a member of staff, not {chair.role!r}"))
+    for i, member in enumerate(start.core_group):
+        if member.role in FAMILY_ROLES and member.id in places:
+            problems.append((f"core_group.{i}.id", f"is the plan's {places[member.id]}, not a member of the family"))
+    everyone = [(slot, p) for slot, p in staff] + [(f"core_group.{i}", p) for i, p in enumerate(start.core_group)]
+    for slot, person in everyone:
+        if person.email and (problem := email_problem(person.email)):
+            problems.append((f"{slot}.email", problem))
     return problems
 
 

@@ -65,6 +65,12 @@ BOUNDED_UNREADABLE_PATCH = "bounded-unreadable"
 # what, the first core group never arranged for the conference day, who is told, and what a
 # conference sets. Histories recorded without the marker replay as they ran.
 PROCEDURES_3_PATCH = "procedures-3"
+# Who may send what, per plan (Patches.entitled_senders): a report's `by` checked against the
+# plan's people, nobody of the family in a member of staff's place, escalations to managers,
+# e-mail addresses checked, a signature never before its notes, and the workflow open for 30 days
+# after an ending so that one recorded in error can be put right (`reopen_plan`). Histories
+# recorded without the marker replay as they ran, and complete when they end.
+ENTITLED_SENDERS_PATCH = "entitled-senders"
 
 
 def _digest(status: dict[str, Any]) -> bytes:
@@ -127,6 +133,7 @@ class ChildProtectionPlan(EngineLoop):
         given_in_start = workflow.patched(CONTEXT_IN_START_PATCH)
         bounded_unreadable = workflow.patched(BOUNDED_UNREADABLE_PATCH)
         procedures_3 = workflow.patched(PROCEDURES_3_PATCH)
+        entitled = workflow.patched(ENTITLED_SENDERS_PATCH)
         first_year = plan_start.icpc_date.year - 1
         given = (
             usable_context(context, plan_start.policy, first_year, local_date(workflow.now()).year)
@@ -150,6 +157,7 @@ class ChildProtectionPlan(EngineLoop):
                         procedures=procedures,
                         bounded_unreadable=bounded_unreadable,
                         procedures_3=procedures_3,
+                        entitled_senders=entitled,
                     ),
                 )
             except m.Refusal as err:
@@ -170,6 +178,7 @@ class ChildProtectionPlan(EngineLoop):
             procedures=procedures,
             bounded_unreadable=bounded_unreadable,
             procedures_3=procedures_3,
+            entitled_senders=entitled,
         )
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine

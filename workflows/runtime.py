@@ -133,8 +133,15 @@ async def load_context(policy: str, first_year: int, years_ahead: int, *, local:
     )
 
 
+# The error types an update's refusal comes back with: a sender not entitled (403 on the HTTP
+# API), or anything else (422). Clients read the type, never the words.
+REFUSED = "Refused"
+NOT_ENTITLED = "NotEntitled"
+
+
 def refused(err: m.Refusal) -> ApplicationError:
-    return ApplicationError(str(err), type="Refused", non_retryable=True)
+    kind = NOT_ENTITLED if isinstance(err, m.NotEntitled) else REFUSED
+    return ApplicationError(str(err), type=kind, non_retryable=True)
 
 
 class EngineLoop:

@@ -99,6 +99,10 @@ class PlanStatus(CaseStatus):
     # Who may take a manager's decision on this plan (team, service and senior manager): what a
     # manager's report is checked against before it is sent (starters.plans.check_report).
     managers: list[str]
+    # Who holds each capacity a message may need on this plan (workflows/message_spec.py):
+    # "practitioner", "manager", "service-manager" -> ids. What the HTTP API and the command line
+    # check a sender against before anything is sent. Null for a run without entitled-senders.
+    entitled: dict[str, list[str]] | None
     visit_interval_working_days: int
     reviews_held: int
     missing: bool

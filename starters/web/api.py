@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from starters.web import audit, work
 from starters.web.catalogue import MessageSpec, message_specs
-from starters.web.gateway import ApiError, Gateway
+from starters.web.gateway import ApiError, Gateway, forbidden
 from starters.web.identity import Identity, NotSignedIn, bearer
 from workflows import models as m
 from workflows.calendar import local_date
@@ -53,6 +53,17 @@ async def gateway(request: Request) -> Gateway:
 
 
 SignedIn = Annotated[Identity, Depends(signed_in)]
+
+
+async def writer(who: SignedIn) -> Identity:
+    """Someone who may send a plan messages: `ops` read, and never write to a plan (403 before
+    the body is read, whatever it holds)."""
+    if not who.writes:
+        raise forbidden("ops read plans; they never write to one")
+    return who
+
+
+Writer = Annotated[Identity, Depends(writer)]
 GatewayDep = Annotated[Gateway, Depends(gateway)]
 
 
@@ -67,7 +78,7 @@ def add_message_route(router: APIRouter, spec: MessageSpec) -> None:
         request: Request,
         plan_id: str,
         body: Annotated[body_model, Body()],  # type: ignore[valid-type]
-        who: SignedIn,
+        who: Writer,
         gw: GatewayDep,
         idempotency_key: Annotated[str | None, Header(pattern=IDEMPOTENCY_KEY)] = None,
     ) -> JSONResponse:

@@ -1,7 +1,8 @@
 """The messages the API and pages offer, derived from the registry (workflows/messages.py).
 
-`message_specs()` is the only place here that reads it. Whether a message is always a manager's
-decision is the registry's `decided_by`; two are one only sometimes (see `conditional_manager`).
+`message_specs()` is the only place here that reads it. The capacity a message needs on the plan
+(practitioner, manager, service-manager) is the registry's `decided_by`; two practitioners'
+messages are a manager's decision only sometimes (see `conditional_manager`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class MessageSpec:
     kind: str  # update or signal
     request_model: type[BaseModel]  # what a caller sends: the model, `by` left to the sign-in
     manager: bool
+    # The capacity it needs on the plan (workflows/message_spec.py): practitioner, manager or
+    # service-manager; the sender is checked against the plan status's `entitled`.
+    capacity: str = "practitioner"
 
     @property
     def has_by(self) -> bool:
@@ -64,7 +68,8 @@ def message_specs() -> dict[str, MessageSpec]:
             model=spec.model,
             kind=spec.kind,
             request_model=_request_model(spec.model),
-            manager=spec.decided_by == "manager",
+            manager=spec.managers_only,
+            capacity=spec.decided_by,
         )
         for spec in PLAN_MESSAGES
     }

@@ -1,8 +1,10 @@
 """What the API and the pages ask of Temporal, on behalf of a signed-in person.
 
-One place decides who may do what: a message's `by` is the signed-in person; a manager's
-decision needs a manager role here and, in the workflow, `by` among the plan's managers; a
-practitioner sees the plans they lead, a team manager the plans of their team. Failures come out
+One place decides who may do what: a message's `by` is the signed-in person, who must hold the
+capacity the registry says the message needs on *that* plan (the status's `entitled`: its lead
+social worker or a core-group professional, its managers, its service manager), checked here
+and again by the workflow where the message has a `by`; `ops` never writes; a practitioner sees
+the plans they lead, a team manager the plans of their team. Failures come out
 as `ApiError` with the HTTP status the contract gives them.
 """
 
@@ -18,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 import workflows
 from starters import plans
 from starters.web.catalogue import CONDITIONAL_MANAGER, MessageSpec, conditional_manager
-from starters.web.identity import ANY_PLAN_ROLES, STAFF_ID, Identity
+from starters.web.identity import ANY_PLAN_ROLES, SERVICE_MANAGER_ROLES, STAFF_ID, Identity
 from workflows import models as m
 from workflows.policy import PolicyError
 
@@ -45,18 +47,13 @@ def forbidden(detail: str, problems: list[tuple[str, str]] | None = None) -> Api
     return ApiError(403, "Forbidden", detail, [{"field": f, "reason": r} for f, r in problems or []])
 
 
-# The workflow's own refusals that mean "not yours to decide" rather than "bad input".
-_MANAGER_REFUSALS = ("is not one of this plan's managers", "needs the agreeing manager", "needs the manager who agreed")
-
-
-def _from_refusal_text(text: str) -> ApiError:
+def _problems(text: str) -> list[tuple[str, str]]:
+    """A workflow refusal's text, `field: reason; field: reason`, back into its problems."""
     problems = []
     for part in text.split("; "):
         name, sep, reason = part.partition(": ")
         problems.append((name, reason) if sep else ("(plan)", part))
-    if any(f == "by" and any(k in r for k in _MANAGER_REFUSALS) for f, r in problems):
-        return forbidden(text, problems)
-    return refused(problems)
+    return problems
 
 
 def _rpc(plan_id: str, err: RPCError) -> ApiError:
@@ -104,6 +101,20 @@ class Gateway:
             return
         raise forbidden(f"{who.staff_id} is neither the lead social worker nor the team manager of this plan")
 
+    @staticmethod
+    def check_entitled(who: Identity, spec: MessageSpec, status: dict[str, Any]) -> None:
+        """The signed-in person holds the capacity the message needs on *this* plan (the
+        status's `entitled`); a case system signed in as no person relays a practitioner's
+        record. Seeing a plan (a service manager sees every plan) is not being on it."""
+        if not who.person and spec.capacity == "practitioner":
+            return
+        try:
+            plans.check_entitled(spec.name, who.staff_id, status)
+        except m.NotEntitled as err:
+            # Said before anything else is checked: nothing was about to be sent yet.
+            problems = [(f, r.removesuffix("; nothing was sent")) for f, r in err.problems]
+            raise forbidden("; ".join(f"{f}: {r}" for f, r in problems), problems) from None
+
     # ------------------------------------------------------------------ starting
 
     async def start(self, who: Identity, doc: Any) -> tuple[int, dict[str, Any]]:
@@ -139,9 +150,14 @@ class Gateway:
             # names it), so an optional `by` stays empty for it.
             if who.person or spec.by_required:
                 payload["by"] = who.staff_id
+        if not who.writes:
+            raise forbidden("ops read plans; they never write to one")
         if spec.manager and not who.manager:
             raise forbidden(f"{spec.dash} is a manager's decision")
+        if spec.capacity == "service-manager" and not who.has(*SERVICE_MANAGER_ROLES):
+            raise forbidden(f"{spec.dash} is the plan's service manager's decision")
         status = await self.status(who, plan_id)
+        self.check_entitled(who, spec, status)
         if spec.name in CONDITIONAL_MANAGER and not who.manager:
             if conditional_manager(spec, payload, status):
                 raise forbidden(f"{spec.dash}: this is a manager's decision on this plan")
@@ -156,10 +172,10 @@ class Gateway:
                 # A report the plan could only keep as unreadable is refused here, as the
                 # command line refuses it: a date in the future or before the plan, a manager's
                 # report by someone not among the plan's managers.
-                plans.check_report(spec.name, payload, status)
-        except plans.NotAManager as err:
-            # Not among the plan's managers: not theirs to decide, as the workflow says of an
-            # update with such a `by`. Any other refusal (a `by` of the wrong shape too) is a 422.
+                payload = plans.check_report(spec.name, payload, status)
+        except m.NotEntitled as err:
+            # Not entitled on this plan: not theirs to send, as the workflow says of an update
+            # with such a `by`. Any other refusal (a `by` of the wrong shape too) is a 422.
             raise forbidden(str(err), err.problems) from None
         except m.Refusal as err:
             raise refused(err.problems) from None
@@ -177,8 +193,10 @@ class Gateway:
             result = await plans.send_update(
                 self.client, plan_id, spec.name, payload, request=request, timeout=self.deadline_s
             )
+        except plans.NotEntitledRefused as err:
+            raise forbidden(str(err), _problems(str(err))) from None
         except plans.Refused as err:
-            raise _from_refusal_text(str(err)) from None
+            raise refused(_problems(str(err))) from None
         except plans.NoAnswer:
             raise ApiError(504, "Timeout", f"no worker answered within {self.deadline_s:g} s") from None
         except plans.UnknownPlan:

@@ -20,6 +20,10 @@ from starters.web.settings import WebSettings
 
 ROLES = ("case-system", "social-worker", "team-manager", "service-manager", "head-of-service", "ops")
 MANAGER_ROLES = frozenset({"team-manager", "service-manager", "head-of-service"})
+# Who may put right an ending recorded in error (`reopen_plan`), on the plans they manage.
+SERVICE_MANAGER_ROLES = frozenset({"service-manager", "head-of-service"})
+# Roles that may send a plan messages; `ops` reads only.
+WRITING_ROLES = frozenset(ROLES) - {"ops"}
 # Roles that may see any plan; the others see the plans they lead or manage.
 ANY_PLAN_ROLES = frozenset({"case-system", "ops", "service-manager", "head-of-service"})
 STAFF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
@@ -38,6 +42,11 @@ class Identity:
     @property
     def manager(self) -> bool:
         return bool(self.roles & MANAGER_ROLES)
+
+    @property
+    def writes(self) -> bool:
+        """Holds a role that may send a plan messages (`ops` alone never does)."""
+        return bool(self.roles & WRITING_ROLES)
 
     @property
     def person(self) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -86,10 +87,15 @@ async def test_a_report_dated_in_the_future_or_before_the_plan_is_not_sent(
 
 
 async def test_an_escalation_by_someone_not_among_the_plans_managers_is_not_sent(
-    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+    temporal: WorkflowEnvironment,
+    capsys: pytest.CaptureFixture[str],
+    demo_doc: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The plan could only keep it as unreadable and tell people: the command refuses it, naming
-    the plan's managers, and sends nothing. One of them escalates as before."""
+    the plan's managers, and sends nothing; so is an escalation to someone unknown or to oneself.
+    One of them escalates to a manager of the organisation's directory as before."""
     plan_id = demo_doc["plan_id"]
     await plans.start_plan(temporal.client, demo_doc)
     lead = demo_doc["lead_social_worker"]["id"]
@@ -99,6 +105,21 @@ async def test_an_escalation_by_someone_not_among_the_plans_managers_is_not_sent
     assert code == 1 and out == ""
     assert err.startswith(f"cpplan escalate: refused: by: {lead!r} is not one of this plan's managers (")
     assert manager in err and "nothing was sent" in err
+    history = await temporal.client.get_workflow_handle(workflows.workflow_id(plan_id)).fetch_history()
+    assert not [e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")]
+
+    for to, reason in (
+        ("hos-1", "no staff directory is set"),
+        (manager, "is who escalates"),
+        ("par-demo", "is not one of this plan's managers"),
+    ):
+        code, out, err = await run(temporal, capsys, "escalate", plan_id, "--by", manager, "--to", to)
+        assert code == 1 and err.startswith("cpplan escalate: refused: to: ") and reason in err, err
+    directory = tmp_path / "staff.txt"
+    directory.write_text("hos-1 head-of-service\nsw-9 social-worker\n")
+    monkeypatch.setenv("CPPLAN_STAFF_FILE", str(directory))
+    code, out, err = await run(temporal, capsys, "escalate", plan_id, "--by", manager, "--to", "sw-9")
+    assert code == 1 and "nor a manager in the staff directory" in err, err
     history = await temporal.client.get_workflow_handle(workflows.workflow_id(plan_id)).fetch_history()
     assert not [e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")]
 

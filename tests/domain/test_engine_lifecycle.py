@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.helpers.engine_plans import at, new_plan, obligation, sent
+from tests.helpers.engine_plans import at, finished_once_final, new_plan, obligation, sent
 from workflows import models as m
 
 
@@ -85,7 +85,7 @@ def test_death_tells_the_senior_manager_and_partnership_and_ends_the_plan():
     assert not plan.finished
     for ident in ("conference-decisions-1", "conference-record-1"):
         plan.record_completion({"obligation_id": ident, "date": "2026-12-06"}, at("2026-12-06", 9))
-    assert plan.finished
+    assert finished_once_final(plan)
     with pytest.raises(m.Refusal, match="the plan ended"):
         plan.record_visit({"date": "2026-12-06", "seen": True}, at("2026-12-06", 10))
 
@@ -101,7 +101,7 @@ def test_ending_at_a_later_review_opens_the_child_in_need_step_down():
     assert [o["kind"] for o in status["obligations"] if o["status"] == "pending"] == ["cin-meeting"]
     assert not plan.finished
     plan.record_completion({"obligation_id": "cin-meeting-1", "date": "2027-08-20"}, at("2027-08-20", 12))
-    assert plan.finished
+    assert finished_once_final(plan)
 
 
 def test_ending_at_the_first_review_needs_an_exceptional_reason():
@@ -130,7 +130,7 @@ def test_birmingham_needs_no_step_down_when_the_child_became_looked_after():
     plan.record_review_conference(
         {"date": "2027-08-13", "outcome": "end", "step_down_not_needed": "looked-after"}, at("2027-08-13", 17)
     )
-    assert plan.finished
+    assert finished_once_final(plan)
 
 
 def test_an_inquorate_review_sets_a_new_date_within_a_month():

@@ -50,3 +50,14 @@ def sent(plan: PlanEngine) -> list[tuple[str, str, str | None]]:
     out = [(n.kind, n.to_id, n.obligation_id) for n in plan.state.outbox]
     plan.state.outbox.clear()
     return out
+
+
+def finished_once_final(plan: PlanEngine) -> bool:
+    """Whether the ended plan completes once its ending is final: open (not finished) for 30
+    days after the ending was recorded, in case it was recorded in error (`reopen_plan`)."""
+    until = plan.state.reopen_by
+    if until is None:
+        return plan.finished
+    assert not plan.finished and plan.next_wakeup() == until
+    plan.fire(until)
+    return plan.finished

@@ -56,6 +56,9 @@ ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MANAGERS = {"tm-1", "sm-1"}
 PEOPLE = {"sw-1", "tm-1", "sm-1", "hv-1", "par-1"}
 MEMBERS = {"hv-1", "par-1"}
+SERVICE_MANAGERS = {"sm-1"}
+# Who may send a practitioner's report: the lead social worker, a core-group professional, a manager.
+PRACTITIONERS = {"sw-1", "hv-1", "tm-1", "sm-1"}
 OVERSIZED = 10_000
 
 
@@ -119,15 +122,21 @@ def base_payloads(scene: Scene) -> dict[str, dict[str, Any]]:
             "by": "tm-1",
         },
         "record_completion": {"obligation_id": "police-action-1", "date": scene.day(0)},
+        # Accepted once the plan has ended (ENDED_FIRST); refused naming its field before that too.
+        "reopen_plan": {"by": "sm-1", "reason_ref": "err-1"},
     }
+
+
+# Updates whose base payload the prepared plan accepts only once it has ended.
+ENDED_FIRST = {"reopen_plan"}
 
 
 SIGNAL_PAYLOADS = {
     "report_incident": lambda s: {"kind": "change-of-circumstances", "date": s.day(0), "summary_ref": "s47-2"},
     "escalate": lambda s: {"by": "tm-1", "to": "hos-1", "reason_ref": "r-1"},
-    "report_missing": lambda s: {"date": s.day(0)},
-    "report_found": lambda s: {"date": s.day(0)},
-    "report_death": lambda s: {"date": s.day(0)},
+    "report_missing": lambda s: {"date": s.day(0), "by": "sw-1"},
+    "report_found": lambda s: {"date": s.day(0), "by": "hv-1"},
+    "report_death": lambda s: {"date": s.day(0), "by": "tm-1"},
 }
 
 # What each field of each message is, for generating values that break it. Kinds:
@@ -185,6 +194,7 @@ FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "decline_early_review": {"by": ("manager", True), "reason_ref": ("ref", False)},
     "change_lead_social_worker": {"person": ("person", True), "cover_until": ("cover", False), "by": ("manager", True)},
     "record_completion": {"obligation_id": ("obligation", True), "date": ("past", True)},
+    "reopen_plan": {"by": ("service-manager", True), "reason_ref": ("ref", False)},
 }
 
 SIGNAL_FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
@@ -204,11 +214,12 @@ SIGNAL_FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
         ),
         "date": ("date", True),
         "summary_ref": ("ref", False),
+        "by": ("practitioner", False),
     },
     "escalate": {"by": ("ref", True), "to": ("ref", True), "reason_ref": ("ref", False)},
-    "report_missing": {"date": ("date", True)},
-    "report_found": {"date": ("date", True)},
-    "report_death": {"date": ("date", True)},
+    "report_missing": {"date": ("date", True), "by": ("practitioner", False)},
+    "report_found": {"date": ("date", True), "by": ("practitioner", False)},
+    "report_death": {"date": ("date", True), "by": ("practitioner", False)},
 }
 
 UPDATES = [spec.name for spec in PLAN_MESSAGES if spec.kind == "update"]
@@ -452,6 +463,8 @@ def bad_value(kind: Any, required: bool, scene: Scene, plan: PlanEngine) -> st.S
         "flag": lambda: bad_flag(required),
         "ref": lambda: bad_ref(required),
         "manager": lambda: bad_ref(required, MANAGERS),
+        "service-manager": lambda: bad_ref(required, SERVICE_MANAGERS),
+        "practitioner": lambda: bad_ref(required, PRACTITIONERS),
         "member": lambda: bad_ref(required, MEMBERS),
         "person-id": lambda: bad_ref(required, PEOPLE),
         "scores": bad_scores,
@@ -517,6 +530,8 @@ def test_the_tables_name_only_messages_of_the_registry():
 @pytest.mark.parametrize("name", UPDATES)
 def test_each_base_payload_is_accepted_by_the_prepared_plan(name):
     plan = copy_of(ENGINE_PLAN)
+    if name in ENDED_FIRST:
+        plan.report_death({"date": ENGINE_SCENE.day(0)}, ENGINE_NOW)
     getattr(plan, name)(base_payloads(ENGINE_SCENE)[name], ENGINE_NOW)
 
 
@@ -619,6 +634,9 @@ async def test_the_server_refuses_a_bad_update_and_the_status_is_unchanged(serve
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await plan.handle.execute_update(name, bad.payload, result_type=dict)
     cause = failed.value.cause
-    assert isinstance(cause, ApplicationError) and cause.type == "Refused", cause
+    # Typed: a sender not entitled to it on this plan (403 on the HTTP API), or bad input (422).
+    assert isinstance(cause, ApplicationError) and cause.type in ("Refused", "NotEntitled"), cause
+    if cause.type == "NotEntitled":
+        assert FIELDS[name][bad.field][0] in ("manager", "service-manager"), (bad.how, cause.message)
     assert cause.message and (bad.field in cause.message), (bad.how, cause.message)
     assert await plan.status() == before, "a refused update changed the plan"

@@ -4,7 +4,7 @@ Run after a deliberate change of what histories look like (a new release's workf
 is *meant* to differ, shipped behind `workflow.patched`), never to make a failing replay pass.
 The new histories are added to those of earlier releases (01-03: before `lean-history`;
 04-06: with it; 07-09: with `honest-records` and `procedures-2`; 10-12: with `context-in-start`;
-13-15: with `bounded-unreadable`):
+13-15: with `bounded-unreadable`; 16-18: with `entitled-senders`):
 
     .venv/bin/python -m tests.replay.make_histories
 
@@ -97,6 +97,13 @@ async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[
     await plan.update("record_review_conference", {"date": f"{y}-08-06", "outcome": "inquorate"})
     await plan.at(london(f"{y}-08-07", 10))
     await plan.signal("report_death", {"date": f"{y}-08-07"})
+    # Reported in error: put right by the plan's service manager; then the real ending, final
+    # after 30 days.
+    await plan.at(london(f"{y}-08-09", 10))
+    await plan.update("reopen_plan", {"by": "sm-1", "reason_ref": "err-1"})
+    await plan.signal("report_missing", {"date": f"{y}-08-09", "by": "par-1"})  # not entitled: unreadable
+    await plan.at(london(f"{y}-08-10", 10))
+    await plan.signal("report_death", {"date": f"{y}-08-10", "by": "sw-1"})
     await plan.handle.result()
     return [env.client.get_workflow_handle(plan.handle.id, run_id=first), plan.handle]
 

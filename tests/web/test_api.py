@@ -144,9 +144,9 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         review = f"/api/plans/{plan_id}/record-review-conference"
         r = await http.post(review, json=end, headers=web.auth(*WORKER))
         assert r.status_code == 403, r.text
-        # A manager who is not one of this plan's managers: the workflow's own check refuses.
+        # A manager who is on no role of this plan: seeing every plan is not being on this one.
         r = await http.post(review, json=end, headers=web.auth("tm-other", "team-manager", "service-manager"))
-        assert r.status_code == 403 and "not one of this plan's managers" in r.json()["detail"]
+        assert r.status_code == 403 and "'tm-other' is not this plan's lead social worker" in r.json()["detail"]
         r = await http.post(review, json=end, headers=web.auth(*MANAGER))
         assert r.status_code == 200, r.text
 

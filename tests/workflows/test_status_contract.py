@@ -24,6 +24,7 @@ PLAN_KEYS = [
     "lead_social_worker",
     "team_manager",
     "managers",
+    "entitled",
     "visit_interval_working_days",
     "reviews_held",
     "missing",

@@ -8,13 +8,13 @@ The plan's rules are mixins over `PlanRules`, one module per subject, composed i
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, local_date
 from workflows.case import CaseEngine, Escalation
-from workflows.message_spec import MessageSpec
+from workflows.message_spec import CAPACITY_WORDS, MessageSpec
 from workflows.obligations import Action, Obligation
 from workflows.plan_rules.state import LATEST, Patches, PlanState
 from workflows.policy import Profile
@@ -40,14 +40,23 @@ class PlanRules(CaseEngine):
         """A signal's payload, checked as an update's would be: a date neither in the future nor
         before the plan, and a manager's report (an escalation) from one of the plan's managers. A
         report that fails is kept as unreadable by the caller (a signal cannot be refused)."""
+        if not self.patches.entitled_senders and isinstance(raw, dict) and "by" in raw and spec.decided_by != "manager":
+            # Before reports said who sent them, a `by` was a field they did not have.
+            raise m.Refusal.one("by", "Extra inputs are not permitted: this message has no such field")
         msg = self._parse(spec.model, raw)
         if not self.patches.honest_records:
             return msg
         day = getattr(msg, "date", None)
         if day is not None:
             self._check_past("date", day, local_date(now), self.state.start.icpc_date)
-        if spec.decided_by == "manager":
+        by = getattr(msg, "by", None)
+        if spec.decided_by == "manager" and not self.patches.entitled_senders:
             self._check_manager("by", msg.by)
+        elif by is not None and self.patches.entitled_senders:
+            # A report without `by` is the case system's record, relayed without naming a person
+            # (the HTTP API always names the signed-in person); one with a `by` not entitled to
+            # it is kept as unreadable, never applied (docs/contract.md, "Who may send what").
+            self._check_entitled("by", by, spec.decided_by, local_date(now))
         return msg
 
     def _unreadable(self, now: datetime, name: str, raw: Any, err: m.Refusal) -> None:
@@ -146,8 +155,42 @@ class PlanRules(CaseEngine):
     def _check_manager(self, field: str, person_id: str) -> None:
         if not self._is_manager(person_id):
             ids = ", ".join(p.id for p in self.state.start.managers())
-            raise m.Refusal.one(
+            raise m.NotEntitled.one(
                 field, f"{person_id!r} is not one of this plan's managers ({ids}); this decision needs a manager"
+            )
+
+    def entitled(self, today: date) -> dict[str, list[str]]:
+        """Capacity -> the ids of the plan's people who hold it (the status's `entitled`: what the
+        HTTP API and the command line check a sender against)."""
+        s = self.state.start
+        managers = [p.id for p in s.managers()]
+        staff = [s.lead_social_worker.id, self.lead_social_worker(today).id]
+        staff += [p.id for p in s.core_group if p.role not in (*m.FAMILY_ROLES, "partnership")]
+        staff += [s.chair.id] if s.chair else []
+        return {
+            "practitioner": list(dict.fromkeys([*staff, *managers])),
+            "manager": managers,
+            "service-manager": [p.id for p in (s.service_manager, s.senior_manager) if p],
+        }
+
+    def _check_entitled(self, field: str, person_id: str, capacity: str, today: date) -> None:
+        ids = self.entitled(today)[capacity]
+        if person_id not in ids:
+            raise m.NotEntitled.one(
+                field,
+                f"{person_id!r} is not {CAPACITY_WORDS[capacity]} ({', '.join(ids)}), so not theirs to send",
+            )
+
+    def _family_ids(self) -> dict[str, str]:
+        """The plan's family members: id -> role."""
+        return {p.id: p.role for p in self.state.start.core_group if p.role in m.FAMILY_ROLES}
+
+    def _check_staff(self, field: str, person_id: str, place: str) -> None:
+        """Nobody of the child's family in a member of staff's place (Patches.entitled_senders)."""
+        role = self._family_ids().get(person_id)
+        if role is not None and self.patches.entitled_senders:
+            raise m.NotEntitled.one(
+                field, f"{person_id!r} is the child's {role} on this plan, and {place} is a member of staff"
             )
 
     # ------------------------------------------------------------------ telling people
@@ -326,22 +369,37 @@ class PlanRules(CaseEngine):
     def _end(self, now: datetime, on: date, reason: str, keep: Obligation | None = None) -> None:
         kept = [o for o in self.state.obligations if o.open and (o is keep or self._outlives(o))]
         closed = [o.id for o in self.state.obligations if o.open and o not in kept]
+        if self.patches.entitled_senders:
+            # Kept as they were, for an ending recorded in error to be put right (`reopen_plan`).
+            self.state.ended_at = now
+            self.state.closed_at_end = [o for o in self.state.obligations if o.open and o not in kept]
+            self.state.missing_at_end = self.state.missing_since
+            if reason in self.REOPENABLE:
+                self.state.reopen_by = now + self.REOPEN_WITHIN
         self.state.obligations = [o for o in self.state.obligations if not o.open or o in kept]
         self.state.state, self.state.ended_on, self.state.end_reason = "ended", on, reason
         self.state.missing_since = None
         self._log(now, on, "plan-ended", reason=reason, closed=closed or None)
+
+    # Endings that may have been recorded in error, and how long they may be put right for
+    # (`reopen_plan`, workflows/plan_rules/endings.py).
+    REOPENABLE = ("child died", "ended at review conference")
+    REOPEN_WITHIN = timedelta(days=30)
 
     def _outlives(self, ob: Obligation) -> bool:
         return self.patches.procedures and ob.kind in self.OUTLIVES_THE_PLAN
 
     @property
     def finished(self) -> bool:
-        """Ended, with nothing left to chase (the step-down meeting, if any, recorded)."""
-        return self.state.state == "ended" and not self.open_obligations()
+        """Ended, with nothing left to chase (the step-down meeting, if any, recorded), and no
+        longer open to be put right (`reopen_plan`)."""
+        return self.state.state == "ended" and not self.open_obligations() and self.state.reopen_by is None
 
     def waiting_for(self, now: datetime) -> str:
         """Words for the Temporal UI: what the plan waits for next."""
         pending = sorted((o for o in self.state.obligations if o.open), key=lambda o: (o.due, o.id))
+        if not pending and self.state.reopen_by is not None:
+            return f"nothing outstanding; the ending may be put right until {self.state.reopen_by.date()}"
         if not pending:
             return "nothing outstanding"
         return "; ".join(o.describe() for o in pending[:3])

@@ -175,6 +175,19 @@ class CoreGroupRules(PlanRules):
         if ob is None:
             raise m.Refusal.one("(plan)", "no core group notes are outstanding")
         self._check_past("date", msg.date, today, ob.opened_on, "the core group meeting")
+        if self.patches.entitled_senders:
+            # 000 9.3.26: signed once the notes have gone out, whichever is recorded first.
+            early = sorted(
+                f"{o.member_id} ({o.met_on})"
+                for o in self.state.obligations
+                if o.kind == "signature" and o.group == ob.group and o.met_on and o.met_on < msg.date
+            )
+            if early:
+                raise m.Refusal.one(
+                    "date",
+                    f"{msg.date} is after signatures already recorded for these notes ({', '.join(early)}), and "
+                    "a signature is not dated before the notes went out",
+                )
         if not apply:
             return {}
         ob.met_on = msg.date

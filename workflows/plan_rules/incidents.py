@@ -27,6 +27,7 @@ class ReportIncident(m.Message):
     ]
     date: m.Day
     summary_ref: m.Ref | None = None
+    by: m.Ref | None = None  # who reports it (the signed-in person on the HTTP API)
 
 
 REPORT_INCIDENT = signal(
@@ -68,6 +69,7 @@ ESCALATE = signal("escalate", Escalate, "a manager escalates the plan to someone
 
 class ReportMissing(m.Message):
     date: m.Day
+    by: m.Ref | None = None  # who reports it (the signed-in person on the HTTP API)
 
 
 REPORT_MISSING = signal("report_missing", ReportMissing, "the child is missing")
@@ -75,6 +77,7 @@ REPORT_MISSING = signal("report_missing", ReportMissing, "the child is missing")
 
 class ReportFound(m.Message):
     date: m.Day
+    by: m.Ref | None = None  # who reports it (the signed-in person on the HTTP API)
 
 
 REPORT_FOUND = signal("report_found", ReportFound, "the missing child is found")
@@ -82,6 +85,7 @@ REPORT_FOUND = signal("report_found", ReportFound, "the missing child is found")
 
 class ReportDeath(m.Message):
     date: m.Day
+    by: m.Ref | None = None  # who reports it (the signed-in person on the HTTP API)
 
 
 REPORT_DEATH = signal("report_death", ReportDeath, "the child has died: the plan ends")
@@ -97,6 +101,10 @@ MESSAGES = (
     REPORT_FOUND,
     REPORT_DEATH,
 )
+
+
+def _reported_by(by: str | None) -> str:
+    return f" (reported by {by})" if by else ""
 
 
 class IncidentRules(PlanRules):
@@ -124,7 +132,7 @@ class IncidentRules(PlanRules):
             if self.patches.procedures
             else "000 9.4.13-14: an early review must be authorised by the LA manager",
         )
-        self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id)
+        self._log(now, msg.date, "incident", kind=msg.kind, summary_ref=msg.summary_ref, obligation_id=ob.id, by=msg.by)
         # 000 9.4.13-14; 002; 001 6.4.3; 003 §3: consider bringing the review forward.
         to, consult = [self._team_manager()], ""
         chair = self.state.start.chair
@@ -265,6 +273,12 @@ class IncidentRules(PlanRules):
             self._unreadable(now, ESCALATE.name, raw, err)
             return
         to = self._person(msg.to) or m.Person(id=msg.to, role="senior-manager")
+        if self.patches.entitled_senders:
+            try:
+                self._check_escalation_to(msg)
+            except m.Refusal as err:
+                self._unreadable(now, ESCALATE.name, raw, err)
+                return
         self._alert(
             now,
             "manager-escalation",
@@ -275,6 +289,17 @@ class IncidentRules(PlanRules):
         self._log(now, local_date(now), "escalated-by-manager", by=msg.by, to=msg.to, reason_ref=msg.reason_ref)
         if self.patches.honest_records and not to.email:
             self._report_unreachable(now, [to])
+
+    def _check_escalation_to(self, msg: Escalate) -> None:
+        """An escalation goes to a manager: one of the plan's, or (checked against the
+        organisation's directory by the HTTP API and the command line, which the workflow cannot
+        read) one from outside the plan; never to oneself, never to anyone else on the plan."""
+        if msg.to == msg.by:
+            raise m.NotEntitled.one("to", "is who escalates: an escalation goes to someone else")
+        self._check_staff("to", msg.to, "whoever an escalation goes to")
+        if self._person(msg.to) is not None and not self._is_manager(msg.to):
+            ids = ", ".join(p.id for p in self.state.start.managers())
+            raise m.NotEntitled.one("to", f"{msg.to!r} is not one of this plan's managers ({ids})")
 
     def report_missing(self, raw: Any, now: datetime) -> None:
         try:
@@ -294,7 +319,7 @@ class IncidentRules(PlanRules):
             "missing",
             [self.lead_social_worker(local_date(now))],
             "child reported missing",
-            f"The child was reported missing on {msg.date}. If not traced within {self.profile.missing.senior_manager_after.describe()} the senior child protection manager is told.",
+            f"The child was reported missing on {msg.date}{_reported_by(msg.by)}. If not traced within {self.profile.missing.senior_manager_after.describe()} the senior child protection manager is told.",
             obligation_id=ob.id,
         )
 
@@ -321,7 +346,7 @@ class IncidentRules(PlanRules):
                 f"The child was found on {msg.date}.",
                 ob.id,
             )
-        self._log(now, msg.date, "found", obligation_id=ob.id)
+        self._log(now, msg.date, "found", obligation_id=ob.id, by=msg.by)
 
     def report_death(self, raw: Any, now: datetime) -> None:
         try:
@@ -339,10 +364,10 @@ class IncidentRules(PlanRules):
             "child-died",
             [self._senior(), self._partnership()],
             "death of a child subject to a plan",
-            f"The child died on {msg.date}. The safeguarding partnership must be notified and a Child Safeguarding Practice Review considered.",
+            f"The child died on {msg.date}{_reported_by(msg.by)}. The safeguarding partnership must be notified and a Child Safeguarding Practice Review considered.",
             level=2,
         )
-        self._log(now, msg.date, "practice-review-to-be-considered")
+        self._log(now, msg.date, "practice-review-to-be-considered", by=msg.by)
         self._end(now, msg.date, "child died")
 
     def other_wakeups(self) -> list[datetime]:

@@ -61,13 +61,16 @@ class MeetingRules(ReviewRules):
             )
             if arranged and msg.date != ob.due:
                 if msg.by is None:
-                    raise m.Refusal.one(
+                    raise m.NotEntitled.one(
                         "by",
                         f"moving a set review conference needs the agreeing manager ({self.profile.review_changes.source})",
                     )
                 self._check_manager("by", msg.by)
         elif msg.by is not None and self._person(msg.by) is None:
             raise m.Refusal.one("by", f"{msg.by!r} is not a member of this plan")
+        elif msg.by is not None and self.patches.entitled_senders:
+            # A meeting is arranged by the plan's staff, never by the family.
+            self._check_entitled("by", msg.by, SCHEDULE_MEETING.decided_by, today)
         if not apply:
             return {}
         previous = ob.due

@@ -49,6 +49,8 @@ class PeopleRules(PlanRules):
                     "by", "required: a change of lead social worker is agreed by one of the plan's managers"
                 )
             self._check_manager("by", msg.by)
+        if self.patches.entitled_senders:
+            self._check_new_lead(msg.person)
         if msg.cover_until is not None and msg.cover_until < today:
             raise m.Refusal.one("cover_until", f"{msg.cover_until} is in the past")
         if not apply:
@@ -75,3 +77,14 @@ class PeopleRules(PlanRules):
             by=msg.by,
         )
         return {"lead_social_worker": person.id}
+
+    def _check_new_lead(self, person: m.Person) -> None:
+        """The lead social worker is a member of staff, reachable by e-mail, and not also one of
+        the plan's managers (one person, one staff role)."""
+        self._check_staff("person.id", person.id, "the lead social worker")
+        if person.role in (*m.FAMILY_ROLES, "partnership"):
+            raise m.Refusal.one("person.role", f"must be a member of staff, not {person.role!r}")
+        if self._is_manager(person.id):
+            raise m.Refusal.one("person.id", "is one of this plan's managers: one person, one staff role")
+        if person.email and (problem := m.email_problem(person.email)):
+            raise m.Refusal.one("person.email", problem)

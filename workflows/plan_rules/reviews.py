@@ -139,7 +139,7 @@ class ReviewRules(CoreGroupRules):
         if msg.outcome == "end" and self.state.reviews_held == 0 and self.patches.end_needs_manager:
             # Ending at the first review is a manager's decision, recorded with who made it.
             if msg.by is None:
-                raise m.Refusal.one(
+                raise m.NotEntitled.one(
                     "by", "ending the plan at the first review conference needs the manager who agreed it"
                 )
             self._check_manager("by", msg.by)
@@ -287,7 +287,7 @@ class ReviewRules(CoreGroupRules):
                     if ending.at_first_review == "ordinary"
                     else "the manager who agreed it"
                 )
-                raise m.Refusal.one(
+                raise m.NotEntitled.one(
                     "by", f"ending the plan at the first review conference needs {who} ({ending.source})"
                 )
             chair = self.state.start.chair

@@ -28,12 +28,15 @@ class StartRules(PlanRules):
         *,
         honest: bool = True,
         procedures_3: bool = True,
+        entitled: bool = True,
     ) -> None:
         problems: list[tuple[str, str]] = []
         if start.icpc_date > today:
             problems.append(("icpc_date", f"{start.icpc_date} is in the future"))
         if honest:
             problems += m.implausible_start(start, today)
+        if entitled:
+            problems += m.incoherent_start(start)
         limit = profile.first_core_group.within.after(start.icpc_date, cal)
         if start.first_core_group_date:
             if start.first_core_group_date > limit:
@@ -80,7 +83,13 @@ class StartRules(PlanRules):
         patches: Patches = LATEST,
     ) -> Self:
         cls.check_start(
-            start, profile, cal, local_date(now), honest=patches.honest_records, procedures_3=patches.procedures_3
+            start,
+            profile,
+            cal,
+            local_date(now),
+            honest=patches.honest_records,
+            procedures_3=patches.procedures_3,
+            entitled=patches.entitled_senders,
         )
         if patches.procedures and profile.chair.required and start.chair is None:
             raise m.Refusal.one("chair", f"this profile needs the review conference chair ({profile.chair.source})")

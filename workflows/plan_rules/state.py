@@ -31,6 +31,13 @@ class PlanState(BaseModel):
     consecutive_no_access: int = 0
     missing_since: datetime | None = None
     missing_escalated: bool = False
+    # When the ending was recorded, and what it closed, so that an ending recorded in error can
+    # be put right (`reopen_plan`, Patches.entitled_senders); None for an ending before that.
+    ended_at: datetime | None = None
+    closed_at_end: list[Obligation] = Field(default_factory=list)
+    missing_at_end: datetime | None = None
+    # Until when an ending recorded in error may be put right; None once it is final.
+    reopen_by: datetime | None = None
     cover: Cover | None = None
     review_moved: bool = False
     counters: dict[str, int] = Field(default_factory=dict)
@@ -77,6 +84,13 @@ class Patches:
     # implemented or an early review is asked for, and what conferences set (core group and
     # seen-alone intervals, a transfer's agreement date, a parent excluded, attendance).
     procedures_3: bool = True
+    # Who may send what, per plan (ENTITLED_SENDERS_PATCH): a report's `by` checked against the
+    # plan's people and kept as unreadable when not entitled; nobody of the family in a member of
+    # staff's place (lead social worker, escalated to, the `by` of a visit); an escalation to a
+    # manager, never to oneself; e-mail addresses checked; a signature never before its notes;
+    # the workflow open for REOPEN_WITHIN after an ending, so that one recorded in error can be
+    # put right (`reopen_plan`).
+    entitled_senders: bool = True
 
 
 # What a plan started now runs with: every release.

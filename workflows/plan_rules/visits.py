@@ -134,6 +134,9 @@ class VisitRules(PlanRules):
             raise m.Refusal.one("seen", "a visit where the child was not seen cannot have seen_alone or bedroom_seen")
         if self.patches.procedures and msg.by is not None and self._person(msg.by) is None:
             raise m.Refusal.one("by", f"{msg.by!r} is not one of this plan's people")
+        if msg.by is not None:
+            # A visit is made by a member of staff: a parent cannot meet the statutory visit.
+            self._check_staff("by", msg.by, "whoever makes the visit")
 
     def _seen_alone_interval(self) -> Period:
         """000 9.4.6: every six weeks "or at intervals specified by the child protection conference
