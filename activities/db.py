@@ -134,6 +134,45 @@ def escalation_rows(plan_id: str, status: Mapping[str, Any]) -> list[dict[str, A
     ]
 
 
+# Every entry of each plan's history, by its place in the plan's list (which only grows, across
+# runs too): the status query gives the newest (workflows/status.py HISTORY_IN_STATUS); these
+# are the whole history, read a page at a time (`cpplan history`, GET /api/plans/{id}/history).
+plan_history = sa.Table(
+    "plan_history",
+    metadata,
+    sa.Column("plan_id", sa.String(200), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("event", sa.String(100), nullable=False),
+    sa.Column("entry_json", sa.Text, nullable=False),  # the entry as the status gives it
+)
+
+
+def history_rows(plan_id: str, status: Mapping[str, Any], after: int = -1) -> list[dict[str, Any]]:
+    """A plan's `plan_history` rows from its saved status, those past position `after`."""
+    history = status.get("history")
+    return [
+        {
+            "plan_id": plan_id,
+            "position": position,
+            "event": str(entry.get("event") if isinstance(entry, dict) else "?")[:100],
+            "entry_json": json.dumps(entry, default=str),
+        }
+        for position, entry in enumerate(history if isinstance(history, list) else [])
+        if position > after
+    ]
+
+
+def _fill_history(conn: Connection) -> None:
+    """A database from before the table: every plan's history, from its saved status."""
+    for plan_id, status_json in conn.execute(sa.select(plans.c.plan_id, plans.c.status_json)):
+        try:
+            rows = history_rows(plan_id, json.loads(status_json))
+        except (KeyError, TypeError, ValueError):
+            continue  # the next save of that plan writes its rows
+        for row in rows:
+            insert_ignore(conn, plan_history, row)
+
+
 def as_utc(at: Any) -> datetime:
     """A moment (or its ISO text) in UTC; one without a zone is taken as UTC already."""
     moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
@@ -251,7 +290,10 @@ ADDED_COLUMNS = (("plans", "execution_status"), ("plans", "execution_checked_at"
 
 # Tables added since the first release, each with the function that fills it from what the
 # database already holds, run once when the table is created.
-ADDED_TABLES: dict[str, Callable[[Connection], None]] = {"escalations": _fill_escalations}
+ADDED_TABLES: dict[str, Callable[[Connection], None]] = {
+    "escalations": _fill_escalations,
+    "plan_history": _fill_history,
+}
 
 
 def _create_tables(engine: Engine) -> None:

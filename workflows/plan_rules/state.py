@@ -68,6 +68,9 @@ class Patches:
     # At most UNREADABLE_KEPT_A_DAY unreadable messages a day kept one by one, the rest counted
     # (BOUNDED_UNREADABLE_PATCH).
     bounded_unreadable: bool = True
+    # Dates in messages between 1900 and 2100 (workflows/models.py FIRST_YEAR..LAST_YEAR); plans
+    # whose history predates it read any year, as they did (DATES_IN_RANGE_PATCH).
+    dates_in_range: bool = True
 
 
 # What a plan started now runs with: every release.
