@@ -46,7 +46,7 @@ async def test_250_updates_at_once_to_one_plan_are_all_applied_and_the_status_st
     assert status["history_counts"]["visit"] == UPDATES
     assert status["history_total"] > UPDATES and len(status["history"]) == HISTORY_IN_STATUS
     assert status["history"][-1]["event"] == "visit"
-    assert len(json.dumps(status)) < 64_000
+    assert len(json.dumps(status["history"])) < 40_000  # whatever the plan has been sent
 
     async def all_saved() -> None:
         entries, total = await asyncio.to_thread(history_page, plan_id, limit=500)
