@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from starters.web import audit
+from starters.web.limits import nests_deeper_than
 from starters.web.server import start_embedded, stop_embedded
 from starters.web.settings import DEFAULT_MAX_BODY
 from tests.web.conftest import Web, free_port
@@ -200,3 +201,13 @@ async def test_bad_tokens_and_failed_sign_ins_count_against_the_address(web: Web
         r = await http.get("/api/work", headers=web.auth("tm-demo", "team-manager"))
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 60
         assert "failed sign-ins" in r.json()["detail"]
+
+
+def test_the_depth_check_takes_linear_time_whatever_the_strings_hold() -> None:
+    """Escaped quotes and backslashes are read as JSON reads them, and a body of nothing but
+    escaped quotes (which would send a backtracking pattern quadratic) is read in a moment."""
+    assert nests_deeper_than(b'["\\\\"' + b"[" * 40, 32)  # the string ends after the escaped backslash
+    assert not nests_deeper_than(b'["\\"' + b"[" * 40 + b'"]', 32)  # the brackets are inside it
+    started = time.perf_counter()
+    assert not nests_deeper_than(b'["' + b'\\"' * 130_000, 32)
+    assert time.perf_counter() - started < 1.0
