@@ -9,6 +9,7 @@ Any SQLAlchemy URL works (`CPPLAN_DATABASE_URL`); the default is a SQLite file u
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterable, Mapping
@@ -135,6 +136,34 @@ def escalation_rows(plan_id: str, status: Mapping[str, Any]) -> list[dict[str, A
     ]
 
 
+# Every entry of each plan's history, by its place in the plan's list (which only grows, across
+# runs too): the status query gives the newest (workflows/status.py HISTORY_IN_STATUS); these
+# are the whole history, read a page at a time (`cpplan history`, GET /api/plans/{id}/history).
+plan_history = sa.Table(
+    "plan_history",
+    metadata,
+    sa.Column("plan_id", sa.String(200), primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("event", sa.String(100), nullable=False),
+    sa.Column("entry_json", sa.Text, nullable=False),  # the entry as the status gives it
+)
+
+
+def history_rows(plan_id: str, status: Mapping[str, Any], after: int = -1) -> list[dict[str, Any]]:
+    """A plan's `plan_history` rows from its saved status, those past position `after`."""
+    history = status.get("history")
+    return [
+        {
+            "plan_id": plan_id,
+            "position": position,
+            "event": str(entry.get("event") if isinstance(entry, dict) else "?")[:100],
+            "entry_json": json.dumps(entry, default=str),
+        }
+        for position, entry in enumerate(history if isinstance(history, list) else [])
+        if position > after
+    ]
+
+
 def as_utc(at: Any) -> datetime:
     """A moment (or its ISO text) in UTC; one without a zone is taken as UTC already."""
     moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
@@ -164,6 +193,18 @@ outbox = sa.Table(
     # retries a timed-out activity while the first may still be running) does not mail it too.
     sa.Column("claimed_until", UtcDateTime),
 )
+
+# Sessions signed out before their cookie expires (starters/web/sessions.py): every instance of the
+# front door reads them, so a copy of a signed-out cookie is signed in nowhere.
+revoked_sessions = sa.Table(
+    "revoked_sessions",
+    metadata,
+    sa.Column("session_id", sa.String(64), primary_key=True),
+    sa.Column("revoked_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),  # the cookie is refused after it anyway
+    sa.Index("ix_revoked_sessions_expires", "expires_at"),
+)
+
 
 # The front door's audit trail (starters/web/audit.py): every request, with who, what, which plan,
 # when and the outcome; opaque references only, never a payload.

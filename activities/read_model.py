@@ -19,7 +19,19 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.db import as_utc, escalation_rows, escalations, get_engine, obligations, outbox, plans, upsert
+from activities.db import (
+    as_utc,
+    escalation_rows,
+    escalations,
+    get_engine,
+    history_rows,
+    insert_ignore,
+    obligations,
+    outbox,
+    plan_history,
+    plans,
+    upsert,
+)
 from workflows.activity_io import SAVE_PLAN, PlanSnapshot
 from workflows.calendar import WorkingCalendar, profile_calendar
 from workflows.policy import get_profile
@@ -96,6 +108,13 @@ def _save(engine: Engine, snap: PlanSnapshot) -> bool:
         conn.execute(escalations.delete().where(escalations.c.plan_id == snap.plan_id))
         if escalated:
             conn.execute(escalations.insert(), escalated)
+        # History entries are only ever added: write those past the last one kept.
+        last = conn.execute(
+            sa.select(sa.func.max(plan_history.c.position)).where(plan_history.c.plan_id == snap.plan_id)
+        ).scalar()
+        new_entries = history_rows(snap.plan_id, snap.status, -1 if last is None else int(last))
+        for row in new_entries:  # one by one: a retried save may have written some already
+            insert_ignore(conn, plan_history, row)
     return True
 
 
@@ -182,6 +201,29 @@ def get_plan_status(plan_id: str, url: str | None = None) -> dict[str, Any] | No
     with engine.connect() as conn:
         raw = conn.execute(sa.select(plans.c.status_json).where(plans.c.plan_id == plan_id)).scalar()
     return None if raw is None else json.loads(raw)
+
+
+HISTORY_PAGE = 50
+MAX_HISTORY_PAGE = 500
+
+
+def history_page(
+    plan_id: str, *, after: int = -1, limit: int = HISTORY_PAGE, url: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of a plan's whole history, oldest first: up to `limit` entries past position
+    `after` (each with its `position`), and how many entries there are in all."""
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(plan_history.c.position, plan_history.c.entry_json)
+            .where(plan_history.c.plan_id == plan_id, plan_history.c.position > after)
+            .order_by(plan_history.c.position)
+            .limit(limit)
+        ).all()
+        total = conn.execute(
+            sa.select(sa.func.count()).select_from(plan_history).where(plan_history.c.plan_id == plan_id)
+        ).scalar()
+    return [{"position": r.position, **json.loads(r.entry_json)} for r in rows], int(total or 0)
 
 
 def list_outbox(

@@ -96,12 +96,13 @@ def notifications_for(finding: Finding, manager_email: str | None, now: datetime
 def record_execution_status(executions: list[Execution], findings: list[Finding], url: str | None = None) -> None:
     """Each checked plan's execution status into its read-model row (a failing task is told
     apart from a healthy running plan)."""
-    failing = {f.plan_id for f in findings if f.problem != f.execution_status}
+    # A running plan in trouble (its task failing, or no worker polling) by its problem.
+    troubled = {f.plan_id: f.problem for f in findings if f.problem != f.execution_status}
     now = datetime.now(UTC)
     engine = get_engine(url)
     with engine.begin() as conn:
         for e in executions:
-            status = "workflow-task-failing" if e.plan_id in failing else e.status
+            status = troubled.get(e.plan_id, e.status)
             conn.execute(
                 plans.update()
                 .where(plans.c.plan_id == e.plan_id)

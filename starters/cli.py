@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from activities.plan_health import WAITING_TOO_LONG
 from starters import complaints, database, dates, health, importer, managers, options, plans, render
 from starters import report as report_command
 from workflows import models as m
@@ -57,9 +58,10 @@ BENCH_MISSING = (
 EXIT_OK, EXIT_FAILED, EXIT_NO_ANSWER, EXIT_INTERRUPTED = 0, 1, 3, 130  # 2: argparse's usage error
 EXIT_STATUS_HELP = """\
 exit status: 0 done; 1 refused or failed (one line on stderr says why); 2 usage error (and for
-`import`: some rows were bad, the rest imported); 3 no worker answered an update in time (nothing
-applied: retry with the same --request-id), or for `status` the plan's workflow is not running;
-`doctor`: 1 when it finds a plan in trouble; 130 interrupted.
+`import`: some rows were bad, the rest imported); 3 no worker answered an update in time (it may
+still be applied when a worker comes: retrying with the same --request-id is safe), or the plan
+was taking too many updates at once (nothing applied: send it again), or for `status` the plan's
+workflow is not running; `doctor`: 1 when it finds a plan in trouble; 130 interrupted.
 """
 
 
@@ -83,6 +85,7 @@ _NO_CONNECTION = {
     "due",
     "report",
     "db",
+    "history",
 }
 
 
@@ -122,7 +125,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "plan_id", metavar="PLAN_ID", type=options.plan_ref, help="the plan id (or its cp-plan- workflow id)"
     )
-    p = add("doctor", "every plan in trouble: workflow stopped or failing while the read model says active")
+    p = add("history", "a plan's whole history from the read model, a page at a time, oldest first")
+    p.add_argument(
+        "plan_id", metavar="PLAN_ID", type=options.plan_ref, help="the plan id (or its cp-plan- workflow id)"
+    )
+    p.add_argument("--page", type=_page_number, default=1, metavar="N", help="which page (default 1)")
+    p = add(
+        "doctor",
+        "every plan in trouble: workflow stopped or failing while the read model says active, or "
+        "waiting with no worker polling its task queue",
+    )
+    p.add_argument(
+        "--waited",
+        type=float,
+        default=WAITING_TOO_LONG.total_seconds(),
+        metavar="SECONDS",
+        help="list a plan whose workflow task has waited this long on a task queue no worker polls (default 120)",
+    )
     managers.add_overdue_arguments(add("overdue", managers.OVERDUE_HELP))
     managers.add_due_arguments(add("due", managers.DUE_HELP))
     p = add("schedule", "the statutory timetable from the conference date alone (no server needed)")
@@ -215,10 +234,7 @@ def _print_json(value: Any) -> None:
 
 
 def _iso(field: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise m.Refusal.one(field, f"{text!r} is not a date (YYYY-MM-DD)") from None
+    return m.iso_day(field, text)
 
 
 def _hold_by(due: date, calendar: WorkingCalendar) -> dict[str, str]:
@@ -255,6 +271,31 @@ def cmd_schedule(args: argparse.Namespace) -> None:
         print(render.schedule(profile.id, icpc.isoformat(), rows))
 
 
+def _page_number(text: str) -> int:
+    try:
+        page = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a page number, got {text!r}") from None
+    if page < 1:
+        raise argparse.ArgumentTypeError(f"pages are numbered from 1, not {page}")
+    return page
+
+
+async def cmd_history(args: argparse.Namespace) -> None:
+    """The whole history the read model keeps (the status gives only the newest entries)."""
+    from activities.read_model import HISTORY_PAGE, history_page
+
+    after = (args.page - 1) * HISTORY_PAGE - 1
+    entries, total = await asyncio.to_thread(history_page, args.plan_id, after=after, limit=HISTORY_PAGE)
+    if total == 0:
+        raise plans.PlanCommandError(f"no history for plan {args.plan_id!r} in the read model")
+    pages = -(-total // HISTORY_PAGE)
+    if args.json:
+        _print_json({"plan_id": args.plan_id, "page": args.page, "pages": pages, "total": total, "entries": entries})
+    else:
+        print(render.history(args.plan_id, args.page, pages, total, entries))
+
+
 def cmd_policies(args: argparse.Namespace) -> None:
     profiles = sorted(load_profiles().values(), key=lambda p: p.id)
     if args.json:
@@ -283,6 +324,8 @@ def _read_document(path: str) -> Any:
         raise plans.PlanCommandError(f"{path}: {err.strerror or err}") from None
     except json.JSONDecodeError as err:
         raise plans.PlanCommandError(f"{path}: not valid JSON: {err}") from None
+    except RecursionError:
+        raise plans.PlanCommandError(f"{path}: not a plan start: its JSON nests too deeply") from None
 
 
 async def cmd_start(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
@@ -419,6 +462,8 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
         cmd_policies(args)
     elif args.command == "policy":
         cmd_policy(args)
+    elif args.command == "history":
+        await cmd_history(args)
     elif args.command in ("overdue", "due"):
         await managers.cmd_caseload(args)
     elif args.command == "report":
@@ -452,7 +497,7 @@ def _reason(err: BaseException) -> str | None:
         return f"refused: {err}"
     if isinstance(err, plans.Refused):
         return f"refused: {err}"
-    if isinstance(err, plans.NoAnswer):
+    if isinstance(err, (plans.NoAnswer, plans.Busy)):
         return str(err)
     if isinstance(err, (plans.PlanCommandError, PolicyError)):
         return str(err)
@@ -475,7 +520,7 @@ def _fail(args: argparse.Namespace | None, err: BaseException) -> int:
         raise err
     prog = f"cpplan {args.command}" if args is not None else "cpplan"
     print(f"{prog}: {_first_line(Exception(reason))}", file=sys.stderr)
-    return EXIT_NO_ANSWER if isinstance(err, plans.NoAnswer) else EXIT_FAILED
+    return EXIT_NO_ANSWER if isinstance(err, (plans.NoAnswer, plans.Busy)) else EXIT_FAILED
 
 
 async def run(argv: list[str] | None = None, client: Client | None = None) -> int:

@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import workflows
 from starters import options, render
-from starters.plans import NoAnswer, PlanCommandError, Refused, UnknownPlan, request_id
+from starters.plans import NoAnswer, PlanCommandError, Refused, UnknownPlan, no_answer_text, request_id
 from workflows import models as m
 from workflows.complaint_rules import (
     COMPLAINT_WORKFLOW_TYPE,
@@ -134,10 +134,7 @@ async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Await
                     handle.execute_update(name, payload, id=update_id, result_type=dict), timeout=args.timeout
                 )
             except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-                raise NoAnswer(
-                    f"no worker answered within {args.timeout:g} s; the update was not applied "
-                    f"(retry with --request-id {args.request_id or 'left out, the same command'}: it is applied once)"
-                ) from None
+                raise NoAnswer(no_answer_text(args.timeout, args.request_id)) from None
             if not args.json:
                 print(render.message_outcome(args.complaint_id, name, "recorded", update_id, result))
                 return

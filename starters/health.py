@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -64,7 +65,8 @@ async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitabl
 
 
 async def cmd_doctor(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> int:
-    _, findings = await check_plans(await get_client())
+    waited = timedelta(seconds=args.waited)
+    _, findings = await check_plans(await get_client(), waiting_too_long=waited)
     if args.json:
         print(json.dumps([f.as_json() for f in findings], indent=2))
     elif findings:

@@ -156,6 +156,9 @@ def read_jsonl(text: str) -> list[Row]:
         except json.JSONDecodeError as err:
             rows.append(Row(number, line, problems=[("(line)", f"not valid JSON: {err.msg} at column {err.colno}")]))
             continue
+        except RecursionError:
+            rows.append(Row(number, line, problems=[("(line)", "not a plan start: its JSON nests too deeply")]))
+            continue
         if not isinstance(value, dict):
             rows.append(
                 Row(number, value, problems=[("(line)", f"expected a JSON object, got {type(value).__name__}")])

@@ -35,13 +35,28 @@ def add_overdue_arguments(p: argparse.ArgumentParser) -> None:
     _add_filters(p)
 
 
+# The furthest `due --within` looks: a year of working days (plans are reviewed every six months).
+MAX_WITHIN = 260
+
+
+def working_days(text: str) -> int:
+    """`--within`'s value: 0 to MAX_WITHIN working days (a usage error otherwise)."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of working days, got {text!r}") from None
+    if not 0 <= days <= MAX_WITHIN:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_WITHIN} working days (a year), not {days}")
+    return days
+
+
 def add_due_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--within",
-        type=int,
+        type=working_days,
         default=10,
         metavar="N",
-        help="working days from today, in each plan's own calendar (default 10; 0: due today or overdue)",
+        help="working days from today, in each plan's own calendar, 0 to 260 (default 10; 0: due today or overdue)",
     )
     _add_filters(p)
 

@@ -80,7 +80,7 @@ def add_delivery_options(parser: argparse.ArgumentParser, kind: str) -> None:
     """--request-id and --timeout of a message sub-command (`kind`: update or signal)."""
     if kind == "update":
         default = "derived from the plan, the command and its values, so repeating a command is harmless"
-        after = "nothing was applied; retrying is safe"
+        after = "the update may still be applied when a worker comes; retrying with the same request id is safe"
     else:
         default = "a new one each time, so a report is never dropped as a repeat"
         after = "retry with the same --request-id"

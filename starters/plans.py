@@ -8,10 +8,13 @@ before anything is sent and a signal (which the workflow cannot refuse) is not s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
+import random
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -43,6 +46,7 @@ from workflows.message_spec import CAPACITY_WORDS
 from workflows.messages import PLAN_MESSAGES
 from workflows.policy import PolicyError, get_profile
 from workflows.runtime import NOT_ENTITLED
+from workflows.status import newest_history
 
 # Every message the workflow accepts (the registry, workflows/messages.py): name -> (payload
 # model, kind). The command line builds one sub-command per entry from the model's fields.
@@ -62,11 +66,33 @@ class Refused(PlanCommandError):
 
 
 class NoAnswer(PlanCommandError):
-    """No worker answered an update in time: it was not applied, and retrying it with the same
-    request id is safe."""
+    """No worker answered an update in time. The server keeps it: it may still be applied when a
+    worker comes, and retrying it with the same request id is safe (it is applied once)."""
+
+
+class Busy(PlanCommandError):
+    """The plan was taking as many updates at once as the server allows (its in-flight updates
+    limit) for as long as the command waited: nothing was applied; retry shortly."""
+
+    retry_after_s = 2
 
 
 DEFAULT_TIMEOUT = 30.0  # seconds an update waits for a worker before the command gives up
+# The server takes a few updates to one plan at once (its in-flight updates limit, 10 by
+# default) and refuses more with RESOURCE_EXHAUSTED, before anything is applied: such an update
+# is sent again after a pause, doubling from BUSY_FIRST_PAUSE_S to BUSY_LONGEST_PAUSE_S (with
+# jitter, so many senders do not return together), until the command's timeout.
+# The same is done when the server aborts an update it had admitted ("workflow update was
+# aborted", UNAVAILABLE: it lost the workflow task carrying it, as happens in such a storm).
+SEND_AGAIN = frozenset({RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE})
+# Past the limit the server is worse than refusing: measured on the dev server, 60 updates at
+# 10-way concurrency took 0.8 s, at 12-way 17 s and at 16-way over two minutes, admitted
+# updates being aborted as the plan's workflow tasks were dropped. So one process sends at most
+# UPDATES_AT_ONCE_PER_PLAN to a plan at a time and the rest wait their turn here (the time
+# counts against the timeout); the pause-and-send-again covers other processes' updates.
+UPDATES_AT_ONCE_PER_PLAN = 8
+BUSY_FIRST_PAUSE_S = 0.05
+BUSY_LONGEST_PAUSE_S = 2.0
 
 
 def request_id(plan_id: str, name: str, payload: dict[str, Any], given: str | None = None) -> str:
@@ -381,6 +407,43 @@ def _not_found(plan_id: str, err: RPCError) -> PlanCommandError:
     return PlanCommandError(f"{workflows.workflow_id(plan_id)}: {err.message}")
 
 
+class _PlanGates:
+    """At most `size` updates in flight to one workflow from this process (per event loop: a
+    semaphore belongs to the loop it first waits in)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._gates: dict[tuple[int, str], tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def gate(self, workflow_id: str) -> AsyncIterator[None]:
+        key = (id(asyncio.get_running_loop()), workflow_id)
+        gate, users = self._gates.get(key, (asyncio.Semaphore(self.size), 0))
+        self._gates[key] = (gate, users + 1)
+        try:
+            async with gate:
+                yield
+        finally:
+            gate, users = self._gates[key]
+            if users <= 1:
+                del self._gates[key]  # nobody else waiting: the gate is let go
+            else:
+                self._gates[key] = (gate, users - 1)
+
+
+_PLAN_GATES = _PlanGates(UPDATES_AT_ONCE_PER_PLAN)
+
+
+def no_answer_text(timeout: float, request: str | None) -> str:
+    """What a timed-out update says: the server keeps it, so a worker that comes later applies
+    it (tests/cli/test_delivery.py shows one applied after the command gave up)."""
+    retry = f"--request-id {request}" if request else "the same command (its request id is derived from it)"
+    return (
+        f"no worker answered within {timeout:g} s; the update may still be applied when a worker comes: "
+        f"retrying with {retry} is safe, it is applied once"
+    )
+
+
 async def send_update(
     client: Client,
     plan_id: str,
@@ -396,17 +459,29 @@ async def send_update(
     payload = check_message(name, payload)
     handle = client.get_workflow_handle(workflows.workflow_id(plan_id))
     update_id = request_id(plan_id, name, payload, request)
+    busy = True  # until this process lets it go to the server (_PLAN_GATES)
     try:
-        return await asyncio.wait_for(
-            handle.execute_update(name, payload, id=update_id, result_type=dict), timeout=timeout
-        )
+        async with asyncio.timeout(timeout), _PLAN_GATES.gate(handle.id):
+            busy = False
+            pause = BUSY_FIRST_PAUSE_S
+            while True:
+                try:
+                    return await handle.execute_update(name, payload, id=update_id, result_type=dict)
+                except RPCError as err:
+                    if err.status not in SEND_AGAIN:
+                        raise
+                    busy = err.status == RPCStatusCode.RESOURCE_EXHAUSTED
+                # Sent again with the same id: applied once whatever became of the first.
+                await asyncio.sleep(pause * random.uniform(0.5, 1.0))
+                pause = min(pause * 2, BUSY_LONGEST_PAUSE_S)
     # Cancelled by the deadline, the SDK raises its own error rather than TimeoutError.
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-        retry = f"--request-id {request}" if request else "the same command (its request id is derived from it)"
-        raise NoAnswer(
-            f"no worker answered within {timeout:g} s; the update was not applied (or retry with {retry}: "
-            "it is applied once)"
-        ) from None
+        if busy:
+            raise Busy(
+                f"the plan was taking as many updates at once as Temporal allows for all of {timeout:g} s; "
+                "nothing was applied: send it again shortly"
+            ) from None
+        raise NoAnswer(no_answer_text(timeout, request)) from None
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError) and cause.type == NOT_ENTITLED:
@@ -506,6 +581,8 @@ def _saved_status(plan_id: str) -> dict[str, Any] | None:
     from activities.read_model import get_plan_status
 
     try:
-        return get_plan_status(plan_id)
+        saved = get_plan_status(plan_id)
     except sqlalchemy.exc.SQLAlchemyError:
         return None
+    # As the status query gives it: the newest history entries (`cpplan history` has them all).
+    return None if saved is None else newest_history(saved)

@@ -209,3 +209,15 @@ def policy(profile: Profile) -> str:
             lines.append("  moves with: no other clock (counted from what was last recorded, or the conference)")
         lines.append(f"  source: {rule.source}")
     return "\n".join(lines)
+
+
+def history(plan_id: str, page: int, pages: int, total: int, entries: list[dict[str, Any]]) -> str:
+    """A page of a plan's history: one line per entry, oldest first, numbered from 1."""
+    if not entries:
+        return f"{plan_id}: page {page} of {pages}: no entries ({total} in all)"
+    lines = [f"{plan_id}: history page {page} of {pages} ({total} entries)"]
+    for entry in entries:
+        detail = "  ".join(f"{k}={v}" for k, v in entry.items() if k not in ("position", "at", "on", "event"))
+        on = f" on {entry['on']}" if entry.get("on") else ""
+        lines.append(f"{entry['position'] + 1:>6}  {str(entry['at'])[:16]}  {entry['event']}{on}  {detail}".rstrip())
+    return "\n".join(lines)

@@ -342,10 +342,7 @@ def write_chart(report: Report, path: Path) -> None:
 
 
 def _day(option: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise m.Refusal.one(option, f"{text!r} is not a date (YYYY-MM-DD)") from None
+    return m.iso_day(option, text)
 
 
 async def cmd_report(args: argparse.Namespace) -> None:

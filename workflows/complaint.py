@@ -22,6 +22,9 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.runtime import EngineLoop, load_context, message_handlers
 
+# Dates between 1900 and 2100 in the start and every step (as for plans, workflows/plan.py).
+DATES_IN_RANGE_PATCH = "dates-1900-2100"
+
 with workflow.unsafe.imports_passed_through():
     from workflows import models as m
     from workflows.calendar import WorkingCalendar
@@ -50,8 +53,10 @@ class ConferenceComplaint(EngineLoop):
 
     @workflow.run
     async def run(self, start: Any) -> dict[str, Any]:
+        # Asked first: it decides how the start itself is read (workflows/plan.py).
+        any_year = not workflow.patched(DATES_IN_RANGE_PATCH)
         try:
-            complaint: ComplaintStart = m.parse(ComplaintStart, start)
+            complaint: ComplaintStart = m.parse(ComplaintStart, start, any_year=any_year)
         except m.Refusal as err:
             raise ApplicationError(
                 f"invalid complaint start: {err}", type="InvalidComplaintStart", non_retryable=True
@@ -68,6 +73,7 @@ class ConferenceComplaint(EngineLoop):
             raise ApplicationError(
                 f"invalid complaint start: {err}", type="InvalidComplaintStart", non_retryable=True
             ) from None
+        self.engine.any_year = any_year
         workflow.upsert_memo(
             {"complaint_id": complaint.complaint_id, "plan_id": complaint.plan_id, "policy": complaint.policy}
         )

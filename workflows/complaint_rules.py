@@ -158,6 +158,9 @@ class ComplaintEngine(CaseEngine):
         self.profile = profile
         self.rule = complaints_rule(profile)
         self.cal = cal
+        # A date in any year, as a complaint recorded before dates were bounded read them
+        # (workflows.complaint sets it from the DATES_IN_RANGE_PATCH marker).
+        self.any_year = False
 
     # ------------------------------------------------------------------ start
 
@@ -336,7 +339,7 @@ class ComplaintEngine(CaseEngine):
     # ------------------------------------------------------------------ stage 1: service manager
 
     def record_response(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: Dated = m.parse(Dated, raw)
+        msg: Dated = m.parse(Dated, raw, any_year=self.any_year)
         today = local_date(now)
         self._check_stage("service-manager", doing="record the service manager's response")
         ob = self._outstanding(SERVICE_MANAGER_RESPONSE, "record the service manager's response")
@@ -353,7 +356,7 @@ class ComplaintEngine(CaseEngine):
         }
 
     def escalate_to_scrutineer(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: Dated = m.parse(Dated, raw)
+        msg: Dated = m.parse(Dated, raw, any_year=self.any_year)
         today = local_date(now)
         self._check_stage("service-manager", doing="escalate to the scrutineer")
         if self.state.responded_on is None:
@@ -395,7 +398,7 @@ class ComplaintEngine(CaseEngine):
     def _scrutineer_step(
         self, raw: Any, now: datetime, apply: bool, kind: str, doing: str, after: str | None, after_words: str
     ) -> dict[str, Any]:
-        msg: Dated = m.parse(Dated, raw)
+        msg: Dated = m.parse(Dated, raw, any_year=self.any_year)
         today = local_date(now)
         self._check_stage("scrutineer", doing=doing)
         ob = self._outstanding(kind, doing)
@@ -449,7 +452,7 @@ class ComplaintEngine(CaseEngine):
     # ------------------------------------------------------------------ stage 3: appeal
 
     def request_appeal(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: Dated = m.parse(Dated, raw)
+        msg: Dated = m.parse(Dated, raw, any_year=self.any_year)
         today = local_date(now)
         self._check_stage("scrutineer", doing="request an appeal")
         written = self.find(WRITTEN_RESPONSE)
@@ -479,7 +482,7 @@ class ComplaintEngine(CaseEngine):
         return {"stage": s.stage, "appeal_meeting_due": meeting.due.isoformat()}
 
     def record_appeal_meeting(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: Dated = m.parse(Dated, raw)
+        msg: Dated = m.parse(Dated, raw, any_year=self.any_year)
         today = local_date(now)
         self._check_stage("appeal", doing="record the appeal meeting")
         ob = self._outstanding(APPEAL_MEETING, "record the appeal meeting")
@@ -498,7 +501,7 @@ class ComplaintEngine(CaseEngine):
         }
 
     def record_appeal_outcome(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
-        msg: Dated = m.parse(Dated, raw)
+        msg: Dated = m.parse(Dated, raw, any_year=self.any_year)
         today = local_date(now)
         self._check_stage("appeal", doing="record the appeal outcome")
         meeting = self.find(APPEAL_MEETING)
@@ -535,7 +538,7 @@ class ComplaintEngine(CaseEngine):
     def close(self, raw: Any, now: datetime, apply: bool = True) -> dict[str, Any]:
         """The complainant is satisfied (after a response), withdraws, or no grounds for an
         appeal were found: the complaint ends and every open clock with it."""
-        msg: CloseComplaint = m.parse(CloseComplaint, raw)
+        msg: CloseComplaint = m.parse(CloseComplaint, raw, any_year=self.any_year)
         today = local_date(now)
         self._check_active()
         self._check_date("date", msg.date, today, self.state.last_event_on, "the last thing recorded on the complaint")

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Self
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -80,8 +81,39 @@ def _got(value: Any) -> str:
     return f", not {kind}" if kind else ""
 
 
-Day = Annotated[date, BeforeValidator(_as_day)]
-MaybeDay = Annotated[date | None, BeforeValidator(_as_day)]
+# The years a date may fall in. A plan's dates are within a few years of today; a date outside
+# these is a typing error, and past 9999 the calendar itself cannot count (9999-12-31 plus a
+# review interval is no date at all).
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+DATE_RANGE = f"must be a date between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31"
+
+
+def _in_years(value: Any, info: ValidationInfo) -> Any:
+    """Dates outside FIRST_YEAR..LAST_YEAR refused where `parse` reads input (`bounded` in the
+    context). Not when a carried state or a history recorded before the bound is read back (no
+    context): what was accepted then is read as it was."""
+    bounded = bool(info.context and info.context.get("bounded"))
+    if bounded and isinstance(value, date) and not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(DATE_RANGE)
+    return value
+
+
+def iso_day(field: str, text: str) -> date:
+    """A date typed on the command line (YYYY-MM-DD, within FIRST_YEAR..LAST_YEAR), or a
+    `Refusal` naming the option."""
+    try:
+        day = date.fromisoformat(text) if _ISO_DAY.fullmatch(text) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise Refusal.one(field, f"{text!r} is not a date (YYYY-MM-DD)")
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise Refusal.one(field, DATE_RANGE)
+    return day
+
+
+Day = Annotated[date, BeforeValidator(_as_day), AfterValidator(_in_years)]
+MaybeDay = Annotated[date | None, BeforeValidator(_as_day), AfterValidator(_in_years)]
 Flag = Annotated[bool, BeforeValidator(_as_flag)]
 Count = Annotated[int, BeforeValidator(_as_count)]
 
@@ -199,15 +231,16 @@ class PlanStart(Message):
         return [p for p in (self.team_manager, self.service_manager, self.senior_manager) if p]
 
 
-def parse(model: type[BaseModel], raw: Any, *, lax: bool = False) -> Any:
+def parse(model: type[BaseModel], raw: Any, *, lax: bool = False, any_year: bool = False) -> Any:
     """Validate a raw message; a `Refusal` names each bad field. `lax`: read dates, flags and
-    counts as pydantic does by default (histories recorded before the types were strict)."""
+    counts as pydantic does by default (histories recorded before the types were strict).
+    `any_year`: a date in any year (histories recorded before FIRST_YEAR..LAST_YEAR)."""
     if isinstance(raw, model):
         return raw
     if not isinstance(raw, dict):
         raise Refusal.one("(payload)", f"expected a JSON object, got {type(raw).__name__}")
     try:
-        return model.model_validate(raw, context={"lax": lax})
+        return model.model_validate(raw, context={"lax": lax, "bounded": not any_year})
     except ValidationError as err:
         problems = []
         for item in err.errors():

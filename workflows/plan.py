@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.engine import Patches, PlanEngine, PlanState
     from workflows.given_context import usable_context
     from workflows.messages import PLAN_MESSAGES
+    from workflows.status import newest_history
 
 # Years of bank holidays loaded with each run: a run ends at the next review conference
 # (at most 6 months away), so this leaves years of margin for a review that is overdue.
@@ -71,6 +72,10 @@ PROCEDURES_3_PATCH = "procedures-3"
 # after an ending so that one recorded in error can be put right (`reopen_plan`). Histories
 # recorded without the marker replay as they ran, and complete when they end.
 ENTITLED_SENDERS_PATCH = "entitled-senders"
+# Dates between 1900 and 2100 in the start and in every message (Patches.dates_in_range): a date
+# past them was read before, and a calendar cannot count from 9999. Asked right after
+# HONEST_RECORDS_PATCH, before the start is read. Histories without the marker read any year.
+DATES_IN_RANGE_PATCH = "dates-1900-2100"
 
 
 def _digest(status: dict[str, Any]) -> bytes:
@@ -111,9 +116,12 @@ class ChildProtectionPlan(EngineLoop):
         # Asked before anything else, like LEAN_HISTORY_PATCH below: it decides how strictly the
         # start document itself is read.
         honest = workflow.patched(HONEST_RECORDS_PATCH)
+        dates_in_range = workflow.patched(DATES_IN_RANGE_PATCH)
         carried = _carried_state(carried)
         try:
-            plan_start: m.PlanStart = carried.start if carried else m.parse(m.PlanStart, start, lax=not honest)
+            plan_start: m.PlanStart = (
+                carried.start if carried else m.parse(m.PlanStart, start, lax=not honest, any_year=not dates_in_range)
+            )
         except m.Refusal as err:
             raise ApplicationError(f"invalid plan start: {err}", type="InvalidPlanStart", non_retryable=True) from None
         if honest and workflow.info().workflow_id != workflows.workflow_id(plan_start.plan_id):
@@ -158,6 +166,7 @@ class ChildProtectionPlan(EngineLoop):
                         bounded_unreadable=bounded_unreadable,
                         procedures_3=procedures_3,
                         entitled_senders=entitled,
+                        dates_in_range=dates_in_range,
                     ),
                 )
             except m.Refusal as err:
@@ -179,6 +188,7 @@ class ChildProtectionPlan(EngineLoop):
             bounded_unreadable=bounded_unreadable,
             procedures_3=procedures_3,
             entitled_senders=entitled,
+            dates_in_range=dates_in_range,
         )
         workflow.upsert_memo({"plan_id": plan_start.plan_id, "policy": plan_start.policy})
         engine = self.engine
@@ -242,6 +252,8 @@ class ChildProtectionPlan(EngineLoop):
 
     @workflow.query
     def status(self) -> dict[str, Any]:
+        """The plan's status with its newest history entries (a query is not replayed, so what it
+        leaves out changes no history; the read model saves every entry)."""
         if self.engine is None:
             return {"state": "starting", "obligations": [], "escalations": [], "history": [], "next_due": None}
-        return self.engine.status(workflow.now()).as_json()
+        return newest_history(self.engine.status(workflow.now()).as_json())

@@ -134,3 +134,28 @@ class ComplaintStatus(CaseStatus):
     next_due: NextDue | None
     waiting_for: str
     history: list[HistoryView]
+
+
+# History entries the `status` query gives: the newest, so a plan with hundreds of messages
+# answers in kilobytes. `history_total` says how many there are; the read model keeps them all
+# (`cpplan history`, GET /api/plans/{id}/history).
+HISTORY_IN_STATUS = 100
+
+
+def newest_history(status: dict[str, Any], keep: int = HISTORY_IN_STATUS) -> dict[str, Any]:
+    """The status with only its newest `keep` history entries, oldest of them first, beside
+    `history_total` (all entries) and `history_counts` (all entries by event). A new dict: the
+    status given is not changed (the workflow's may be shared, workflows/status_json.py)."""
+    history = status.get("history")
+    if not isinstance(history, list):
+        return status
+    counts: dict[str, int] = {}
+    for entry in history:
+        event = str(entry.get("event")) if isinstance(entry, dict) else "?"
+        counts[event] = counts.get(event, 0) + 1
+    return {
+        **status,
+        "history": history[-keep:] if keep else [],
+        "history_total": len(history),
+        "history_counts": dict(sorted(counts.items())),
+    }

@@ -14,10 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from activities import read_model
 from starters.web import audit, work
 from starters.web.catalogue import MessageSpec, message_specs
 from starters.web.gateway import ApiError, Gateway, forbidden
-from starters.web.identity import Identity, NotSignedIn, bearer
+from starters.web.identity import STAFF_ID, Identity, NotSignedIn, bearer
+from starters.web.limits import check_failed_sign_ins, check_identity, count_failed_sign_in
 from workflows import models as m
 from workflows.calendar import local_date
 
@@ -28,7 +30,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "no valid bearer token"},
     403: {"description": "not yours to decide (or to see)"},
     404: {"description": "no such plan"},
+    413: {"description": "the request body is over the limit (CPPLAN_WEB_MAX_BODY)"},
     422: {"description": "refused: `errors` names each bad field (type Refused)"},
+    429: {"description": "too many requests: try again after `Retry-After` seconds"},
     503: {"description": "Temporal or the worker cannot be reached"},
     504: {"description": "no worker answered within the deadline"},
 }
@@ -39,11 +43,15 @@ async def signed_in(request: Request) -> Identity:
     token = bearer(request.headers.get("authorization"))
     if token is None:
         raise ApiError(401, "NotSignedIn", "a bearer token is required")
+    limits = request.app.state.limits
+    check_failed_sign_ins(limits, request.scope)
     try:
         who = await asyncio.to_thread(request.app.state.verifier.verify, token)
     except NotSignedIn as err:
+        count_failed_sign_in(limits, request.scope)  # bad tokens count against the address
         raise ApiError(401, "NotSignedIn", str(err)) from None
     audit.note(request.scope, who=who.staff_id, roles=" ".join(sorted(who.roles)))
+    check_identity(limits, who.staff_id)
     return who
 
 
@@ -130,6 +138,34 @@ def build_router() -> APIRouter:
         return status
 
     @router.get(
+        "/plans/{plan_id}/history",
+        name="history",
+        summary="the plan's whole history from the read model, oldest first, a page at a time",
+        responses=ERROR_RESPONSES,
+    )
+    async def plan_history(
+        request: Request,
+        plan_id: str,
+        who: SignedIn,
+        limit: Annotated[int, Query(ge=1, le=read_model.MAX_HISTORY_PAGE)] = read_model.HISTORY_PAGE,
+        cursor: Annotated[int, Query(ge=0, description="the position to start at: a page's next_cursor")] = 0,
+    ) -> dict[str, Any]:
+        _outcome(request, "history", plan_id)
+        people = await asyncio.to_thread(work.plan_people, plan_id) if STAFF_ID.fullmatch(plan_id) else None
+        if people is None:
+            raise ApiError(404, "NotFound", f"no saved history for plan {plan_id!r}")
+        Gateway.check_can_see(who, people)
+        entries, total = await asyncio.to_thread(read_model.history_page, plan_id, after=cursor - 1, limit=limit)
+        last = entries[-1]["position"] if entries else None
+        _outcome(request, "history", plan_id, f"read {len(entries)}")
+        return {
+            "plan_id": plan_id,
+            "total": total,
+            "entries": entries,
+            "next_cursor": last + 1 if last is not None and last + 1 < total else None,
+        }
+
+    @router.get(
         "/work", name="work", summary="obligations overdue and due soon, from the read model", responses=ERROR_RESPONSES
     )
     async def my_work(
@@ -168,8 +204,8 @@ def _work_scope(who: Identity, team: str | None, person: str | None) -> tuple[st
 
 async def api_error_response(request: Request, err: ApiError) -> JSONResponse:
     audit.note(request.scope, outcome=err.type)
-    headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
-    return JSONResponse(err.body(), status_code=err.status, headers=headers)
+    headers = {**err.headers, **({"WWW-Authenticate": "Bearer"} if err.status == 401 else {})}
+    return JSONResponse(err.body(), status_code=err.status, headers=headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -21,6 +21,8 @@ from starters.web import api, audit, health, pages
 from starters.web.audit import AuditMiddleware
 from starters.web.gateway import ApiError, Gateway
 from starters.web.identity import TokenVerifier
+from starters.web.limits import Limits, RequestLimits
+from starters.web.sessions import SESSION_MAX_AGE_S
 from starters.web.settings import WebSettings
 from starters.web.views import STATIC_DIR
 
@@ -45,6 +47,7 @@ def create_app(settings: WebSettings, connect: Callable[[], Awaitable[Client]]) 
     )
     app.state.settings = settings
     app.state.verifier = TokenVerifier(settings)
+    app.state.limits = Limits(settings)
     lock = asyncio.Lock()
     holder: dict[str, Gateway] = {}
 
@@ -83,11 +86,13 @@ def create_app(settings: WebSettings, connect: Callable[[], Awaitable[Client]]) 
         SessionMiddleware,
         secret_key=settings.session_secret,
         session_cookie="cpplan_session",
-        max_age=8 * 3600,
+        max_age=SESSION_MAX_AGE_S,
         same_site="lax",
         # Secure cookies except in development or behind an explicitly plain-HTTP address.
         https_only=not settings.dev_key and not (settings.public_url or "").startswith("http://"),
     )
+    # Sizes and rates before anything reads the body or checks a token (starters/web/limits.py).
+    app.add_middleware(RequestLimits, limits=app.state.limits)
     app.add_middleware(AuditMiddleware)  # outermost: sees every request and its final status
     return app
 
@@ -103,7 +108,9 @@ def _install_page_errors(app: FastAPI) -> None:
         audit.note(request.scope, outcome=err.type)
         if err.status == 401:
             return RedirectResponse("/sign-in", status_code=303)
-        return pages.render(request, "error.html", err.status, error=err)
+        response = pages.render(request, "error.html", err.status, error=err)
+        response.headers.update(err.headers)
+        return response
 
     async def sign_in_needed(request: Request, err: Exception) -> Response:
         audit.note(request.scope, outcome="not signed in")

@@ -31,6 +31,7 @@ class ApiError(Exception):
     type: str
     detail: str
     errors: list[dict[str, str]] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After on a 429 or 503
 
     def body(self) -> dict[str, Any]:
         # `errors` always there (empty when no field is at fault): clients read one shape.
@@ -198,7 +199,16 @@ class Gateway:
         except plans.Refused as err:
             raise refused(_problems(str(err))) from None
         except plans.NoAnswer:
-            raise ApiError(504, "Timeout", f"no worker answered within {self.deadline_s:g} s") from None
+            raise ApiError(
+                504,
+                "Timeout",
+                f"no worker answered within {self.deadline_s:g} s; the update may still be applied when a "
+                "worker comes: sending it again with the same Idempotency-Key is safe",
+            ) from None
+        except plans.Busy as err:
+            raise ApiError(
+                429, "TooManyRequests", str(err), headers={"Retry-After": str(plans.Busy.retry_after_s)}
+            ) from None
         except plans.UnknownPlan:
             raise ApiError(404, "NotFound", f"no plan {plan_id!r}") from None
         except plans.PlanCommandError:

@@ -1,7 +1,8 @@
 """Who is asking: an OpenID Connect bearer token checked against the issuer's keys.
 
 The token's signature (issuer's JWKS), issuer, audience and expiry are checked; the staff id
-comes from one claim (`CPPLAN_OIDC_STAFF_CLAIM`, default `staff_id`) and the roles from `roles`.
+comes from one claim (`CPPLAN_OIDC_STAFF_CLAIM`, default `staff_id`) and the roles from `roles`,
+which must be a list of strings.
 A person is never who the request body says they are.
 """
 
@@ -56,24 +57,32 @@ class Identity:
     def has(self, *roles: str) -> bool:
         return bool(self.roles & set(roles))
 
-    def as_session(self) -> dict[str, Any]:
-        return {"staff_id": self.staff_id, "roles": sorted(self.roles)}
+    def as_session(self, session_id: str) -> dict[str, Any]:
+        """What the session cookie keeps: the person, their roles and the session's id (which
+        sign-out revokes, starters/web/sessions.py)."""
+        return {"staff_id": self.staff_id, "roles": sorted(self.roles), "session_id": session_id}
 
     @classmethod
-    def from_session(cls, data: Any) -> Identity | None:
+    def from_session(cls, data: Any) -> tuple[Identity, str] | None:
+        """The person and the session id; None for a session without both."""
         if not isinstance(data, dict) or not isinstance(data.get("staff_id"), str):
             return None
-        return cls(data["staff_id"], frozenset(r for r in data.get("roles", []) if r in ROLES))
+        session_id, roles = data.get("session_id"), data.get("roles")
+        if not isinstance(session_id, str) or not session_id or not isinstance(roles, list):
+            return None
+        return cls(data["staff_id"], frozenset(r for r in roles if r in ROLES)), session_id
 
 
 def identity_from_claims(claims: dict[str, Any], staff_claim: str) -> Identity:
     staff_id = claims.get(staff_claim)
     if not isinstance(staff_id, str) or not STAFF_ID.fullmatch(staff_id):
         raise NotSignedIn(f"the token has no usable {staff_claim!r} claim")
-    raw = claims.get("roles") or []
-    if isinstance(raw, str):
-        raw = raw.split()
-    roles = frozenset(r for r in raw if isinstance(r, str) and r in ROLES)
+    raw = claims.get("roles", [])
+    # A list of strings and nothing else: an object's keys, a string's letters or a number must
+    # never be read as roles (`{"team-manager": false}` is no manager).
+    if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
+        raise NotSignedIn("the token's 'roles' claim must be a list of strings")
+    roles = frozenset(r for r in raw if r in ROLES)
     if not roles:
         raise NotSignedIn(f"the token gives none of the roles {', '.join(ROLES)}")
     return Identity(staff_id, roles)

@@ -15,11 +15,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from starters import dates
-from starters.web import audit, oidc_login, views, work
+from starters.web import audit, oidc_login, sessions, views, work
 from starters.web.catalogue import message_specs
 from starters.web.devpeople import dev_people
 from starters.web.gateway import ApiError, Gateway
 from starters.web.identity import Identity, NotSignedIn
+from starters.web.limits import check_failed_sign_ins, check_identity, count_failed_sign_in
 from workflows.calendar import local_date
 
 TEMPLATES = Jinja2Templates(directory=str(views.TEMPLATE_DIR))
@@ -50,19 +51,44 @@ def check_csrf(request: Request, given: str) -> None:
         raise ApiError(403, "Forbidden", "the form has expired: go back, reload the page and try again")
 
 
-def person(request: Request) -> Identity:
-    who = Identity.from_session(request.session.get("who"))
+async def signed_in_person(request: Request) -> Identity | None:
+    """The session's person, unless the session was signed out (on any instance: the revocation
+    is in the database, starters/web/sessions.py). A revoked session is cleared."""
+    if hasattr(request.state, "person"):
+        found: Identity | None = request.state.person
+        return found
+    who = None
+    session = Identity.from_session(request.session.get("who"))
+    if session is not None:
+        if await asyncio.to_thread(sessions.is_revoked, session[1]):
+            request.session.clear()
+        else:
+            who = session[0]
+    request.state.person = who
+    return who
+
+
+async def person(request: Request) -> Identity:
+    who = await signed_in_person(request)
     if who is None:
         raise SignInNeeded()
     audit.note(request.scope, who=who.staff_id, roles=" ".join(sorted(who.roles)))
+    check_identity(request.app.state.limits, who.staff_id)
     return who
 
 
 Person = Annotated[Identity, Depends(person)]
 
 
+def sign_in_as(request: Request, who: Identity) -> None:
+    """A new session on sign-in, with an id of its own: nothing carried over."""
+    request.session.clear()
+    request.session["who"] = who.as_session(sessions.new_session_id())
+    request.state.person = who
+
+
 def render(request: Request, name: str, code: int = 200, **context: Any) -> HTMLResponse:
-    who = Identity.from_session(request.session.get("who"))
+    who = getattr(request.state, "person", None)
     context.update(
         who=who,
         csrf=csrf_token(request),
@@ -80,7 +106,7 @@ def build_pages() -> APIRouter:
 
     @router.get("/")
     async def home(request: Request) -> Response:
-        who = Identity.from_session(request.session.get("who"))
+        who = await signed_in_person(request)
         if who is None:
             return RedirectResponse("/sign-in", status_code=303)
         return RedirectResponse("/team" if who.manager else "/work", status_code=303)
@@ -101,14 +127,15 @@ def build_pages() -> APIRouter:
     @router.get("/sign-in/callback")
     async def sign_in_callback(request: Request, code: str = "", state: str = "") -> Response:
         settings = request.app.state.settings
+        check_failed_sign_ins(request.app.state.limits, request.scope)
         id_token, nonce = await oidc_login.finish(settings, request.session, str(request.base_url), code, state)
         verify = request.app.state.verifier.verify
         try:
             who = await asyncio.to_thread(verify, id_token, audience=settings.client_id, nonce=nonce)
         except NotSignedIn as err:
+            count_failed_sign_in(request.app.state.limits, request.scope)
             raise ApiError(403, "Forbidden", f"you could not be signed in: {err}") from None
-        request.session.clear()
-        request.session["who"] = who.as_session()
+        sign_in_as(request, who)
         audit.note(
             request.scope, who=who.staff_id, roles=" ".join(sorted(who.roles)), action="sign-in", outcome="signed in"
         )
@@ -121,19 +148,24 @@ def build_pages() -> APIRouter:
         check_csrf(request, csrf_token)
         if not request.app.state.settings.dev_key:
             raise ApiError(404, "NotFound", "development sign-in is off")
+        check_failed_sign_ins(request.app.state.limits, request.scope)
         chosen = next((p for p in dev_people() if p["staff_id"] == staff_id), None)
         if chosen is None:
+            count_failed_sign_in(request.app.state.limits, request.scope)
             raise ApiError(422, "Refused", "staff_id: not one of the people on a plan here")
         who = Identity(chosen["staff_id"], frozenset([chosen["role"]]))
-        request.session.clear()  # a new session on sign-in: nothing carried over
-        request.session["who"] = who.as_session()
+        sign_in_as(request, who)
         audit.note(request.scope, who=who.staff_id, roles=chosen["role"], action="sign-in", outcome="signed in")
         return RedirectResponse("/", status_code=303)
 
     @router.post("/sign-out")
     async def sign_out(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
         check_csrf(request, csrf_token)
-        person(request)
+        await person(request)
+        found = Identity.from_session(request.session.get("who"))
+        if found is not None:
+            # Revoked for every instance, so a copy of the cookie is signed out too.
+            await asyncio.to_thread(sessions.revoke, found[1])
         request.session.clear()
         audit.note(request.scope, action="sign-out", outcome="signed out")
         return RedirectResponse("/sign-in", status_code=303)

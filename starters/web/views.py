@@ -223,6 +223,8 @@ def plan_context(status: dict[str, Any], who: Identity) -> dict[str, Any]:
         "timeline": obligations,
         "people": people,
         "history": history_rows(status),
+        # The status holds the newest entries; how many there are in all (the API pages the rest).
+        "history_total": status.get("history_total", len(status.get("history") or [])),
         "decision": decision if who.manager else None,
         "early_review_waiting": decision is not None,
         "can_record_visit": status.get("state") == "active" and not who.has("ops"),

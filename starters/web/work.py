@@ -119,3 +119,11 @@ def escalations_by_plan(person: str, team: str | None = None) -> list[dict[str, 
         entry = {**e, "obligation_kind": kind_due[0], "obligation_due": kind_due[1]} if kind_due else dict(e)
         grouped.setdefault(e["plan_id"], {"plan_id": e["plan_id"], "escalations": []})["escalations"].append(entry)
     return list(grouped.values())
+
+
+def plan_people(plan_id: str) -> dict[str, Any] | None:
+    """The plan's lead social worker and team manager as the read model last saved them (who may
+    see its history), or None for a plan it does not hold."""
+    with get_engine().connect() as conn:
+        row = conn.execute(sa.select(plans.c.lead_ref, plans.c.team_ref).where(plans.c.plan_id == plan_id)).first()
+    return None if row is None else {"lead_social_worker": row.lead_ref, "team_manager": row.team_ref}

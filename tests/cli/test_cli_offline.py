@@ -112,7 +112,7 @@ def test_invalid_start_is_refused_without_a_server(capsys: pytest.CaptureFixture
 
 def test_future_conference_is_refused_without_a_server(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = json.loads((Path(__file__).resolve().parents[2] / "starters" / "demo_plan.json").read_text())
-    doc["icpc_date"] = "2999-01-04"
+    doc["icpc_date"] = "2099-01-04"
     path = tmp_path / "future.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     assert main(["start", str(path), "--address", NOWHERE]) != 0

@@ -17,16 +17,17 @@ import workflows
 from starters import plans
 from starters.plans import today_in_london
 from tests.cli.test_cli_server import run
-from tests.helpers import eventually
+from tests.helpers import eventually, running_worker
 
 
-async def _plan_no_worker_polls(temporal: WorkflowEnvironment, doc: dict[str, Any]) -> str:
-    """A plan on a task queue no worker polls: nobody will ever answer its updates or queries."""
+async def _plan_no_worker_polls(temporal: WorkflowEnvironment, doc: dict[str, Any], queue: str = "") -> str:
+    """A plan on a task queue no worker polls: nobody will answer its updates or queries until
+    a worker polls `queue`."""
     await temporal.client.start_workflow(
         workflows.WORKFLOW_TYPE,
         doc,
         id=workflows.workflow_id(doc["plan_id"]),
-        task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+        task_queue=queue or f"nobody-{uuid.uuid4().hex[:8]}",
     )
     return str(doc["plan_id"])
 
@@ -41,9 +42,33 @@ async def test_an_update_no_worker_answers_gives_up(
 
     assert code == 3 and out == ""
     assert err.strip() == (
-        "cpplan record-visit: no worker answered within 2 s; the update was not applied "
-        "(or retry with --request-id r-1: it is applied once)"
+        "cpplan record-visit: no worker answered within 2 s; the update may still be applied when a worker "
+        "comes: retrying with --request-id r-1 is safe, it is applied once"
     )
+
+
+async def test_an_update_given_up_on_is_applied_when_a_worker_comes_and_once_when_retried(
+    temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
+) -> None:
+    """What the command says when it gives up is what happens: the server keeps the update, the
+    first worker to poll applies it, and the same command sent again is the same record."""
+    queue = f"later-{uuid.uuid4().hex[:8]}"
+    plan_id = await _plan_no_worker_polls(temporal, demo_doc, queue)
+    visit = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--no-seen", "--request-id", "r-2")
+
+    code, _, err = await run(temporal, capsys, *visit, "--timeout", "2")
+    assert code == 3 and "may still be applied when a worker comes" in err
+
+    async with running_worker(temporal, task_queue=queue):
+
+        async def visited() -> None:
+            status = await plans.query_status(temporal.client, plan_id)
+            assert [h["event"] for h in status["history"]].count("visit") == 1
+
+        await eventually(visited, timeout=30)
+        code, out, err = await run(temporal, capsys, *visit)
+        assert code == 0, err
+        await visited()
 
 
 async def test_a_report_no_worker_can_check_is_not_sent(

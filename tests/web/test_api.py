@@ -104,7 +104,7 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         assert r.status_code == 202
         # A report the plan could only keep as unreadable is refused, as the command line refuses it.
         r = await http.post(
-            f"/api/plans/{plan_id}/report-death", json={"date": "2999-01-01"}, headers=web.auth(*WORKER)
+            f"/api/plans/{plan_id}/report-death", json={"date": "2099-01-01"}, headers=web.auth(*WORKER)
         )
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "date", r.text
         # A manager who is not one of this plan's may see it but not escalate it: nothing is sent.

@@ -35,6 +35,8 @@ PLAN_KEYS = [
     "escalations",
     "next_due",
     "history",
+    "history_total",
+    "history_counts",
 ]
 OBLIGATION_KEYS = ["id", "kind", "due", "status", "met_on", "limit", "hold_by", "member_id", "description", "rule"]
 

@@ -34,7 +34,7 @@ class PlanRules(CaseEngine):
         self._status_json = StatusJsonCache()  # PlanEngine.status_json's; never in the state
 
     def _parse(self, model: type[Any], raw: Any) -> Any:
-        return m.parse(model, raw, lax=not self.patches.strict_input)
+        return m.parse(model, raw, lax=not self.patches.strict_input, any_year=not self.patches.dates_in_range)
 
     def _parse_report(self, spec: MessageSpec, raw: Any, now: datetime) -> Any:
         """A signal's payload, checked as an update's would be: a date neither in the future nor

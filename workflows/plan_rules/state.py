@@ -91,6 +91,9 @@ class Patches:
     # the workflow open for REOPEN_WITHIN after an ending, so that one recorded in error can be
     # put right (`reopen_plan`).
     entitled_senders: bool = True
+    # Dates in messages between 1900 and 2100 (workflows/models.py FIRST_YEAR..LAST_YEAR); plans
+    # whose history predates it read any year, as they did (DATES_IN_RANGE_PATCH).
+    dates_in_range: bool = True
 
 
 # What a plan started now runs with: every release.
