@@ -11,6 +11,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from activities import schema
 from activities.db import get_engine, reset_engine_cache
 from starters.web import audit
 from starters.web.server import start_embedded, stop_embedded
@@ -82,4 +83,4 @@ def test_production_front_door_refuses_to_start_on_a_schema_behind(
         assert main(["serve", "--web-port", str(free_port())]) == 1
     finally:
         reset_engine_cache()
-    assert "behind this release's 0004: run `cpplan db upgrade`" in capsys.readouterr().err
+    assert f"behind this release's {schema.head()}: run `cpplan db upgrade`" in capsys.readouterr().err

@@ -18,7 +18,7 @@ async def test_the_whole_history_a_page_at_a_time(web: Web, plan_doc: dict[str, 
         for n, seen in enumerate((True, False, True)):
             r = await http.post(
                 f"/api/plans/{plan_id}/record-visit",
-                json={"date": plan_doc["icpc_date"], "seen": seen},
+                json={"date": plan_doc["icpc_date"], "seen": seen, "again": n > 0},
                 headers={**lead, "Idempotency-Key": f"visit-{n}"},
             )
             assert r.status_code == 200, r.text
