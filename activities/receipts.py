@@ -91,26 +91,29 @@ def _row(conn: Any, provider_id: str | None, reference: str | None) -> Any:
 def apply_receipt(
     engine: Engine, provider_id: str | None, reference: str | None, status: str
 ) -> tuple[bool, NotDelivered | None]:
-    """Record a message's status. (known, what the plan must be told, if anything). A final
-    status is not undone by a later, earlier-in-time one (`sending` after `delivered`)."""
+    """Record a message's status. (known, what the plan must be told, if anything).
+
+    A failure is final, even after `delivered` (an e-mail can bounce after its server took it);
+    `delivered` after a failure changes nothing, except after our own `no-receipt` (it came
+    late). An interim status (`sending`) arriving after a final one is only noted."""
     now = datetime.now(UTC)
     with engine.begin() as conn:
         row = _row(conn, provider_id, reference)
         if row is None:
             return False, None
-        values: dict[str, Any] = {"provider_status": status}
+        values: dict[str, Any] = {}
         if provider_id and not row.provider_id:
             values["provider_id"] = provider_id  # a receipt that came before our own record
-        if status == DELIVERED:
-            values.update(state="delivered", confirmed_at=now)
+        failed_before = row.state == "undelivered" and row.provider_status != "no-receipt"
+        if status == DELIVERED and not failed_before:
+            values.update(state="delivered", provider_status=status, confirmed_at=now)
         elif status in FAILED_STATUSES:
-            if row.state != "delivered":
-                values.update(state="undelivered", confirmed_at=now)
-        elif row.state in FINAL_STATES:
-            values = {}  # an interim status arriving late
+            values.update(state="undelivered", provider_status=status, confirmed_at=now)
+        elif row.state not in FINAL_STATES:
+            values.update(provider_status=status)
         if values:
             conn.execute(deliveries.update().where(deliveries.c.reference == row.reference).values(**values))
-    tell = status in FAILED_STATUSES and row.state != "delivered" and row.reported_at is None
+    tell = status in FAILED_STATUSES and row.reported_at is None
     return True, _not_delivered(row, status) if tell else None
 
 
