@@ -289,12 +289,21 @@ def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> 
     conference; a manager's report (`escalate`) by one of the plan's managers."""
     if "date" in payload:
         check_report_date(payload["date"], status)
+    if name == "record_delivery_failure":
+        check_delivery_key(payload, status)
     managers = status.get("managers")
     if name in MANAGERS_REPORTS and isinstance(managers, list) and payload.get("by") not in managers:
         # (A status without `managers` comes from a worker older than the field: not checked.)
         listed = ", ".join(managers)
         reason = f"{payload.get('by')!r} is not one of this plan's managers ({listed}); nothing was sent"
         raise NotAManager.one("by", reason)
+
+
+def check_delivery_key(payload: dict[str, Any], status: dict[str, Any]) -> None:
+    """A notification of this plan, to that person: `{plan_id}:{what}:{to}`."""
+    key, to, plan_id = str(payload.get("key", "")), str(payload.get("to", "")), str(status.get("plan_id", ""))
+    if not (key.startswith(f"{plan_id}:") and key.endswith(f":{to}")) or len(key) <= len(plan_id) + len(to) + 2:
+        raise m.Refusal.one("key", f"is not a notification of plan {plan_id} to {to}; nothing was sent")
 
 
 def check_report_date(day: str, status: dict[str, Any]) -> None:
