@@ -236,6 +236,7 @@ def _years_from(day: date, years: int) -> date:
 PATTERN_SENTENCES = {
     REF_PATTERN: "must be an opaque reference: letters, digits and . _ : -, up to 64 characters, no spaces or @",
     EMAIL_PATTERN: "must be an e-mail address such as name@example.org, without spaces",
+    MOBILE_PATTERN: "must be a UK mobile number such as 07700 900123 or +447700900123",
     PROFILE_ID_PATTERN: "must be a profile id: lower-case letters, digits and -, e.g. london",
 }
 
