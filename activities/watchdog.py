@@ -135,8 +135,13 @@ class WatchdogActivities:
             for failure in result.failed:
                 # Refused for good (a bad address): retrying cannot help; the log and outbox say so.
                 log.warning("watchdog notice refused", key=failure.key, to_id=failure.to_id, reason=failure.reason)
-        # Messages with no final delivery receipt past the limit are asked after on each sweep.
-        told = await check_unconfirmed(self.client)
+        # Messages with no final delivery receipt past the limit are asked after on each sweep;
+        # a fault there (Notify's settings, the database) must not stop the plans' own check.
+        try:
+            told = await check_unconfirmed(self.client)
+        except Exception as err:
+            log.warning("deliveries not checked", error=type(err).__name__, reason=str(err)[:200])
+            told = 0
         log.info("plans checked", checked=len(executions), findings=len(findings), undelivered_told=told)
         return WatchReport(
             checked=len(executions),
