@@ -226,6 +226,49 @@ audit = sa.Table(
 )
 
 
+# ---------------------------------------------------------------- delivery receipts, calendars
+# Added with GOV.UK Notify and the calendar feeds (revision 0006).
+
+DELIVERY_STATES = ("pending", "sent", "recorded", "failed", "delivered", "undelivered")
+
+# One row per way a notification goes (its outbox key, the channel, e-mail or text message),
+# each with its own state: `sent` once the channel has it, then `delivered` or `undelivered`
+# when the channel reports back (GOV.UK Notify does; SMTP stays `sent`). `reference` is what
+# the channel is given to find the message by again (Notify's `reference`).
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("reference", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(500), nullable=False, index=True),
+    sa.Column("plan_id", sa.String(200), nullable=False, index=True),
+    sa.Column("to_id", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("medium", sa.String(10), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("provider_id", sa.String(100), index=True),  # the channel's own id (Notify's)
+    sa.Column("provider_status", sa.String(40)),  # the channel's last word (delivered, ...)
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("claimed_until", UtcDateTime),
+    sa.Column("sent_at", UtcDateTime),
+    sa.Column("confirmed_at", UtcDateTime),  # a final receipt: delivered or not
+    sa.Column("reported_at", UtcDateTime),  # the plan told it was not delivered
+    sa.Index("ix_deliveries_state_sent", "state", "sent_at"),
+)
+
+# A person's secret calendar feed (GET /calendar/{token}.ics): only the token's SHA-256 is
+# kept, so a copy of the database subscribes to nothing. One row per person; a new token
+# replaces the old, and revoking deletes it.
+calendar_feeds = sa.Table(
+    "calendar_feeds",
+    metadata,
+    sa.Column("staff_id", sa.String(200), primary_key=True),
+    sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("roles", sa.String(300), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+
 def default_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / '.data' / 'cpplan.db'}"
 

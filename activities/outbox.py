@@ -1,4 +1,6 @@
-"""The `outbox` table: one row per notification key, recording what became of it.
+"""The `outbox` table: one row per notification key, recording what became of it; and the
+`deliveries` table: one row per channel and medium the notification went by, each with its own
+state (activities/channels.py).
 
 Blocking database calls; the `notify` activity runs them in a thread. Each function commits on
 its own, so what is written survives a crash of the worker straight after.
@@ -13,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from activities.db import insert_ignore, outbox
+from activities.db import deliveries, insert_ignore, outbox
 from workflows.engine import Notification
 
 # Once in one of these states a notification is never sent again.
@@ -115,3 +117,86 @@ def mark_failed(engine: Engine, key: str, reason: str) -> None:
 def note_attempt_failed(engine: Engine, key: str, reason: str) -> None:
     """A transient failure: the row stays pending, free for the next attempt."""
     _update(engine, key, attempts=outbox.c.attempts + 1, last_error=reason, claimed_until=None)
+
+
+# ---------------------------------------------------------------- deliveries: one per channel
+
+
+@dataclass(frozen=True)
+class Delivery:
+    reference: str
+    key: str
+    channel: str
+    medium: str
+    state: str
+    attempts: int
+    tried: bool  # a send was started before: the channel may have it
+    provider_id: str | None
+    last_error: str | None
+
+
+# A delivery in one of these states is never sent again.
+SETTLED_STATES = ("sent", "recorded", "delivered", "undelivered")
+
+
+def delivery(engine: Engine, n: Notification, channel: str, medium: str, reference: str) -> Delivery:
+    """The notification's row for this channel and medium, added when new."""
+    with engine.begin() as conn:
+        insert_ignore(
+            conn,
+            deliveries,
+            {
+                "reference": reference,
+                "key": n.key,
+                "plan_id": n.plan_id,
+                "to_id": n.to_id,
+                "channel": channel,
+                "medium": medium,
+                "state": "pending",
+                "attempts": 0,
+            },
+        )
+        row = conn.execute(sa.select(deliveries).where(deliveries.c.reference == reference)).one()
+    return Delivery(
+        reference=row.reference,
+        key=row.key,
+        channel=row.channel,
+        medium=row.medium,
+        state=row.state,
+        attempts=row.attempts,
+        tried=row.claimed_until is not None or row.attempts > 0,
+        provider_id=row.provider_id,
+        last_error=row.last_error,
+    )
+
+
+def _update_delivery(engine: Engine, reference: str, **values: object) -> None:
+    with engine.begin() as conn:
+        conn.execute(deliveries.update().where(deliveries.c.reference == reference).values(**values))
+
+
+def delivery_sending(engine: Engine, reference: str) -> None:
+    """Written before the channel is called: should the worker die before recording the
+    answer, the next attempt knows to ask the channel first."""
+    _update_delivery(engine, reference, claimed_until=datetime.now(UTC) + CLAIM_LEASE)
+
+
+def delivery_sent(engine: Engine, reference: str, provider_id: str | None) -> None:
+    _update_delivery(
+        engine,
+        reference,
+        state="sent",
+        provider_id=provider_id,
+        attempts=deliveries.c.attempts + 1,
+        sent_at=datetime.now(UTC),
+        last_error=None,
+    )
+
+
+def delivery_failed(engine: Engine, reference: str, reason: str) -> None:
+    _update_delivery(engine, reference, state="failed", attempts=deliveries.c.attempts + 1, last_error=reason)
+
+
+def delivery_attempt_failed(engine: Engine, reference: str, reason: str) -> None:
+    """A transient failure: the channel refused it for now, so it does not have it."""
+    _update_delivery(engine, reference, attempts=deliveries.c.attempts + 1, last_error=reason, claimed_until=None)

@@ -189,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=".data/temporal.db", help="the dev server's SQLite file")
     p.add_argument("--codec-port", type=int, default=8081, help="port of the codec server the UI decrypts with")
     p.add_argument("--web-port", type=int, default=8000, help="port of the web API and pages")
+    p.add_argument(
+        "--notify-port",
+        type=int,
+        default=8090,
+        help="port of the local stand-in for GOV.UK Notify, started when CPPLAN_NOTIFY_API_KEY is not set",
+    )
 
     p = add("serve", "the signed-in web API for case systems and pages for people (starters/web)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)")

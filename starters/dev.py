@@ -6,6 +6,9 @@
 - the codec server, in this process, on 127.0.0.1 only: the UI decrypts payloads through it;
 - the worker (workflows and activities) in this process, writing the read model to
   `CPPLAN_DATABASE_URL` (default: a SQLite file under `.data/`);
+- unless CPPLAN_NOTIFY_API_KEY is set (the real GOV.UK Notify), a local stand-in for Notify's
+  API (starters/notify_standin.py) on `--notify-port`, which the worker sends through and which
+  sends its delivery receipts back to the web API; its page lists every message;
 - unless `--no-demo`, the demo plan (`starters/demo_plan.json`) with its conference a few working
   days ago, so the UI shows a plan with reminders pending. Starting it again changes nothing.
 
@@ -161,7 +164,11 @@ async def _run(args: argparse.Namespace) -> int:
     _check_port_free(codec_port, "codec server", "--codec-port")
     web_port = int(getattr(args, "web_port", 8000))
     _check_port_free(web_port, "web API and pages", "--web-port")
+    notify_port = int(getattr(args, "notify_port", 8090))
+    if not os.environ.get("CPPLAN_NOTIFY_API_KEY", "").strip():
+        _check_port_free(notify_port, "GOV.UK Notify stand-in", "--notify-port")
     codec_runner, codec_endpoint = await _start_codec_server(codec_port, ui_port)
+    standin = _start_notify_standin(notify_port, web_port)
     db_file = Path(args.db).expanduser()
     make_private_dir(db_file.parent)
 
@@ -211,10 +218,50 @@ async def _run(args: argparse.Namespace) -> int:
     finally:
         await server.stop()
         await codec_runner.cleanup()
+        if standin is not None:
+            standin.stop()
         for sig in handled:
             loop.remove_signal_handler(sig)
     print("Temporal dev server stopped. Bye.", flush=True)
     return 0
+
+
+# Template ids the stand-in is given (any id works there): one per kind of message, and the text.
+STANDIN_TEMPLATES = {
+    "REMINDER": "00000000-0000-4000-8000-000000000001",
+    "ESCALATION": "00000000-0000-4000-8000-000000000002",
+    "LETTER": "00000000-0000-4000-8000-000000000003",
+    "ALERT": "00000000-0000-4000-8000-000000000004",
+    "SMS": "00000000-0000-4000-8000-000000000005",
+}
+
+
+def _start_notify_standin(port: int, web_port: int) -> Any:
+    """With no GOV.UK Notify key configured, a stand-in for its API on loopback, and this
+    process's worker and web API pointed at it (a fresh key and callback token each run)."""
+    if os.environ.get("CPPLAN_NOTIFY_API_KEY", "").strip():
+        return None
+    import secrets
+    import uuid
+
+    from starters.notify_standin import StandIn, StandInServer
+
+    token = os.environ.get("CPPLAN_NOTIFY_CALLBACK_TOKEN", "").strip() or secrets.token_urlsafe(32)
+    key = f"cpplan_local-{uuid.uuid4()}-{uuid.uuid4()}"
+    standin = StandInServer(
+        StandIn(api_key=key, callback_url=f"http://127.0.0.1:{web_port}/api/notify/receipts", callback_token=token),
+        port,
+    ).start()
+    os.environ.update(
+        {
+            "CPPLAN_NOTIFY_API_KEY": key,
+            "CPPLAN_NOTIFY_BASE_URL": standin.base_url,
+            "CPPLAN_NOTIFY_CALLBACK_TOKEN": token,
+            **{f"CPPLAN_NOTIFY_TEMPLATE_{kind}": value for kind, value in STANDIN_TEMPLATES.items()},
+        }
+    )
+    print(f"GOV.UK Notify stand-in: {standin.base_url}/  (every message sent, and its receipt)", flush=True)
+    return standin
 
 
 async def _start_demo(client: Client) -> str | None:

@@ -129,6 +129,7 @@ FIELD_HELP = {
     "summary_ref": "reference to the incident's record in the case system",
     "person_id": "the id of the new (or covering) lead social worker",
     "person_email": "their e-mail address, for reminders",
+    "person_mobile": "their UK mobile number, for urgent alerts by text message (GOV.UK Notify)",
     "cover_until": "the last day of the cover, YYYY-MM-DD (leave out for a permanent change)",
     "obligation_id": "the obligation met, as `cpplan status` lists it (e.g. cin-meeting-1)",
     "schedule_meeting.date": "the date the meeting is arranged for, YYYY-MM-DD (today or later)",
@@ -141,6 +142,12 @@ FIELD_HELP = {
     "attended": "ids of those who attended the conference, separated by commas",
     "apologies": "ids of those who sent apologies, separated by commas",
     "reports_received": "ids of those whose report the conference received, separated by commas",
+    "record_delivery_failure.key": "the notification's outbox key ({plan_id}:{what}:{person_id})",
+    "record_delivery_failure.to": "the id of the person the notification was for",
+    "record_delivery_failure.channel": "how it went: notify or smtp",
+    "record_delivery_failure.medium": "email or sms",
+    "record_delivery_failure.status": "what the channel said: permanent-failure, temporary-failure, technical-failure or no-receipt",
+    "record_delivery_failure.date": "the day it was known, YYYY-MM-DD",
 }
 
 

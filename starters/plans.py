@@ -352,6 +352,8 @@ def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> 
     payload to send."""
     if "date" in payload:
         check_report_date(payload["date"], status)
+    if name == "record_delivery_failure":
+        check_delivery_key(payload, status)
     if payload.get("by") is not None or CAPACITY[name] != "practitioner":
         check_entitled(name, payload.get("by"), status)
     if name == "escalate":
@@ -386,6 +388,13 @@ def check_escalation_to(to: str, by: str | None, status: dict[str, Any]) -> None
         raise m.Refusal.one(
             "to", f"{to!r} is not one of this plan's managers ({', '.join(managers)}){where}; nothing was sent"
         )
+
+
+def check_delivery_key(payload: dict[str, Any], status: dict[str, Any]) -> None:
+    """A notification of this plan, to that person: `{plan_id}:{what}:{to}`."""
+    key, to, plan_id = str(payload.get("key", "")), str(payload.get("to", "")), str(status.get("plan_id", ""))
+    if not (key.startswith(f"{plan_id}:") and key.endswith(f":{to}")) or len(key) <= len(plan_id) + len(to) + 2:
+        raise m.Refusal.one("key", f"is not a notification of plan {plan_id} to {to}; nothing was sent")
 
 
 def check_report_date(day: str, status: dict[str, Any]) -> None:

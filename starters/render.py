@@ -86,6 +86,28 @@ def status(doc: dict[str, Any], today: date | None = None) -> str:
             "  ",
         ),
     ]
+    undelivered = [h for h in doc.get("history", []) if h.get("event") == "notification-not-delivered"]
+    if undelivered:
+        # Recorded from delivery receipts (workflows/plan_rules/deliveries.py): not told.
+        lines += [
+            "",
+            "not delivered (not told)",
+            table(
+                ["ON", "TO", "BY", "STATUS", "TOLD INSTEAD", "NOTIFICATION"],
+                (
+                    [
+                        h.get("on"),
+                        h.get("to"),
+                        f"{h.get('medium')} ({h.get('channel')})",
+                        h.get("status"),
+                        h.get("told"),
+                        h.get("key"),
+                    ]
+                    for h in undelivered
+                ),
+                "  ",
+            ),
+        ]
     return "\n".join(lines)
 
 

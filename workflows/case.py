@@ -47,7 +47,16 @@ class HistoryEntry(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+# Transports a notification can go by (activities/channels.py): SMTP and GOV.UK Notify.
+ChannelName = Literal["smtp", "notify"]
+
+
 class Notification(BaseModel):
+    """One message in the outbox. It says what it is (`kind`, `topic`, `urgent`) and who to, by
+    every means the plan knows (`to_email`, `to_mobile`); the worker's configured channels decide
+    how it goes. Fields after `created_at` were added later: their defaults are what a
+    notification left in the outbox by an earlier release means."""
+
     key: str
     plan_id: str
     kind: Literal["reminder", "escalation", "letter", "alert"]
@@ -58,6 +67,15 @@ class Notification(BaseModel):
     body: str
     obligation_id: str | None = None
     created_at: datetime
+    # What it is about, for the channel's template: the alert's kind (missing, no-access, ...),
+    # or the notification's own kind.
+    topic: str | None = None
+    # A missing child, action with the police: a text message too, to a person with a mobile.
+    urgent: bool = False
+    to_mobile: str | None = None
+    # Channels not to use when another is configured: a warning that a message was not
+    # delivered goes by the other channel where there is one.
+    avoid: list[ChannelName] = Field(default_factory=list)
 
 
 class CaseState(Protocol):
@@ -160,6 +178,10 @@ class CaseEngine:
         subject: str,
         body: str,
         obligation_id: str | None = None,
+        *,
+        topic: str | None = None,
+        urgent: bool = False,
+        avoid: list[ChannelName] | None = None,
     ) -> None:
         """Leave a notification in the outbox under `{case}:{key}:{person}`; the same key twice
         is one notification (a retried message or a replayed timer sends nothing new)."""
@@ -179,6 +201,10 @@ class CaseEngine:
                 body=f"{intro}\n{body}",
                 obligation_id=obligation_id,
                 created_at=now,
+                topic=topic or kind,
+                urgent=urgent,
+                to_mobile=to.mobile,
+                avoid=list(avoid or []),
             )
         )
 

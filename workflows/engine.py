@@ -22,6 +22,7 @@ from workflows.calendar import local_date
 from workflows.case import Escalation, HistoryEntry, Notification
 from workflows.obligations import Obligation, hold_by
 from workflows.plan_rules.completions import CompletionRules
+from workflows.plan_rules.deliveries import DeliveryRules
 from workflows.plan_rules.endings import EndingRules
 from workflows.plan_rules.incidents import IncidentRules
 from workflows.plan_rules.meetings import MeetingRules
@@ -46,7 +47,9 @@ __all__ = [
 ]
 
 
-class PlanEngine(StartRules, VisitRules, MeetingRules, EndingRules, IncidentRules, PeopleRules, CompletionRules):
+class PlanEngine(
+    StartRules, VisitRules, MeetingRules, EndingRules, IncidentRules, PeopleRules, CompletionRules, DeliveryRules
+):
     """One plan's rules over its state. Build with `begin` (a new plan) or the constructor (a
     plan carried from its previous run)."""
 

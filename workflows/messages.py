@@ -15,11 +15,21 @@ from __future__ import annotations
 
 from workflows import complaint_rules
 from workflows.message_spec import MessageSpec
-from workflows.plan_rules import completions, core_groups, endings, incidents, meetings, people, reviews, visits
+from workflows.plan_rules import (
+    completions,
+    core_groups,
+    deliveries,
+    endings,
+    incidents,
+    meetings,
+    people,
+    reviews,
+    visits,
+)
 
 # The plan's subjects in the order the command line lists their messages: every update, then
 # every signal (a report), each in its subject's order.
-PLAN_RULE_MODULES = (visits, core_groups, meetings, reviews, incidents, people, completions, endings)
+PLAN_RULE_MODULES = (visits, core_groups, meetings, reviews, incidents, people, completions, endings, deliveries)
 
 PLAN_MESSAGES: tuple[MessageSpec, ...] = tuple(
     sorted((spec for module in PLAN_RULE_MODULES for spec in module.MESSAGES), key=lambda spec: spec.kind != "update")

@@ -33,6 +33,10 @@ EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$"
 PROFILE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,40}$"
 Ref = Annotated[str, StringConstraints(pattern=REF_PATTERN)]
 Email = Annotated[str, StringConstraints(pattern=EMAIL_PATTERN, max_length=254)]
+# A UK mobile number, as GOV.UK Notify takes it for a text message: 07... or +447..., spaces
+# allowed between the groups of digits.
+MOBILE_PATTERN = r"^(?:\+44\s?7\d{3}|07\d{3})\s?\d{3}\s?\d{3}$"
+Mobile = Annotated[str, StringConstraints(pattern=MOBILE_PATTERN, max_length=20)]
 Text = Annotated[str, StringConstraints(max_length=200)]
 
 
@@ -169,6 +173,9 @@ class Person(Message):
     id: Ref
     role: Literal[ROLES] = "professional"  # type: ignore[valid-type]
     email: Email | None = None
+    # Urgent alerts (a missing child, action with the police) also go by text message to a
+    # person with a mobile number, where GOV.UK Notify is configured.
+    mobile: Mobile | None = None
 
 
 class PlanStart(Message):
@@ -319,6 +326,7 @@ def _years_from(day: date, years: int) -> date:
 PATTERN_SENTENCES = {
     REF_PATTERN: "must be an opaque reference: letters, digits and . _ : -, up to 64 characters, no spaces or @",
     EMAIL_PATTERN: "must be an e-mail address such as name@example.org, without spaces",
+    MOBILE_PATTERN: "must be a UK mobile number such as 07700 900123 or +447700900123",
     PROFILE_ID_PATTERN: "must be a profile id: lower-case letters, digits and -, e.g. london",
 }
 

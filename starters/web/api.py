@@ -179,8 +179,14 @@ def build_router() -> APIRouter:
         team, person = _work_scope(who, team, person)
         today = local_date(datetime.now(UTC))
         items = await asyncio.to_thread(work.work_items, today, team=team, person=person, due_within=due_within)
+        undelivered = await asyncio.to_thread(work.undelivered, team=team, person=person)
         _outcome(request, "work", None, f"read {len(items)}")
-        return {"today": today.isoformat(), "due_within_working_days": due_within, "items": items}
+        return {
+            "today": today.isoformat(),
+            "due_within_working_days": due_within,
+            "items": items,
+            "undelivered": undelivered,
+        }
 
     for spec in message_specs().values():
         add_message_route(router, spec)

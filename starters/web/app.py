@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from starters.web import api, audit, health, pages
+from starters.web import api, audit, calendar_feed, health, notify_receipts, pages
 from starters.web.audit import AuditMiddleware
 from starters.web.gateway import ApiError, Gateway
 from starters.web.identity import TokenVerifier
@@ -64,6 +64,8 @@ def create_app(settings: WebSettings, connect: Callable[[], Awaitable[Client]]) 
     app.state.gateway = gateway
     app.include_router(health.build_router())  # /healthz, /readyz: no token, not audited
     app.include_router(api.build_router())
+    app.include_router(notify_receipts.build_router())
+    app.include_router(calendar_feed.build_router())
     app.include_router(pages.build_pages())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.install_error_handlers(app)

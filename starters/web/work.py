@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from activities import read_model
-from activities.db import escalations, get_engine, obligations, plans
+from activities.db import deliveries, escalations, get_engine, obligations, plans
 
 DEFAULT_DUE_WITHIN = 10
 
@@ -127,3 +127,32 @@ def plan_people(plan_id: str) -> dict[str, Any] | None:
     with get_engine().connect() as conn:
         row = conn.execute(sa.select(plans.c.lead_ref, plans.c.team_ref).where(plans.c.plan_id == plan_id)).first()
     return None if row is None else {"lead_social_worker": row.lead_ref, "team_manager": row.team_ref}
+
+
+def undelivered(*, team: str | None = None, person: str | None = None) -> list[dict[str, Any]]:
+    """Messages of these plans that were not delivered (a delivery receipt said so, or none came
+    in time: activities/receipts.py), latest first: the people in them were not told."""
+    query = (
+        sa.select(deliveries)
+        .join(plans, plans.c.plan_id == deliveries.c.plan_id)
+        .where(deliveries.c.state == "undelivered", read_model.still_owing())
+    )
+    if team:
+        query = query.where(plans.c.team_ref == team)
+    if person:
+        query = query.where(plans.c.lead_ref == person)
+    with get_engine().connect() as conn:
+        found = conn.execute(query.order_by(deliveries.c.confirmed_at.desc(), deliveries.c.reference)).all()
+    return [
+        {
+            "plan_id": row.plan_id,
+            "key": row.key,
+            "to": row.to_id,
+            "channel": row.channel,
+            "medium": row.medium,
+            "status": row.provider_status,
+            "at": row.confirmed_at.isoformat() if row.confirmed_at else None,
+            "plan_told": row.reported_at is not None,
+        }
+        for row in found
+    ]

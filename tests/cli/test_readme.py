@@ -54,10 +54,11 @@ def plan_life(text: str) -> list[str]:
 
 def argv(command: str, fill: dict[str, str]) -> list[str]:
     """A table command as one concrete argv: optional parts in [...] included, the first of
-    alternatives a|b taken, placeholders filled."""
+    alternatives a|b taken, placeholders filled (whole words, or parts between colons)."""
     command = command.replace("\\|", "|").replace("[", " ").replace("]", " ")
     words = [word.split("|", 1)[0] for word in command.split()[1:]]
-    return [fill.get(word, word) for word in words]
+    # A placeholder may also be a part of a key (`P:missing-1:sw-1`).
+    return [":".join(fill.get(part, part) for part in word.split(":")) for word in words]
 
 
 def recent_working_day(policy: str, today: date, back: int) -> str:

@@ -137,6 +137,14 @@ SIGNAL_PAYLOADS = {
     "report_missing": lambda s: {"date": s.day(0), "by": "sw-1"},
     "report_found": lambda s: {"date": s.day(0), "by": "hv-1"},
     "report_death": lambda s: {"date": s.day(0), "by": "tm-1"},
+    "record_delivery_failure": lambda s: {
+        "key": "p-1:missing-1:sw-1",
+        "to": "sw-1",
+        "channel": "notify",
+        "medium": "email",
+        "status": "permanent-failure",
+        "date": s.day(0),
+    },
 }
 
 # What each field of each message is, for generating values that break it. Kinds:
@@ -220,6 +228,14 @@ SIGNAL_FIELDS: dict[str, dict[str, tuple[Any, ...]]] = {
     "report_missing": {"date": ("date", True), "by": ("practitioner", False)},
     "report_found": {"date": ("date", True), "by": ("practitioner", False)},
     "report_death": {"date": ("date", True), "by": ("practitioner", False)},
+    "record_delivery_failure": {
+        "key": ("ref", True),
+        "to": ("ref", True),
+        "channel": (("enum", "notify", "smtp"), False),
+        "medium": (("enum", "email", "sms"), False),
+        "status": (("enum", "permanent-failure", "temporary-failure", "technical-failure", "no-receipt"), True),
+        "date": ("date", True),
+    },
 }
 
 UPDATES = [spec.name for spec in PLAN_MESSAGES if spec.kind == "update"]

@@ -4,7 +4,8 @@ Run after a deliberate change of what histories look like (a new release's workf
 is *meant* to differ, shipped behind `workflow.patched`), never to make a failing replay pass.
 The new histories are added to those of earlier releases (01-03: before `lean-history`;
 04-06: with it; 07-09: with `honest-records` and `procedures-2`; 10-12: with `context-in-start`;
-13-15: with `bounded-unreadable`; 16-18: with `entitled-senders`):
+13-15: with `bounded-unreadable`; 16-18: with `entitled-senders`; 19-21: with `procedures-3`,
+`dates-1900-2100`, payloads bound to their place and `record_delivery_failure`):
 
     .venv/bin/python -m tests.replay.make_histories
 
@@ -65,7 +66,7 @@ async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[
         pass
     await plan.at(london(f"{y}-01-21", 15))
     await plan.update("record_visit", {"date": f"{y}-01-21", "seen": False})
-    await plan.update("record_visit", {"date": f"{y}-01-21", "seen": False})
+    await plan.update("record_visit", {"date": f"{y}-01-21", "seen": False, "again": True})
     await plan.update("record_completion", {"obligation_id": "police-action-1", "date": f"{y}-01-21"})
     await plan.signal("report_incident", {"kind": "new-incident", "date": f"{y}-01-21", "summary_ref": "s47-1"})
     await plan.at(london(f"{y}-01-22", 10))
@@ -76,6 +77,16 @@ async def _everything(env: WorkflowEnvironment, tq: str) -> list[WorkflowHandle[
     await plan.update("authorise_early_review", {"by": "tm-1", "review_date": f"{y}-02-12"})
     await plan.signal("escalate", {"by": "tm-1", "to": "hos-1", "reason_ref": "sup-2"})
     await plan.signal("report_missing", {"date": f"{y}-01-25"})
+    # The missing child's alert was not delivered (GOV.UK Notify's receipt): the team manager told.
+    await plan.signal(
+        "record_delivery_failure",
+        {
+            "key": "replay-every-message:missing-1:sw-1",
+            "to": "sw-1",
+            "status": "permanent-failure",
+            "date": f"{y}-01-25",
+        },
+    )
     await plan.at(london(f"{y}-01-26", 15))
     await plan.signal("report_found", {"date": f"{y}-01-26"})
     # A client looping on a bad report: kept one by one up to the day's bound, then counted.

@@ -13,12 +13,18 @@ from typing import Any
 
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, local_date
-from workflows.case import CaseEngine, Escalation
+from workflows.case import CaseEngine, ChannelName, Escalation
 from workflows.message_spec import CAPACITY_WORDS, MessageSpec
 from workflows.obligations import Action, Obligation
 from workflows.plan_rules.state import LATEST, Patches, PlanState
 from workflows.policy import Profile
 from workflows.status_json import StatusJsonCache
+
+# Alerts that go by text message too, to people with a mobile number: a missing child (002
+# 'Children ... who go Missing': told immediately) and no access to the child, where action is
+# agreed with the police (the profile's `no_access` rule). Only the activity reads it (`Notification.urgent`): what the plan
+# does is the same either way.
+URGENT_ALERTS = frozenset({"missing", "missing-not-traced", "no-access"})
 
 
 class PlanRules(CaseEngine):
@@ -229,10 +235,23 @@ class PlanRules(CaseEngine):
         *,
         level: int = 1,
         obligation_id: str | None = None,
+        avoid: list[ChannelName] | None = None,
+        urgent: bool | None = None,
     ) -> None:
         n = self._next_number(f"alert-{kind}")
         for person in to:
-            self._notify(now, "alert", f"{kind}-{n}", person, subject, body, obligation_id)
+            self._notify(
+                now,
+                "alert",
+                f"{kind}-{n}",
+                person,
+                subject,
+                body,
+                obligation_id,
+                topic=kind,
+                urgent=kind in URGENT_ALERTS if urgent is None else urgent,
+                avoid=avoid,
+            )
             self.state.escalations.append(
                 Escalation(kind=kind, level=level, to=person.id, at=now, obligation_id=obligation_id)
             )
