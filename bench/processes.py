@@ -113,6 +113,7 @@ async def replay_file(path: str) -> dict[str, Any]:
                 timings[side].append(round(ms, 1))
     plans = [h for runs in sides["plans"][1] for h in runs]
     floor = [h for runs in sides["floor"][1] for h in runs]
+    profile = await where_the_time_goes(lambda: replay_runs("plans", 0)) if sides["plans"][1] else {}
     return {
         "plans": len(sides["plans"][1]),
         "histories": len(plans),
@@ -123,6 +124,58 @@ async def replay_file(path: str) -> dict[str, Any]:
         "total_ms": timings["plans"],
         "floor_total_ms": timings["floor"],
         "failures": [f"{wid}: {err}" for wid, err in failures.items()],
+        "profile": profile,
+    }
+
+
+# Where a replay's time goes, by the code it runs in: the first area one of whose marks starts
+# the file's path, relative to the checkout or to site-packages.
+AREAS = (
+    ("the plan's workflow code", ("workflows/",)),
+    ("the codec (encryption)", ("worker/codec", "cryptography/")),
+    ("cpplan's converter", ("worker/",)),
+    ("pydantic", ("pydantic", "annotated_types/")),
+    ("the SDK", ("temporalio/",)),
+    ("json", ("json/",)),
+)
+
+
+def short_path(path: str) -> str:
+    from bench.harness import CHECKOUT
+
+    if path.startswith(str(CHECKOUT) + "/"):
+        return path[len(str(CHECKOUT)) + 1 :]
+    if "/site-packages/" in path:
+        return path.rsplit("/site-packages/", 1)[1]
+    return path.rsplit("/lib/python3", 1)[-1].split("/", 1)[-1]  # the standard library's own
+
+
+async def where_the_time_goes(replay: Any) -> dict[str, Any]:
+    """One more replay (not in the timings) under the profiler: the share of its time spent in
+    each area of code (AREAS, by own time) and the functions that took most. The profiler slows
+    Python code more than native code: shares, not milliseconds."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        await replay()
+    finally:
+        profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = sum(row[2] for row in stats.values()) or 1.0
+    shares: dict[str, float] = {}
+    for (path, _line, _name), row in stats.items():
+        where = short_path(path)
+        area = next((a for a, marks in AREAS if where.startswith(marks)), "other (asyncio, the standard library)")
+        shares[area] = shares.get(area, 0.0) + row[2]
+    top = sorted(stats.items(), key=lambda item: item[1][2], reverse=True)[:10]
+    return {
+        "share_of_own_time": {a: round(100 * t / total, 1) for a, t in sorted(shares.items(), key=lambda i: -i[1])},
+        "top_functions": [
+            f"{short_path(path)}:{name} {round(100 * row[2] / total, 1)}%" for (path, _line, name), row in top
+        ],
     }
 
 

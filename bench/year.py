@@ -326,6 +326,8 @@ async def plan_year(tmp: Path, year_plans: int, year_days: int, progress: Progre
         **history_figures(histories, years, year_days),
         **replay_figures(replay, years),
         "floor_workflow_tasks_per_plan_year": round(sum(workflow_tasks(h) for runs in floor for h in runs) / years),
+        "floor_events_per_plan_year": round(replay["floor_events"] / years),
+        "replay_profile": replay.get("profile", {}),
         "replay_failures": replay["failures"],
         "year_refused_updates": drive.refused,
         "year_updates": drive.updates,
