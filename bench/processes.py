@@ -66,13 +66,16 @@ async def replay_file(path: str) -> dict[str, Any]:
             for runs in saved.get(key, [])
         ]
 
+    def plan_replayer(executor: Any = None) -> Replayer:
+        return Replayer(
+            workflows=workflow_classes(),
+            workflow_runner=workflow_runner(),
+            data_converter=worker_data_converter(),
+            workflow_task_executor=executor,
+        )
+
     sides = {
-        "plans": (
-            Replayer(
-                workflows=workflow_classes(), workflow_runner=workflow_runner(), data_converter=worker_data_converter()
-            ),
-            histories("plans"),
-        ),
+        "plans": (plan_replayer(), histories("plans")),
         "floor": (Replayer(workflows=[Steps], workflow_runner=workflow_runner()), histories("floor")),
     }
     warmup_ms: dict[str, float] = {}
@@ -84,9 +87,9 @@ async def replay_file(path: str) -> dict[str, Any]:
 
     failures: dict[str, str] = {}
 
-    async def replay_runs(side: str, plan: int) -> float:
+    async def replay_runs(side: str, plan: int, replayer: Replayer | None = None) -> float:
         """One plan's runs replayed by one side's replayer, as a restarted worker replays them."""
-        replayer, found = sides[side]
+        replayer, found = replayer or sides[side][0], sides[side][1]
         if plan >= len(found):
             return 0.0
 
@@ -113,7 +116,9 @@ async def replay_file(path: str) -> dict[str, Any]:
                 timings[side].append(round(ms, 1))
     plans = [h for runs in sides["plans"][1] for h in runs]
     floor = [h for runs in sides["floor"][1] for h in runs]
-    profile = await where_the_time_goes(lambda: replay_runs("plans", 0)) if sides["plans"][1] else {}
+    profile = {}
+    if sides["plans"][1]:
+        profile = await where_the_time_goes(lambda executor: replay_runs("plans", 0, plan_replayer(executor)))
     return {
         "plans": len(sides["plans"][1]),
         "histories": len(plans),
@@ -135,7 +140,7 @@ AREAS = (
     ("the codec (encryption)", ("worker/codec", "cryptography/")),
     ("cpplan's converter", ("worker/",)),
     ("pydantic", ("pydantic", "annotated_types/")),
-    ("the SDK", ("temporalio/",)),
+    ("the SDK (and its protobuf messages)", ("temporalio/", "google/protobuf/")),
     ("json", ("json/",)),
 )
 
@@ -143,32 +148,62 @@ AREAS = (
 def short_path(path: str) -> str:
     from bench.harness import CHECKOUT
 
-    if path.startswith(str(CHECKOUT) + "/"):
-        return path[len(str(CHECKOUT)) + 1 :]
     if "/site-packages/" in path:
         return path.rsplit("/site-packages/", 1)[1]
+    if path.startswith(str(CHECKOUT) + "/"):
+        return path[len(str(CHECKOUT)) + 1 :]
     return path.rsplit("/lib/python3", 1)[-1].split("/", 1)[-1]  # the standard library's own
 
 
+# Native functions (no file) by what they belong to.
+NATIVE = (
+    ("the SDK (and its protobuf messages)", ("WorkerRef", "HistoryPusher", "temporal_sdk_bridge", "google._upb")),
+    ("pydantic", ("pydantic_core",)),
+)
+
+
+def area_of(where: str, name: str) -> str:
+    marks = AREAS if where != "~" else NATIVE
+    found = where if where != "~" else name
+    for area, starts in marks:
+        if found.startswith(starts) if where != "~" else any(m in found for m in starts):
+            return area
+    return "other (asyncio, the standard library)"
+
+
+# Time spent waiting (for the other thread, for the queue), not working: left out of the shares.
+WAITING = ("poll' of 'select.", "acquire' of '_thread.lock", "get' of '_queue.SimpleQueue", "'select'")
+
+
 async def where_the_time_goes(replay: Any) -> dict[str, Any]:
-    """One more replay (not in the timings) under the profiler: the share of its time spent in
-    each area of code (AREAS, by own time) and the functions that took most. The profiler slows
-    Python code more than native code: shares, not milliseconds."""
+    """One more replay (not in the timings) under the profiler, in this thread (the event loop:
+    the codec, the SDK's core) and in the thread that runs the workflow code (`replay` is given
+    the executor to replay with): the share of its working time in each area of code (AREAS, by
+    own time) and the functions that took most. The profiler slows Python code more than native
+    code: shares, not milliseconds."""
     import cProfile
     import pstats
+    from concurrent.futures import ThreadPoolExecutor
 
-    profiler = cProfile.Profile()
-    profiler.enable()
+    # CPU time of the profiled thread, not wall time: on a shared machine a thread waiting for a
+    # core would otherwise charge the wait to whatever it was running.
+    in_thread = cProfile.Profile(time.thread_time)
+    executor = ThreadPoolExecutor(max_workers=1, initializer=in_thread.enable)
+    here = cProfile.Profile(time.thread_time)
+    here.enable()
     try:
-        await replay()
+        await replay(executor)
     finally:
-        profiler.disable()
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+        here.disable()
+        executor.submit(in_thread.disable).result()
+        executor.shutdown()
+    merged = pstats.Stats(here)
+    merged.add(in_thread)
+    stats = {k: v for k, v in merged.stats.items() if not any(w in k[2] for w in WAITING)}  # type: ignore[attr-defined]
     total = sum(row[2] for row in stats.values()) or 1.0
     shares: dict[str, float] = {}
-    for (path, _line, _name), row in stats.items():
-        where = short_path(path)
-        area = next((a for a, marks in AREAS if where.startswith(marks)), "other (asyncio, the standard library)")
+    for (path, _line, name), row in stats.items():
+        area = area_of(short_path(path), name)
         shares[area] = shares.get(area, 0.0) + row[2]
     top = sorted(stats.items(), key=lambda item: item[1][2], reverse=True)[:10]
     return {
