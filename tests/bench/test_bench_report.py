@@ -114,7 +114,12 @@ def test_rounds_take_turns_and_report_the_middle() -> None:
 
 
 def test_replay_is_the_median_of_rounds_beside_the_floor() -> None:
-    replay = {"total_ms": [900.0, 1500.0, 600.0], "floor_total_ms": [600.0, 1000.0, 500.0], "events": 2700, "warmup_ms": 1.0}
+    replay = {
+        "total_ms": [900.0, 1500.0, 600.0],
+        "floor_total_ms": [600.0, 1000.0, 500.0],
+        "events": 2700,
+        "warmup_ms": 1.0,
+    }
     found = replay_figures(replay, years=3.0)
     assert found["replay_ms_per_plan_year"] == 300.0  # median of 300, 500, 200
     assert found["sdk_floor_ms_per_plan_year"] == pytest.approx(600 / 3, abs=0.1)
