@@ -116,16 +116,17 @@ def test_rounds_take_turns_and_report_the_middle() -> None:
 def test_replay_is_the_median_of_rounds_beside_the_floor() -> None:
     replay = {
         "total_ms": [900.0, 1500.0, 600.0],
-        "floor_total_ms": [600.0, 1000.0, 500.0],
+        "floor_total_ms": [450.0, 1200.0, 500.0],
         "events": 2700,
         "warmup_ms": 1.0,
     }
     found = replay_figures(replay, years=3.0)
     assert found["replay_ms_per_plan_year"] == 300.0  # median of 300, 500, 200
-    assert found["sdk_floor_ms_per_plan_year"] == pytest.approx(600 / 3, abs=0.1)
-    # Each round's own ratio (1.5, 1.5, 1.2), then their median: not the ratio of the medians.
-    assert found["replay_ratio_vs_floor"] == 1.5
-    assert found["replay_ratio_spread"] == pytest.approx(0.15)
+    assert found["sdk_floor_ms_per_plan_year"] == pytest.approx(500 / 3, abs=0.1)
+    # Each round's own ratio (2.0, 1.25, 1.2), then their median: not the ratio of the medians
+    # (900 / 500 = 1.8), which would set one round's plan against another round's floor.
+    assert found["replay_ratio_vs_floor"] == 1.25
+    assert found["replay_ratio_spread"] == pytest.approx(0.4)
     assert found["replay_repeats"] == 3
 
 
