@@ -254,6 +254,7 @@ def cost_per_child(r: dict[str, Any]) -> dict[str, Any]:
             out["worker_cpu_s_per_plan_year_cached"] = round(c["worker_cpu_ms_per_plan_day_cached"] * 365 / 1000, 2)
         need: dict[str, Any] = {"plans": caseload}
         if per_day is not None:
+            need["worker_cpu_s_per_day"] = round(caseload * per_day / 1000, 1)
             need["worker_cpu_core_hours_per_day"] = round(caseload * per_day / 1000 / 3600, 2)
         for key in ("storm_0900_plans", "storm_0900_worker_cpu_s", "storm_0900_workers_for_5_min"):
             if key in c:
@@ -317,7 +318,7 @@ def _measures(r: dict[str, Any]) -> list[tuple[str, str]]:
         ("plans started", fmt(r.get("start_rate_plans_per_s"), "/s")),
         ("  ratio plans / trivial (median)", fmt(r.get("start_ratio_vs_trivial"))),
         ("  spread of the rounds' ratios", fmt(r.get("start_ratio_spread"))),
-        ("  accepted by the server", fmt(r.get("start_accept_rate_plans_per_s"), "/s")),
+        ("  the same, accepted by the server", fmt(r.get("start_accept_ratio_vs_trivial"))),
         ("storm: reminders at one instant", fmt(r.get("storm_reminders"))),
         ("  among plans running, not due", fmt(r.get("storm_among_running_plans"))),
         ("  first in the outbox after", fmt(r.get("storm_first_reminder_s"), " s")),
@@ -379,7 +380,7 @@ def _cost_lines(c: dict[str, Any]) -> list[str]:
         rows += [
             (
                 f"a {name}: {fmt(need.get('plans'))} plans, worker CPU a day",
-                fmt(need.get("worker_cpu_core_hours_per_day"), " core-h"),
+                fmt(need.get("worker_cpu_s_per_day"), " core-s"),
             ),
             ("  09:00 storm, worker CPU", fmt(need.get("storm_0900_worker_cpu_s"), " s")),
             ("  starting every plan, worker CPU", fmt(need.get("start_all_worker_cpu_min"), " min")),

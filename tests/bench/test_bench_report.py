@@ -136,6 +136,7 @@ def test_the_cost_per_child_is_stated_for_a_council_and_a_country() -> None:
     assert c["worker_cpu_s_per_plan_year"] == pytest.approx(580 * 365 / 1000)
     assert c["worker_cpu_ms_per_plan_day_cached"] == pytest.approx(20)
     assert c["council"]["plans"] == 1_500 and c["country"]["plans"] == 50_000
+    assert c["council"]["worker_cpu_s_per_day"] == pytest.approx(1_500 * 0.58)
     assert c["council"]["worker_cpu_core_hours_per_day"] == pytest.approx(1_500 * 0.58 / 3600, abs=0.01)
     assert c["country"]["worker_cpu_core_hours_per_day"] == pytest.approx(50_000 * 0.58 / 3600, abs=0.01)
     assert c["country"]["start_all_worker_cpu_min"] == pytest.approx(50_000 * 0.05 / 60, abs=0.1)
