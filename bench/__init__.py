@@ -6,6 +6,8 @@ worker image. The method is at the top of `bench/harness.py`.
 - workloads.py  plan documents, many starts timed to their first wait, rounds of wakes
 - storm.py      the reminder storm on the dev server's real clock
 - year.py       a plan-year on the time-skipping server, and its replay
+- floor.py      the SDK's floor the plan-year's replay is judged against
+- rounds.py     repeated, interleaved rounds: turns, medians, spreads
 - processes.py  the child processes: the bench worker, the replayer
 - yardstick.py  BenchTrivial, the one-timer workflow starts are compared with
 - report.py     targets, the capacity model, JSON order, the text report

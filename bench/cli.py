@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report as figures
+from bench import rounds
 from bench.harness import (
     BenchError,
     Outbox,
@@ -52,7 +53,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--plans",
         type=int,
         default=DEFAULT_PLANS,
-        help=f"plans (and trivial workflows) to start (default {DEFAULT_PLANS})",
+        help=f"plans (and trivial workflows) to start in each round of the start rate (default {DEFAULT_PLANS})",
     )
     p.add_argument(
         "--storm-plans", type=int, default=None, help="plans whose reminders fall due together (default: --plans)"
@@ -82,6 +83,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"plans lived through a year on the test server for events and replay (default {DEFAULT_YEAR_PLANS}; 0 skips)",
     )
     p.add_argument("--year-days", type=int, default=365, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=rounds.DEFAULT_REPEATS,
+        help=f"rounds of each comparison with a yardstick, the two sides interleaved; medians reported "
+        f"(default {rounds.DEFAULT_REPEATS})",
+    )
     p.add_argument(
         "--caseload",
         type=int,
@@ -124,6 +132,7 @@ class Sizes:
     trivial: int
     running: int
     wake: int
+    repeats: int
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> Sizes:
@@ -135,11 +144,13 @@ class Sizes:
             trivial=n if args.trivial_plans is None else args.trivial_plans,
             running=args.running_plans,
             wake=wake,
+            repeats=args.repeats,
         )
-        if min(sizes.plans, sizes.storm, sizes.trivial, args.concurrency, args.caseload, args.worker_processes) < 1:
+        least = (sizes.plans, sizes.storm, sizes.trivial, args.concurrency, args.caseload, args.worker_processes)
+        if min(*least, sizes.repeats) < 1:
             raise BenchError(
-                "--plans, --storm-plans, --trivial-plans, --concurrency, --caseload and --worker-processes "
-                "must be at least 1"
+                "--plans, --storm-plans, --trivial-plans, --concurrency, --caseload, --worker-processes and "
+                "--repeats must be at least 1"
             )
         if min(args.year_plans, sizes.running, sizes.wake) < 0:
             raise BenchError("--year-plans, --running-plans and --wake-plans must be at least 0")
@@ -232,39 +243,66 @@ class DevServerRun:
         return plans
 
     async def start_rate(self, starter: Starter) -> list[str]:
-        """Trivial workflows, then plans, started the same way; returns the plans' ids."""
-        concurrency = self.args.concurrency
-        with PhaseClock(self.worker) as clock:
-            trivial = await start_many(
-                self.sizes.trivial, starter.trivial, starter.client, concurrency, self.progress, "trivial"
-            )
-        self.phases["start_trivial"] = clock.result
-        self.cleanup_ids += list(trivial.settled)
-        with PhaseClock(self.worker) as clock:
-            plans = await start_many(
-                self.sizes.plans, starter.today_plan, starter.client, concurrency, self.progress, "plans"
-            )
-        self.phases["start_plans"] = clock.result
-        self.cleanup_ids += list(plans.settled)
+        """--repeats rounds, each a batch of one-timer workflows and a batch of plans started the
+        same way, the two in turn (who goes first swapped every round: bench.rounds); each
+        round's ratio of the two rates, and their median. Returns every plan's id."""
+        concurrency, n = self.args.concurrency, self.sizes.repeats
+        rates: dict[str, list[float]] = {"trivial": [], "plans": []}
+        accepts: dict[str, list[float]] = {"trivial": [], "plans": []}
+        cpu: dict[str, float] = {"trivial": 0.0, "plans": 0.0}
+        wall: dict[str, float] = {"trivial": 0.0, "plans": 0.0}
+        plan_ids: list[str] = []
+        for r in range(n):
+            for side in rounds.turns(r, "trivial", "plans"):
+                if side == "trivial":
+                    size, start_one = self.sizes.trivial, lambda i, r=r: starter.trivial(i, f"t{r}-")
+                else:
+                    size, start_one = self.sizes.plans, lambda i, r=r: starter.today_plan(i, f"p{r}-")
+                with PhaseClock(self.worker) as clock:
+                    found = await start_many(
+                        size, start_one, starter.client, concurrency, self.progress, f"{side} (round {r + 1}/{n})"
+                    )
+                rates[side].append(found.settle_rate)
+                accepts[side].append(found.accept_rate)
+                wall[side] += clock.result["wall_s"]
+                cpu[side] += clock.result.get("worker_cpu_s") or 0.0
+                self.cleanup_ids += list(found.settled)
+                if side == "plans":
+                    plan_ids += list(found.settled)
+        self.phases["start_trivial"] = {"wall_s": round(wall["trivial"], 2), "worker_cpu_s": round(cpu["trivial"], 2)}
+        self.phases["start_plans"] = {"wall_s": round(wall["plans"], 2), "worker_cpu_s": round(cpu["plans"], 2)}
+        ratio = rounds.summary(rounds.ratios(rates["plans"], rates["trivial"]))
+        accept = rounds.summary(rounds.ratios(accepts["plans"], accepts["trivial"]))
+        plan_rate = rounds.summary(rates["plans"], 1)
+        trivial_rate = rounds.summary(rates["trivial"], 1)
+        per_plan = 1000 * cpu["plans"] / (n * self.sizes.plans)
+        per_trivial = 1000 * cpu["trivial"] / (n * self.sizes.trivial)
         self.report.update(
             {
-                "start_rate_plans_per_s": round(plans.settle_rate, 1),
-                "trivial_start_rate_per_s": round(trivial.settle_rate, 1),
-                "start_ratio_vs_trivial": round(plans.settle_rate / trivial.settle_rate, 3),
-                "start_accept_rate_plans_per_s": round(plans.accept_rate, 1),
-                "trivial_accept_rate_per_s": round(trivial.accept_rate, 1),
-                "start_accept_ratio_vs_trivial": round(plans.accept_rate / trivial.accept_rate, 3),
+                "start_rate_plans_per_s": plan_rate["median"],
+                "trivial_start_rate_per_s": trivial_rate["median"],
+                "start_ratio_vs_trivial": ratio["median"],
+                "start_ratio_spread": ratio["spread"],
+                "start_ratio_rounds": ratio["rounds"],
+                "start_rate_plans_per_s_rounds": plan_rate["rounds"],
+                "trivial_start_rate_per_s_rounds": trivial_rate["rounds"],
+                "start_accept_ratio_vs_trivial": accept["median"],
+                "start_accept_ratio_spread": accept["spread"],
+                "start_worker_cpu_ms_per_plan": round(per_plan, 2),
+                "start_worker_cpu_ms_per_trivial": round(per_trivial, 2),
+                "start_repeats": n,
                 "concurrency": concurrency,
                 "trivial_plans": self.sizes.trivial,
             }
         )
-        self.plan_rate = plans.settle_rate
-        return list(plans.settled)
+        self.plan_rate = float(plan_rate["median"] or 0.0)
+        return plan_ids
 
     async def running_plans(self, starter: Starter) -> None:
         """--running-plans more plans, not due during the storm: the storm happens among them."""
         self.report["running_plans"] = self.sizes.running
-        self.report["storm_among_running_plans"] = self.sizes.running + self.sizes.plans + WARM_PLANS
+        started = self.sizes.repeats * self.sizes.plans
+        self.report["storm_among_running_plans"] = self.sizes.running + started + WARM_PLANS
         if not self.sizes.running:
             return
         with PhaseClock(self.worker) as clock:
@@ -326,7 +364,14 @@ class DevServerRun:
         starter = self.starter()
         with PhaseClock(self.worker) as clock:
             found = await wake_figures(
-                self.worker, starter.client, ids, warm, starter.today, self.args.concurrency, self.progress
+                self.worker,
+                starter.client,
+                ids,
+                warm,
+                starter.today,
+                self.args.concurrency,
+                self.progress,
+                self.sizes.repeats,
             )
         self.phases["wakes"] = clock.result
         self.report.update(found)
@@ -340,7 +385,9 @@ async def year_phase(args: argparse.Namespace, tmp: Path, progress: Progress, ph
         return {"skipped_year": "--year-plans 0"}
     try:
         with PhaseClock(None) as clock:
-            year = await asyncio.wait_for(plan_year(tmp, args.year_plans, args.year_days, progress), YEAR_TIMEOUT_S)
+            year = await asyncio.wait_for(
+                plan_year(tmp, args.year_plans, args.year_days, progress, args.repeats), YEAR_TIMEOUT_S
+            )
     except (Exception, TimeoutError) as err:
         progress.end("failed")
         year = {"plan_year_error": " ".join(f"{type(err).__name__}: {err}".split())[:300]}
@@ -368,8 +415,10 @@ async def bench(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     report["phases"] = run.phases
     report["duration_s"] = round(time.monotonic() - began, 1)
     report["machine"] = machine_info()
+    report["cost_per_child"] = figures.cost_per_child(report)
     report["capacity"] = figures.capacity(report, args.caseload)
     report["targets"] = figures.targets(report)
+    report["reported_not_targets"] = figures.reported(report)
     report["method"] = figures.METHOD
     return figures.ordered(report)
 

@@ -7,12 +7,16 @@ it), the production worker (plus the `BenchTrivial` yardstick) in a process of i
 temporary SQLite read model and no SMTP, so every notification lands in the outbox table.
 Payloads are encrypted as in production, with a key made for the run.
 
-1. Start rate. N `BenchTrivial` workflows (one timer, nothing else) are started, then N plans
-   through `starters.plans.start_plan`, the path `cpplan start` takes, with the same client
-   and the same number of starts in flight. A start counts once the worker has run it to its
-   first wait: the time of its first TimerStarted event (the plan has by then loaded its
-   profile and saved itself to the read model). `start_ratio_vs_trivial` = plans per second /
-   trivial per second. The rate at which the server merely accepts the starts is reported too.
+1. Start rate, in R rounds (`--repeats`, default 5). Each round starts N `BenchTrivial`
+   workflows (one timer, nothing else) and N plans through `starters.plans.start_plan`, the
+   path `cpplan start` takes, with the same client and the same number of starts in flight:
+   the two batches one after the other, who goes first swapped every round (bench.rounds), so
+   that a neighbour's load on a shared machine falls on both alike. A start counts once the
+   worker has run it to its first wait: the time of its first TimerStarted event (the plan has
+   by then loaded its profile and saved itself to the read model). Each round's ratio (plans
+   per second / trivial per second); `start_ratio_vs_trivial` is their median and
+   `start_ratio_spread` their interquartile range. The rate at which the server merely accepts
+   the starts, and the worker's CPU per start of each, are reported too.
 2. Storm. S plans (default N) whose reminders all fall due at one instant: the London profile
    with its notification time moved from 09:00 to a moment just after they have all started,
    the reminder lead made 5 working days and the first core group arranged 5 working days
@@ -24,22 +28,28 @@ Payloads are encrypted as in production, with a key made for the run.
    `storm_drain_s` runs from that instant until the outbox holds every expected reminder.
    Duplicates: reminders sharing (plan, obligation, recipient), plus deliveries beyond one per
    idempotency key in the worker's log; missing and unexpected notifications are counted too.
-3. Waking a plan. The worker is restarted (its cache empty), W of the plans of 1 are woken by
-   an update (a visit recorded today: the call returns once the plan has taken it), then the
-   same W again. The worker's CPU time (/proc/<pid>/stat) over each round, divided by W:
-   `miss_wake_ms` (its state not in the cache: the history is replayed first) and
-   `hit_wake_ms` (cached). The worker's resident memory after the first round minus before
-   it, divided by W: `memory_per_cached_plan_kb`.
+3. Waking a plan. The worker is restarted (its cache empty) and W of the plans of 1, in R
+   groups, are woken by an update (a visit recorded today: the call returns once the plan has
+   taken it), each group twice in a row. The worker's CPU time (/proc/<pid>/stat) over each
+   round, divided by the group's size, the medians over the groups: `miss_wake_ms` (its state
+   not in the cache: the history is replayed first) and `hit_wake_ms` (cached). The worker's
+   resident memory added by the first wakes, divided by W: `memory_per_cached_plan_kb`.
 4. A plan-year. K plans are lived through a year on the time-skipping test server (visits,
    core groups, notes, signatures, two review conferences, an incident; see
    `bench.year.drive_year`). Their histories, every run, give `events_per_plan_year`,
-   `workflow_tasks_per_plan_year` and `largest_run_events`; a fresh process then replays them
-   all as a restarted worker must (`replay_ms_per_plan_year`; importing the workflow code once
-   is timed apart).
+   `workflow_tasks_per_plan_year` and `largest_run_events`. The SDK's floor is recorded for them
+   (bench.floor: for each run, a workflow of a local activity and a timer a task with as many
+   workflow tasks, no codec). A fresh process then replays both as a restarted worker must,
+   plan by plan, the plan's runs and their floor in turn, R rounds: `replay_ms_per_plan_year`
+   and `sdk_floor_ms_per_plan_year` (medians), `replay_ratio_vs_floor` (the median of the
+   rounds' ratios); importing the workflow code once is timed apart. One more replay of one
+   plan, under the profiler, says where its time goes (`replay_profile`).
 5. The worker's peak resident memory (VmHWM, and ru_maxrss when it exits) over 1 and 2.
 6. A capacity model for `--caseload C` plans (default 50,000), projected from the figures
    above and labelled as such: worker CPU per plan-day (workflow tasks per plan-year x
-   `miss_wake_ms`), the 09:00 storm when 19% of the caseload wakes, and the starts needed.
+   `miss_wake_ms`), the 09:00 storm when 19% of the caseload wakes, and the starts needed;
+   and `cost_per_child`, the same model stated once: worker CPU per plan-day and plan-year,
+   and what a council of 1,500 plans and a country of 50,000 need.
 
 Progress goes to stderr; `--json` prints one JSON object on stdout.
 

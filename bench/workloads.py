@@ -211,29 +211,47 @@ async def wake_figures(
     day: date,
     concurrency: int,
     progress: Progress,
+    repeats: int = 1,
 ) -> dict[str, Any]:
     """On a worker just started (its cache empty): wake `warm_ids` (the workflow code is
-    imported then, not in the figures), then `ids` twice. The first round's plans are not in the
-    cache (their histories are replayed), the second's are. Worker CPU per wake in each, and
-    resident memory added per plan the first round cached."""
+    imported then, not in the figures), then `ids` in `repeats` groups, each group woken twice
+    in a row: the first time not in the cache (its histories are replayed), the second cached.
+    Misses and hits so take turns through the phase; worker CPU per wake in each round, their
+    medians, and resident memory added per plan by the rounds that cached them."""
+    from bench import rounds
+
     await wake_round(client, warm_ids, day, concurrency, progress, "wake: warming the worker")
     await worker.quiesce()
     replayed = await history_events(client, ids)
-    rss0, cpu0 = worker.rss_mb(), worker.cpu_seconds()
-    await wake_round(client, ids, day, concurrency, progress, "wake: plans not in the cache")
-    await worker.quiesce()
-    rss1, cpu1 = worker.rss_mb(), worker.cpu_seconds()
-    await wake_round(client, ids, day, concurrency, progress, "wake: plans in the cache")
-    await worker.quiesce()
-    cpu2 = worker.cpu_seconds()
-    if None in (rss0, rss1, cpu0, cpu1, cpu2):
-        return {"wake_error": "the worker's /proc figures could not be read"}
-    n = len(ids)
+    groups = [ids[g::repeats] for g in range(repeats) if ids[g::repeats]]
+    miss: list[float] = []
+    hit: list[float] = []
+    added_mb = 0.0
+    rss_before = worker.rss_mb()
+    for g, group in enumerate(groups, 1):
+        rss0, cpu0 = worker.rss_mb(), worker.cpu_seconds()
+        await wake_round(client, group, day, concurrency, progress, f"wake: not cached ({g}/{len(groups)})")
+        await worker.quiesce()
+        rss1, cpu1 = worker.rss_mb(), worker.cpu_seconds()
+        await wake_round(client, group, day, concurrency, progress, f"wake: cached ({g}/{len(groups)})")
+        await worker.quiesce()
+        cpu2 = worker.cpu_seconds()
+        if None in (rss0, rss1, cpu0, cpu1, cpu2):
+            return {"wake_error": "the worker's /proc figures could not be read"}
+        miss.append(1000 * (cpu1 - cpu0) / len(group))  # type: ignore[operator]
+        hit.append(1000 * (cpu2 - cpu1) / len(group))  # type: ignore[operator]
+        added_mb += rss1 - rss0  # type: ignore[operator]
+    missed, hits = rounds.summary(miss, 2), rounds.summary(hit, 2)
     return {
-        "wake_plans": n,
-        "miss_wake_ms": rounded(1000 * (cpu1 - cpu0) / n, 2),  # type: ignore[operator]
-        "hit_wake_ms": rounded(1000 * (cpu2 - cpu1) / n, 2),  # type: ignore[operator]
+        "wake_plans": len(ids),
+        "wake_repeats": len(groups),
+        "miss_wake_ms": missed["median"],
+        "miss_wake_spread_ms": missed["spread"],
+        "miss_wake_ms_rounds": missed["rounds"],
+        "hit_wake_ms": hits["median"],
+        "hit_wake_spread_ms": hits["spread"],
+        "hit_wake_ms_rounds": hits["rounds"],
         "miss_wake_history_events": round(replayed, 1),
-        "memory_per_cached_plan_kb": rounded(1024 * (rss1 - rss0) / n),  # type: ignore[operator]
-        "worker_rss_before_wakes_mb": rounded(rss0),
+        "memory_per_cached_plan_kb": rounded(1024 * added_mb / len(ids)),
+        "worker_rss_before_wakes_mb": rounded(rss_before),
     }

@@ -11,6 +11,7 @@ import sys
 import uuid
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from bench.harness import BenchError, Progress, binary, child_env
@@ -266,12 +267,14 @@ def history_figures(histories: list[list[Any]], years: float, year_days: int) ->
     }
 
 
-async def plan_year(tmp: Path, year_plans: int, year_days: int, progress: Progress) -> dict[str, Any]:
-    """Drive `year_plans` plans through `year_days` on the time-skipping server, then replay
-    their histories in a fresh process."""
+async def plan_year(tmp: Path, year_plans: int, year_days: int, progress: Progress, repeats: int = 1) -> dict[str, Any]:
+    """Drive `year_plans` plans through `year_days` on the time-skipping server, record the
+    SDK's floor for their runs (bench.floor), then replay both, turn about and `repeats` times,
+    in one fresh process."""
     from temporalio.testing import WorkflowEnvironment
 
     import workflows
+    from bench.floor import record_floor, workflow_tasks
     from worker.client import sealing_options
     from worker.main import build_worker
 
@@ -299,22 +302,52 @@ async def plan_year(tmp: Path, year_plans: int, year_days: int, progress: Progre
         progress.end(f"{sum(len(r) for r in histories)} runs")
     finally:
         await env.shutdown()
+    counts = [[workflow_tasks(h) for h in runs] for runs in histories]
+    progress.phase("replay floor: recording", sum(map(len, counts)))
+    floor = await record_floor(server, counts)
+    progress.end(f"{sum(workflow_tasks(h) for runs in floor for h in runs)} workflow tasks")
 
-    saved = [[{"workflow_id": h.workflow_id, "history": h.to_json_dict()} for h in runs] for runs in histories]
+    def saved(found: list[list[Any]]) -> list[list[dict[str, Any]]]:
+        return [[{"workflow_id": h.workflow_id, "history": h.to_json_dict()} for h in runs] for runs in found]
+
     path = tmp / "year-histories.json"
-    path.write_text(json.dumps({"warmup": saved[0][0], "plans": saved}), encoding="utf-8")
-    progress.phase("replay: fresh process")
+    path.write_text(
+        json.dumps({"plans": saved(histories), "floor": saved(floor), "repeats": repeats}), encoding="utf-8"
+    )
+    progress.phase(f"replay: fresh process, plans and floor x {repeats}")
     replay = await replay_in_fresh_process(path)
-    progress.end(f"{replay['total_ms']:.0f} ms for {replay['histories']} histories")
+    progress.end(f"{median(replay['total_ms']):.0f} ms for {replay['histories']} histories")
     years = year_plans * year_days / 365.0
     return {
         "year_plans": year_plans,
         "year_days": year_days,
         **history_figures(histories, years, year_days),
-        "replay_ms_per_plan_year": round(replay["total_ms"] / years, 1),
-        "replay_ms_per_1000_events": round(1000 * replay["total_ms"] / max(replay["events"], 1), 1),
-        "replay_warmup_ms": replay["warmup_ms"],
+        **replay_figures(replay, years),
+        "floor_workflow_tasks_per_plan_year": round(sum(workflow_tasks(h) for runs in floor for h in runs) / years),
+        "floor_events_per_plan_year": round(replay["floor_events"] / years),
+        "replay_profile": replay.get("profile", {}),
         "replay_failures": replay["failures"],
         "year_refused_updates": drive.refused,
         "year_updates": drive.updates,
+    }
+
+
+def replay_figures(replay: dict[str, Any], years: float) -> dict[str, Any]:
+    """The plans' replay and the floor's, per plan-year: medians of the rounds, and the median of
+    each round's ratio of the two (bench.rounds)."""
+    from bench import rounds
+
+    plans = rounds.summary([ms / years for ms in replay["total_ms"]], 1)
+    floor = rounds.summary([ms / years for ms in replay["floor_total_ms"]], 1)
+    ratio = rounds.summary(rounds.ratios(replay["total_ms"], replay["floor_total_ms"]))
+    return {
+        "replay_ms_per_plan_year": plans["median"],
+        "sdk_floor_ms_per_plan_year": floor["median"],
+        "replay_ratio_vs_floor": ratio["median"],
+        "replay_ratio_spread": ratio["spread"],
+        "replay_ms_per_plan_year_rounds": plans["rounds"],
+        "sdk_floor_ms_per_plan_year_rounds": floor["rounds"],
+        "replay_repeats": len(replay["total_ms"]),
+        "replay_ms_per_1000_events": round(1000 * median(replay["total_ms"]) / max(replay["events"], 1), 1),
+        "replay_warmup_ms": replay["warmup_ms"],
     }

@@ -20,7 +20,7 @@ def test_python_m_bench_from_the_checkout_lists_the_new_options() -> None:
         [sys.executable, "-m", "bench", "--help"], capture_output=True, text=True, cwd=CHECKOUT, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
-    for option in ("--running-plans", "--caseload", "--wake-plans", "--storm-plans", "--json"):
+    for option in ("--running-plans", "--caseload", "--wake-plans", "--storm-plans", "--repeats", "--json"):
         assert option in done.stdout
 
 
