@@ -173,7 +173,7 @@ async def wake_round(client: Any, ids: list[str], day: date, concurrency: int, p
     done = 0
     refused: list[str] = []
     progress.phase(name, len(ids))
-    payload = {"date": day.isoformat(), "seen": True, "seen_alone": True, "bedroom_seen": False}
+    payload = {"date": day.isoformat(), "seen": True, "seen_alone": True, "bedroom_seen": False, "again": True}
 
     async def one(workflow_id: str) -> None:
         nonlocal done

@@ -142,7 +142,7 @@ class YearDriver:
                 o["kind"] == "bedroom-seen" and (datetime.fromisoformat(o["due"]).date() - today).days <= 30
                 for o in pending
             )
-            visit = {"date": day, "seen": True, "seen_alone": True, "bedroom_seen": bedroom}
+            visit = {"date": day, "seen": True, "seen_alone": True, "bedroom_seen": bedroom, "again": True}
             await self.update(plan_id, "record_visit", visit)
         for ob in todo:
             done.add(ob["id"])

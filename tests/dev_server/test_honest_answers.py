@@ -35,7 +35,7 @@ async def test_250_updates_at_once_to_one_plan_are_all_applied_and_the_status_st
 
     async def visit(n: int) -> None:
         async with gate:
-            payload = {"date": today, "seen": True, "by": demo_doc["lead_social_worker"]["id"]}
+            payload = {"date": today, "seen": True, "by": demo_doc["lead_social_worker"]["id"], "again": True}
             await plans.send_update(dev_server.client, plan_id, "record_visit", payload, request=f"v-{n}", timeout=300)
 
     # The server takes 10 updates to one plan at once and refuses the rest (RESOURCE_EXHAUSTED);
