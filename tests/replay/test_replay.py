@@ -151,7 +151,7 @@ def patch_markers(history: WorkflowHistory) -> list[bytes]:
 def test_a_lean_run_records_no_older_patch_marker_and_no_activity_for_context_or_read_model():
     histories = {p.name: load(p) for p in HISTORIES}
     lean = {name: h for name, h in histories.items() if any(LEAN_HISTORY_PATCH.encode() in m for m in patch_markers(h))}
-    assert len(lean) == 15, "the histories recorded since lean-history (04-18)"
+    assert len(lean) == 18, "the histories recorded since lean-history (04-21)"
     implied = [p.encode() for p in (OVERDUE_WAKE_PATCH, END_NEEDS_MANAGER_PATCH, STRICT_INPUT_PATCH, KEEP_WAKE_PATCH)]
     for name, history in lean.items():
         scheduled = [
@@ -187,7 +187,7 @@ def test_plans_with_context_in_start_load_it_only_when_not_given():
     carrying = {
         n: h for n, h in histories.items() if any(CONTEXT_IN_START_PATCH.encode() in m for m in patch_markers(h))
     }
-    assert sorted(n[:2] for n in carrying) == ["10", "11", "12", "13", "14", "15", "16", "17", "18"], (
+    assert sorted(n[:2] for n in carrying) == ["10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21"], (
         "the histories recorded since context-in-start"
     )
     for name, history in carrying.items():
