@@ -26,7 +26,8 @@ from typing import Any, NoReturn
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from starters import complaints, health, importer, managers, options, plans, render
+from activities.webhook_endpoints import WebhookSettingError
+from starters import complaints, events, health, importer, managers, options, plans, render
 from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, profile_calendar
@@ -59,7 +60,7 @@ EXIT_STATUS_HELP = """\
 exit status: 0 done; 1 refused or failed (one line on stderr says why); 2 usage error (and for
 `import`: some rows were bad, the rest imported); 3 no worker answered an update in time (nothing
 applied: retry with the same --request-id), or for `status` the plan's workflow is not running;
-`doctor`: 1 when it finds a plan in trouble; 130 interrupted.
+`doctor`: 1 when it finds a plan in trouble or an event given up; 130 interrupted.
 """
 
 
@@ -72,7 +73,18 @@ class _Parser(argparse.ArgumentParser):
 
 # Commands that print nothing worth a --json (they run until stopped).
 _NO_JSON = {"worker", "dev", "codec-server", "serve", "dev-token"}
-_NO_CONNECTION = {"dev", "codec-server", "dev-token", "schedule", "policies", "policy", "overdue", "due", "report"}
+_NO_CONNECTION = {
+    "dev",
+    "codec-server",
+    "dev-token",
+    "schedule",
+    "policies",
+    "policy",
+    "overdue",
+    "due",
+    "report",
+    "events",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE.json", help="the PlanStart document ('-' reads stdin)")
     p = add("status", "a plan's key facts and its obligations in due-date order (--json: the status query exactly)")
     p.add_argument("plan_id", metavar="PLAN_ID")
-    p = add("doctor", "every plan in trouble: workflow stopped or failing while the read model says active")
+    p = add(
+        "doctor",
+        "every plan in trouble (workflow stopped or failing while the read model says active), and events not delivered",
+    )
     managers.add_overdue_arguments(add("overdue", managers.OVERDUE_HELP))
     managers.add_due_arguments(add("due", managers.DUE_HELP))
     p = add("schedule", "the statutory timetable from the conference date alone (no server needed)")
@@ -133,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_arguments(add("import", importer.HELP))
     report_command.add_arguments(add("report", report_command.HELP))
     complaints.add_arguments(add("complaint", complaints.HELP))
+    events.add_arguments(add("events", events.HELP))
     p = add("dev", "run a local Temporal server (with its web UI), the worker and a demo plan together")
     p.add_argument("--no-demo", action="store_true", help="do not start the demo plan")
     p.add_argument(
@@ -362,6 +378,8 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
         return await importer.cmd_import(args, get_client)
     elif args.command == "complaint":
         await complaints.cmd_complaint(args, get_client)
+    elif args.command == "events":
+        await events.cmd_events(args)
     elif args.command == "start":
         await cmd_start(args, get_client)
     elif args.command == "status":
@@ -385,7 +403,7 @@ def _reason(err: BaseException) -> str | None:
         return f"refused: {err}"
     if isinstance(err, plans.NoAnswer):
         return str(err)
-    if isinstance(err, (plans.PlanCommandError, PolicyError)):
+    if isinstance(err, (plans.PlanCommandError, PolicyError, WebhookSettingError)):
         return str(err)
     if isinstance(err, RPCError):
         return f"Temporal: {err.status.name if err.status else 'error'}: {err.message}"

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +19,7 @@ import workflows
 from activities import ALL_ACTIVITIES
 from activities.watchdog import WatchdogActivities
 from worker.client import connect, worker_client
+from worker.event_delivery import EventDelivery
 from worker.logging import configure_logging
 from worker.runner import PASSTHROUGH_MODULES, runner_name, sandbox_runner, workflow_runner  # noqa: F401  (imported from here)
 from worker.stop_signals import stop_on_signals
@@ -96,11 +99,12 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
     """Run until SIGINT/SIGTERM or cancellation, then stop taking work and let running
     activities finish (up to GRACEFUL_SHUTDOWN)."""
     configure_logging()  # before connecting, so connection errors are logged in the right format
+    delivery = EventDelivery()  # checks the webhook settings before anything starts
     client = await connect(address, namespace)
     worker = build_worker(client, task_queue)
     await ensure_watchdog_schedule(client, worker.task_queue)
     with stop_on_signals() as stop:
-        async with worker:
+        async with worker, delivering_events(delivery):
             log.info(
                 "worker started",
                 task_queue=worker.task_queue,
@@ -113,6 +117,22 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
             await stop.wait()
             log.info("worker stopping")
     log.info("worker stopped")
+
+
+@asynccontextmanager
+async def delivering_events(delivery: EventDelivery) -> AsyncIterator[None]:
+    """The events outbox delivered beside the worker (worker/event_delivery.py) while the block
+    runs; on leaving, a post under way gets a moment to finish."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(delivery.run(stop), name="event-delivery")
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=delivery.timeout + 5)
+        except TimeoutError:
+            pass  # cancelled by wait_for: a post cut short is posted again once its claim lapses
 
 
 def main() -> None:
