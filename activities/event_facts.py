@@ -151,10 +151,11 @@ def _unreadable_facts(plan_id: str, status: Mapping[str, Any]) -> list[Fact]:
     found = []
     seen: dict[tuple[str, str], int] = {}
     for h in status.get("history") or []:
-        if h.get("event") != "unreadable-message":
+        # The record names the message; the entry beside it saying who was told does not.
+        if h.get("event") != "unreadable-message" or not h.get("message"):
             continue
         when = as_utc(h["at"])
-        message = str(h.get("message") or "unknown")
+        message = str(h["message"])
         ordinal = seen[(when.isoformat(), message)] = seen.get((when.isoformat(), message), 0) + 1
         data = _present(plan_id=plan_id, message=message, received_on=_day(h.get("on")))
         found.append(

@@ -84,7 +84,8 @@ def _reason(err: BaseException, timeout: float) -> str:
     if isinstance(err, asyncio.TimeoutError):
         return f"no answer within {timeout:g} s"
     if isinstance(err, aiohttp.ClientConnectorError):
-        return f"cannot connect: {err.os_error.strerror or type(err.os_error).__name__}"
+        code = err.os_error.errno
+        return f"cannot connect: {os.strerror(code) if code else type(err.os_error).__name__}"
     return type(err).__name__
 
 

@@ -147,6 +147,8 @@ def test_reviews_held_ended_and_unreadable_messages() -> None:
             "message": "report_incident",
             "reason": "sealed for another workflow",
         },
+        # Who was told of it: the same event name, no message, not another unreadable message.
+        {"at": "2031-06-06T08:00:00+00:00", "on": "2031-06-06", "event": "unreadable-message", "to": ["sw-1", "tm-1"]},
     ]
     after = status(
         reviews_held=1, state="ended", ended_on="2031-06-05", end_reason="ended at review conference", history=history
@@ -170,7 +172,7 @@ def test_reviews_held_ended_and_unreadable_messages() -> None:
     assert ended.data == {"plan_id": "P-1", "ended_on": "2031-06-05", "end_reason": "ended at review conference"}
     # Two in the same moment are two events; neither carries the reason's words.
     unreadable = by_type[MESSAGE_UNREADABLE]
-    assert len({f.key for f in unreadable}) == 2
+    assert len(unreadable) == 2 and len({f.key for f in unreadable}) == 2
     assert unreadable[0].data == {"plan_id": "P-1", "message": "report_incident", "received_on": "2031-06-06"}
 
 

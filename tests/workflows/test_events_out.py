@@ -72,5 +72,6 @@ async def test_a_plan_is_heard_by_the_case_system_from_its_start(env, db_url, mo
         await asyncio.wait_for(delivery, 15)
         await receiver.stop()
     assert receiver.refused == 0
+    assert len(receiver.ids(MESSAGE_UNREADABLE)) == 1  # the record, not the note of who was told
     ids = receiver.ids()
     assert len(ids) == len(set(ids)), "an event was sent twice"
