@@ -5,7 +5,8 @@
   dies, even by SIGKILL (starters/dev_server.py);
 - the codec server, in this process, on 127.0.0.1 only: the UI decrypts payloads through it;
 - the worker (workflows and activities) in this process, writing the read model to
-  `CPPLAN_DATABASE_URL` (default: a SQLite file under `.data/`);
+  `CPPLAN_DATABASE_URL` (default: a SQLite file under `.data/`), and the events' delivery loop
+  when `CPPLAN_WEBHOOK_URL` is set (worker/event_delivery.py);
 - unless `--no-demo`, the demo plan (`starters/demo_plan.json`) with its conference a few working
   days ago, so the UI shows a plan with reminders pending. Starting it again changes nothing.
 
