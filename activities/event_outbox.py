@@ -58,8 +58,14 @@ def record(
         log.error("events not recorded: status not as the contract says", plan_id=plan_id, error=type(err).__name__)
         return 0
     now = datetime.now(UTC)
+    keys = [f.key for f in found]
+    # Read, not taken from the insert's row count, which not every driver reports for a
+    # conflict ignored: a fact recorded already (a retried save) gets no second delivery.
+    known = set(conn.execute(sa.select(events.c.key).where(events.c.key.in_(keys))).scalars()) if keys else set()
     added = 0
     for fact in found:
+        if fact.key in known:
+            continue
         row = {
             "key": fact.key,
             "event_id": fact.event_id,
@@ -69,8 +75,7 @@ def record(
             "recorded_at": now,
             "body": cloud_event(plan_id, fact),
         }
-        if not insert_ignore(conn, events, row):
-            continue
+        insert_ignore(conn, events, row)  # a save running at the same time may have written it
         added += 1
         for name in endpoints:
             insert_ignore(conn, event_deliveries, _pending(fact.event_id, name, now))
@@ -282,10 +287,13 @@ def redeliver(
                     claimed_until=None,
                 )
             ).rowcount
-        if not failed_only:
+        if not failed_only and endpoints:
             for event in ids:
+                had = set(conn.execute(sa.select(d.c.endpoint).where(d.c.event_id == event)).scalars())
                 for name in endpoints:
-                    reset += int(insert_ignore(conn, d, _pending(event, name, now)))
+                    if name not in had:
+                        insert_ignore(conn, d, _pending(event, name, now))
+                        reset += 1
     return reset
 
 
