@@ -244,3 +244,13 @@ def test_an_endpoint_setting_that_cannot_work_is_named_and_its_value_never_shown
         }
     )
     assert [e.name for e in both] == ["1", "2"] and "s3cret" not in repr(both)
+
+
+async def test_a_worker_with_a_webhook_setting_that_cannot_work_does_not_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from worker.main import run_worker
+
+    monkeypatch.setenv("CPPLAN_WEBHOOK_URL", "https://case.example/e")
+    monkeypatch.setenv("CPPLAN_WEBHOOK_SECRET", "not-a-whsec")
+    # Refused before it connects: no server listens on this address.
+    with pytest.raises(WebhookSettingError, match="CPPLAN_WEBHOOK_SECRET must be a Standard Webhooks secret"):
+        await run_worker("127.0.0.1:1")
