@@ -269,6 +269,47 @@ calendar_feeds = sa.Table(
 )
 
 
+# ---------------------------------------------------------------- events out (webhooks)
+# What the read model's saves learn about a plan, as CloudEvents for case systems
+# (activities/event_facts.py), and each event's delivery to each configured endpoint
+# (activities/event_outbox.py, worker/event_delivery.py). Additive: two new tables, nothing else
+# changes.
+
+EVENT_DELIVERY_STATES = ("pending", "delivered", "failed")
+
+events = sa.Table(
+    "events",
+    metadata,
+    # The fact's business key (`{plan_id}:{obligation_id}:overdue`): a retried save finds it there.
+    sa.Column("key", sa.String(600), primary_key=True),
+    # The CloudEvent `id` and the `webhook-id` header, derived from the key (never changes).
+    sa.Column("event_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("plan_id", sa.String(200), nullable=False, index=True),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("time", UtcDateTime, nullable=False),  # when it happened (the plan's clock)
+    sa.Column("recorded_at", UtcDateTime, nullable=False, index=True),
+    # The CloudEvent as sent, byte for byte on every attempt.
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+event_deliveries = sa.Table(
+    "event_deliveries",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("endpoint", sa.String(20), primary_key=True),  # "1", "2", ...: never the URL
+    sa.Column("state", sa.String(20), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("first_failed_at", UtcDateTime),
+    sa.Column("delivered_at", UtcDateTime),
+    sa.Column("last_error", sa.Text),
+    # Set while one delivery loop is posting it, so another (a second worker) does not too; a
+    # loop that dies mid-post leaves it to be posted again once this has passed.
+    sa.Column("claimed_until", UtcDateTime),
+    sa.Index("ix_event_deliveries_due", "state", "next_attempt_at"),
+)
+
+
 def default_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / '.data' / 'cpplan.db'}"
 

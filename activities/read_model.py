@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import event_outbox
 from activities.db import (
     as_utc,
     escalation_rows,
@@ -32,6 +33,7 @@ from activities.db import (
     plans,
     upsert,
 )
+from activities.webhook_endpoints import endpoint_names
 from workflows.activity_io import SAVE_PLAN, PlanSnapshot
 from workflows.calendar import WorkingCalendar, profile_calendar
 from workflows.policy import get_profile
@@ -97,10 +99,22 @@ def _rows(snap: PlanSnapshot) -> tuple[dict[str, Any], list[dict[str, Any]], lis
 def _save(engine: Engine, snap: PlanSnapshot) -> bool:
     plan, obligation_rows, escalated = _rows(snap)
     with engine.begin() as conn:
-        stored_at = conn.execute(sa.select(plans.c.updated_at).where(plans.c.plan_id == snap.plan_id)).scalar()
-        if stored_at is not None and stored_at > plan["updated_at"]:
+        stored = conn.execute(
+            sa.select(plans.c.updated_at, plans.c.status_json).where(plans.c.plan_id == snap.plan_id)
+        ).first()
+        if stored is not None and stored.updated_at > plan["updated_at"]:
             # A retried save that arrives after a newer one must not roll the row back.
             return False
+        # What the case system hears (docs/contract.md, "Events out"): what this status says
+        # that the saved one did not, written with the row, so neither is kept without the other.
+        event_outbox.record(
+            conn,
+            snap.plan_id,
+            None if stored is None else stored.status_json,
+            snap.status,
+            plan["updated_at"],
+            endpoint_names(),
+        )
         upsert(conn, plans, plan, keys=["plan_id"])
         conn.execute(obligations.delete().where(obligations.c.plan_id == snap.plan_id))
         if obligation_rows:

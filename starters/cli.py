@@ -27,7 +27,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.plan_health import WAITING_TOO_LONG
-from starters import complaints, database, dates, health, importer, managers, options, plans, render
+from activities.webhook_endpoints import WebhookSettingError
+from starters import complaints, database, dates, events, health, importer, managers, options, plans, render
 from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, profile_calendar
@@ -61,7 +62,7 @@ exit status: 0 done; 1 refused or failed (one line on stderr says why); 2 usage 
 `import`: some rows were bad, the rest imported); 3 no worker answered an update in time (it may
 still be applied when a worker comes: retrying with the same --request-id is safe), or the plan
 was taking too many updates at once (nothing applied: send it again), or for `status` the plan's
-workflow is not running; `doctor`: 1 when it finds a plan in trouble; 130 interrupted.
+workflow is not running; `doctor`: 1 when it finds a plan in trouble or an event given up; 130 interrupted.
 """
 
 
@@ -86,6 +87,7 @@ _NO_CONNECTION = {
     "report",
     "db",
     "history",
+    "events",
 }
 
 
@@ -133,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "doctor",
         "every plan in trouble: workflow stopped or failing while the read model says active, or "
-        "waiting with no worker polling its task queue",
+        "waiting with no worker polling its task queue; and events not delivered",
     )
     p.add_argument(
         "--waited",
@@ -176,6 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
         "watchdog-schedule",
         "create or update the watchdog's Temporal Schedule, then exit (what each worker does at start)",
     )
+    events.add_arguments(add("events", events.HELP))
     p = add("dev", "run a local Temporal server (with its web UI), the worker and a demo plan together")
     p.add_argument("--no-demo", action="store_true", help="do not start the demo plan")
     p.add_argument(
@@ -478,6 +481,8 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
         return await importer.cmd_import(args, get_client)
     elif args.command == "complaint":
         await complaints.cmd_complaint(args, get_client)
+    elif args.command == "events":
+        await events.cmd_events(args)
     elif args.command == "start":
         await cmd_start(args, get_client)
     elif args.command == "status":
@@ -505,7 +510,7 @@ def _reason(err: BaseException) -> str | None:
         return f"refused: {err}"
     if isinstance(err, (plans.NoAnswer, plans.Busy)):
         return str(err)
-    if isinstance(err, (plans.PlanCommandError, PolicyError)):
+    if isinstance(err, (plans.PlanCommandError, PolicyError, WebhookSettingError)):
         return str(err)
     if isinstance(err, RPCError):
         return f"Temporal: {err.status.name if err.status else 'error'}: {err.message}"

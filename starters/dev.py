@@ -5,7 +5,8 @@
   dies, even by SIGKILL (starters/dev_server.py);
 - the codec server, in this process, on 127.0.0.1 only: the UI decrypts payloads through it;
 - the worker (workflows and activities) in this process, writing the read model to
-  `CPPLAN_DATABASE_URL` (default: a SQLite file under `.data/`);
+  `CPPLAN_DATABASE_URL` (default: a SQLite file under `.data/`), and the events' delivery loop
+  when `CPPLAN_WEBHOOK_URL` is set (worker/event_delivery.py);
 - unless CPPLAN_NOTIFY_API_KEY is set (the real GOV.UK Notify), a local stand-in for Notify's
   API (starters/notify_standin.py) on `--notify-port`, which the worker sends through and which
   sends its delivery receipts back to the web API; its page lists every message;
@@ -29,14 +30,18 @@ from contextlib import suppress
 from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
 
+from activities.webhook_endpoints import where
 from starters.binaries import venv_binary
 from starters.dev_server import DevServer, DevServerError, server_command
+
+if TYPE_CHECKING:
+    from worker.event_delivery import EventDelivery
 
 DEMO_PLAN_ID = "demo-0001"
 # The demo's conference is this many working days before today: its first core group and
@@ -146,13 +151,15 @@ async def _run(args: argparse.Namespace) -> int:
     from activities.db import database_url
     from starters.web.server import start_for_dev, stop_embedded
     from worker.client import sealing_options
+    from worker.event_delivery import EventDelivery
     from worker.logging import configure_logging
-    from worker.main import GRACEFUL_SHUTDOWN, build_worker
+    from worker.main import GRACEFUL_SHUTDOWN, build_worker, delivering_events
     from worker.private_files import make_private_dir
     from worker.search_attributes import ensure_search_attributes
     from worker.watchdog_schedule import ensure_watchdog_schedule
 
     configure_logging()
+    delivery = EventDelivery()  # a webhook setting that cannot work stops us here
     _private_data_dir()
     _ensure_local_codec_keys()
     binary = temporal_binary()
@@ -205,9 +212,9 @@ async def _run(args: argparse.Namespace) -> int:
         await ensure_search_attributes(client)
         worker = build_worker(client)
         await ensure_watchdog_schedule(client, worker.task_queue)
-        async with worker:
+        async with worker, delivering_events(delivery):
             demo_id = None if args.no_demo else await _start_demo(client)
-            _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url())
+            _banner(port, ui_port, namespace, worker.task_queue, demo_id, database_url(), delivery)
             web = await start_for_dev(worker.client, web_port)
             await stop.wait()
             await stop_embedded(*web)
@@ -281,7 +288,15 @@ async def _start_demo(client: Client) -> str | None:
     return workflow_id
 
 
-def _banner(port: int, ui_port: int, namespace: str, task_queue: str, demo_id: str | None, db_url: str) -> None:
+def _banner(
+    port: int,
+    ui_port: int,
+    namespace: str,
+    task_queue: str,
+    demo_id: str | None,
+    db_url: str,
+    delivery: EventDelivery | None = None,
+) -> None:
     # `cpplan status` finds this server by default only when nothing points the client elsewhere.
     needs_address = port != 7233 or os.environ.get("TEMPORAL_ADDRESS") not in (
         None,
@@ -299,6 +314,8 @@ def _banner(port: int, ui_port: int, namespace: str, task_queue: str, demo_id: s
         f"  Temporal gRPC:     localhost:{port}  (namespace {namespace}, task queue {task_queue})",
         f"  Read model:        {_safe_url(db_url)}",
     ]
+    for e in delivery.targets.values() if delivery else []:
+        lines.append(f"  Events out:        endpoint {e.name}, {where(e.url)}")
     if demo_id:
         lines += [
             f"  Demo workflow id:  {demo_id}",

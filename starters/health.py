@@ -4,12 +4,15 @@ says about its workflow, so a plan that has stopped is never mistaken for a quie
 Exit status of `cpplan status P`: 0 the plan's workflow runs and answered (or ended normally);
 3 it is not running (terminated, failed, timed out, cancelled), keeps failing its workflow task,
 or no worker answered its status query; 1 any other failure (an unknown plan, no server).
-`cpplan doctor`: 0 no plan in trouble, 1 some (one line each), as the watchdog would find them.
+`cpplan doctor`: 0 no plan in trouble, 1 some (one line each), as the watchdog would find them;
+also each webhook endpoint with events given up (1) or being retried (said, 0 by itself), from the
+events outbox (activities/event_outbox.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -17,6 +20,8 @@ from typing import Any
 
 from temporalio.client import Client
 
+from activities.db import get_engine
+from activities.event_outbox import endpoint_trouble
 from activities.plan_health import TASK_FAILING, Execution, check_plans
 from starters import plans, render
 
@@ -67,11 +72,15 @@ async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitabl
 async def cmd_doctor(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> int:
     waited = timedelta(seconds=args.waited)
     _, findings = await check_plans(await get_client(), waiting_too_long=waited)
+    undelivered = await asyncio.to_thread(lambda: endpoint_trouble(get_engine()))
     if args.json:
-        print(json.dumps([f.as_json() for f in findings], indent=2))
-    elif findings:
+        print(json.dumps([f.as_json() for f in findings] + [t.as_json() for t in undelivered], indent=2))
+    else:
         for f in findings:
             print(f"{f.plan_id}  {f.describe()}")
-    else:
-        print("no plan in trouble")
-    return TROUBLE_EXIT if findings else 0
+        if not findings:
+            print("no plan in trouble")
+        for t in undelivered:
+            advice = "; send them again with: cpplan events redeliver --failed" if t.failed else ""
+            print(f"events  {t.describe()}{advice}")
+    return TROUBLE_EXIT if findings or any(t.failed for t in undelivered) else 0

@@ -6,6 +6,8 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +19,7 @@ import workflows
 from activities import ALL_ACTIVITIES
 from activities.watchdog import WatchdogActivities
 from worker.client import connect, worker_client
+from worker.event_delivery import EventDelivery
 from worker.health import WorkerHealth, worker_health_port
 from worker.logging import configure_logging
 from worker.runner import PASSTHROUGH_MODULES, runner_name, sandbox_runner, workflow_runner  # noqa: F401  (imported from here)
@@ -98,6 +101,7 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
     activities finish (up to GRACEFUL_SHUTDOWN). With `CPPLAN_WORKER_HEALTH_PORT`, serves
     /healthz from the start and /readyz (200 while polling) on that port (worker/health.py)."""
     configure_logging()  # before connecting, so connection errors are logged in the right format
+    delivery = EventDelivery()  # checks the webhook settings before anything starts
     health = WorkerHealth()
     port = worker_health_port()
     if port is not None:
@@ -108,7 +112,7 @@ async def run_worker(address: str | None = None, namespace: str | None = None, t
         worker = build_worker(client, task_queue)
         await ensure_watchdog_schedule(client, worker.task_queue)
         with stop_on_signals() as stop:
-            async with worker:
+            async with worker, delivering_events(delivery):
                 health.polling = True
                 log.info(
                     "worker started",
@@ -140,6 +144,22 @@ async def check_database_at_start() -> None:
         await asyncio.to_thread(get_engine)
     except sa.exc.OperationalError as err:
         log.warning("database not reachable at start; activities will retry", error=type(err.orig).__name__)
+
+
+@asynccontextmanager
+async def delivering_events(delivery: EventDelivery) -> AsyncIterator[None]:
+    """The events outbox delivered beside the worker (worker/event_delivery.py) while the block
+    runs; on leaving, a post under way gets a moment to finish."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(delivery.run(stop), name="event-delivery")
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=delivery.timeout + 5)
+        except TimeoutError:
+            pass  # cancelled by wait_for: a post cut short is posted again once its claim lapses
 
 
 def main() -> None:
