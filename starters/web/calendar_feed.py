@@ -2,7 +2,9 @@
 
 - `GET /api/calendar.ics` (bearer): the signed-in person's due dates, `text/calendar`;
 - `POST /api/calendar/feed` (bearer): a secret address to subscribe to from Outlook, made anew
-  (the old one stops working); `DELETE /api/calendar/feed` revokes it;
+  (the old one stops working); `DELETE /api/calendar/feed` revokes it. My work's "Your
+  calendar" forms (starters/web/pages.py) make and revoke it with the same `new_feed`,
+  `revoke` and `feed_url`;
 - `GET /calendar/{token}.ics`: the feed itself. Calendar programs cannot sign in, so the address
   is the secret: only its SHA-256 is stored (a copy of the database subscribes to nothing), it
   is shown once, and it never appears in the audit trail or a log.
@@ -38,7 +40,7 @@ def _calendar(person: str, manager: bool) -> bytes:
     return to_ics(person, due_dates(person, manager=manager))
 
 
-def _new_feed(staff_id: str, roles: str) -> str:
+def new_feed(staff_id: str, roles: str) -> str:
     token = secrets.token_urlsafe(32)
     with get_engine().begin() as conn:
         upsert(
@@ -50,9 +52,24 @@ def _new_feed(staff_id: str, roles: str) -> str:
     return token
 
 
-def _revoke(staff_id: str) -> bool:
+def revoke(staff_id: str) -> bool:
     with get_engine().begin() as conn:
         return conn.execute(calendar_feeds.delete().where(calendar_feeds.c.staff_id == staff_id)).rowcount > 0
+
+
+def feed_made(staff_id: str) -> datetime | None:
+    """When the person's current address was made, or None when they have none."""
+    with get_engine().connect() as conn:
+        made = conn.execute(
+            sa.select(calendar_feeds.c.created_at).where(calendar_feeds.c.staff_id == staff_id)
+        ).scalar_one_or_none()
+    return made if isinstance(made, datetime) else None
+
+
+def feed_url(request: Request, token: str) -> str:
+    """The address to subscribe to: under the service's public address where one is set."""
+    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+    return f"{base}/calendar/{token}.ics"
 
 
 def _feed_owner(token: str) -> tuple[str, bool] | None:
@@ -80,17 +97,16 @@ def build_router() -> APIRouter:
         return Response(body, media_type=ICS)
 
     @router.post("/api/calendar/feed", name="calendar-feed", summary="a new secret calendar address (the old stops)")
-    async def new_feed(request: Request, who: SignedIn) -> dict[str, str]:
+    async def make_feed(request: Request, who: SignedIn) -> dict[str, str]:
         if not who.person:
             raise ApiError(403, "Forbidden", "a calendar is a person's")
         audit.note(request.scope, action="calendar-feed", outcome="made")
-        token = await asyncio.to_thread(_new_feed, who.staff_id, " ".join(sorted(who.roles)))
-        base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
-        return {"url": f"{base}/calendar/{token}.ics", "note": "shown once: keep it as you would a password"}
+        token = await asyncio.to_thread(new_feed, who.staff_id, " ".join(sorted(who.roles)))
+        return {"url": feed_url(request, token), "note": "shown once: keep it as you would a password"}
 
     @router.delete("/api/calendar/feed", name="calendar-feed-revoke", summary="stop the secret calendar address")
     async def revoke_feed(request: Request, who: SignedIn) -> dict[str, bool]:
-        revoked = await asyncio.to_thread(_revoke, who.staff_id)
+        revoked = await asyncio.to_thread(revoke, who.staff_id)
         audit.note(request.scope, action="calendar-feed-revoke", outcome="revoked" if revoked else "none")
         return {"revoked": revoked}
 

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from starters import dates
-from starters.web import audit, oidc_login, sessions, views, work
+from starters.web import audit, calendar_feed, oidc_login, sessions, views, work
 from starters.web.catalogue import message_specs
 from starters.web.devpeople import dev_people
 from starters.web.gateway import ApiError, Gateway
@@ -29,6 +29,7 @@ TEMPLATES.env.globals.update(
     kind_words=views.kind_words,
     event_words=views.event_words,
     escalation_words=views.escalation_words,
+    undelivered_words=views.undelivered_words,
     table_day=dates.table_day,
     prose_day=dates.prose_day,
 )
@@ -170,12 +171,12 @@ def build_pages() -> APIRouter:
         audit.note(request.scope, action="sign-out", outcome="signed out")
         return RedirectResponse("/sign-in", status_code=303)
 
-    @router.get("/work")
-    async def my_work(request: Request, who: Person) -> Response:
+    async def my_work_page(request: Request, who: Identity, new_feed_url: str | None = None) -> Response:
         today = local_date(datetime.now(UTC))
         items = await asyncio.to_thread(work.work_items, today, person=who.staff_id, with_policy=True)
         items = [i for i in items if i["kind"] not in work.MANAGERS_DECISIONS]
         decisions = await asyncio.to_thread(work.decisions_for, who.staff_id) if who.has("team-manager") else []
+        feed_made = await asyncio.to_thread(calendar_feed.feed_made, who.staff_id)
         audit.note(request.scope, action="page my-work", outcome=f"read {len(items) + len(decisions)}")
         return render(
             request,
@@ -184,7 +185,35 @@ def build_pages() -> APIRouter:
             decisions=views.dated(decisions, today),
             today=today,
             today_words=dates.prose_day(today),
+            can_subscribe=who.person,
+            feed_made=dates.prose_day(feed_made),
+            new_feed_url=new_feed_url,
         )
+
+    @router.get("/work")
+    async def my_work(request: Request, who: Person) -> Response:
+        return await my_work_page(request, who)
+
+    @router.post("/work/calendar")
+    async def make_calendar_feed(request: Request, who: Person, csrf_token: Annotated[str, Form()] = "") -> Response:
+        """A new secret address for the person's calendar, shown on this response only (it is
+        stored hashed: calendar_feed.py); the old address stops working."""
+        check_csrf(request, csrf_token)
+        if not who.person:
+            raise ApiError(403, "Forbidden", "a calendar is a person's")
+        audit.note(request.scope, action="page calendar-feed", outcome="made")
+        token = await asyncio.to_thread(calendar_feed.new_feed, who.staff_id, " ".join(sorted(who.roles)))
+        return await my_work_page(request, who, calendar_feed.feed_url(request, token))
+
+    @router.post("/work/calendar/stop")
+    async def stop_calendar_feed(request: Request, who: Person, csrf_token: Annotated[str, Form()] = "") -> Response:
+        check_csrf(request, csrf_token)
+        revoked = await asyncio.to_thread(calendar_feed.revoke, who.staff_id)
+        audit.note(request.scope, action="page calendar-feed-revoke", outcome="revoked" if revoked else "none")
+        request.session["flash"] = (
+            "Your calendar address has been stopped" if revoked else "You had no calendar address to stop"
+        )
+        return RedirectResponse("/work#calendar", status_code=303)
 
     @router.get("/team")
     async def team(request: Request, who: Person, worker: str = "", kind: str = "") -> Response:
@@ -196,6 +225,7 @@ def build_pages() -> APIRouter:
         )
         items = views.dated(await asyncio.to_thread(work.work_items, today, team=team_ref, with_policy=True), today)
         escalated = await asyncio.to_thread(work.escalations_by_plan, who.staff_id)
+        undelivered = await asyncio.to_thread(work.undelivered, team=team_ref)
         audit.note(request.scope, action="page team", outcome=f"read {len(items)}")
         workers = views.per_worker(items)
         shown = views.per_worker(views.filtered(items, worker, kind))
@@ -209,6 +239,7 @@ def build_pages() -> APIRouter:
             chosen={"worker": worker, "kind": kind},
             decisions=[i for i in items if i["kind"] in work.MANAGERS_DECISIONS],
             escalated=escalated,
+            undelivered=undelivered,
             today=today,
             today_words=dates.prose_day(today),
         )

@@ -118,6 +118,55 @@ def escalation_words(e: dict[str, Any]) -> str:
     return f"{kind_words(e['kind'])}{f' ({about.lower()})' if about else ''}: sent to you {told}"
 
 
+# What GOV.UK Notify's final status means, in its own documentation's plain words, per medium;
+# `no-receipt` is ours: no delivery confirmed within the limit (activities/receipts.py).
+_NOTIFY_SAID = {
+    ("permanent-failure", "email"): "the email address is wrong or no longer in use",
+    ("permanent-failure", "sms"): "the phone number is wrong or no longer in use",
+    ("temporary-failure", "email"): "the inbox was full or a spam filter turned the message away",
+    ("temporary-failure", "sms"): "the phone was off or had no signal for too long",
+    ("technical-failure", "email"): "a technical problem between GOV.UK Notify and the email provider",
+    ("technical-failure", "sms"): "a technical problem between GOV.UK Notify and the phone network",
+}
+
+
+def medium_words(medium: Any) -> str:
+    return "text message" if medium == "sms" else "email"
+
+
+def notify_said(status: Any, medium: Any) -> str:
+    """What GOV.UK Notify said of a message it did not deliver, in words."""
+    if status == "no-receipt":
+        return "no delivery was confirmed in time"
+    return _NOTIFY_SAID.get((str(status), "sms" if medium == "sms" else "email"), str(status).replace("-", " "))
+
+
+def not_delivered(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's messages that were not delivered (workflows/plan_rules/deliveries.py), latest
+    first, in words: who it was for, how, what Notify said, when, and who was told instead."""
+    rows = [
+        {
+            "on": h.get("on") or str(h.get("at", ""))[:10],
+            "to": h.get("to"),
+            "by": medium_words(h.get("medium")),
+            "said": notify_said(h.get("status"), h.get("medium")),
+            "told": f"Yes, {h['told']} was told at once" if h.get("told") else "No: nobody above them on the plan",
+        }
+        for h in status.get("history") or []
+        if h.get("event") == "notification-not-delivered"
+    ]
+    rows.reverse()
+    return [{**r, "day": dates.prose_day(r["on"])} for r in rows]
+
+
+def undelivered_words(u: dict[str, Any]) -> str:
+    """One message not delivered, as a manager's list says it: 'sw-demo's email, 4 December
+    2026: the email address is wrong or no longer in use. The next person up was told.'"""
+    told = "The next person up was told." if u.get("plan_told") else "The next person up has not been told yet."
+    when = f", {dates.prose_day(u['at'])}" if u.get("at") else ""
+    return f"{u['to']}'s {medium_words(u.get('medium'))}{when}: {notify_said(u.get('status'), u.get('medium'))}. {told}"
+
+
 def case_record_url(child_ref: Any) -> str | None:
     """The child's record in the case system, from `CPPLAN_CASE_RECORD_URL`
     (`https://case.example/children/{child_ref}`): names stay there, not here."""
@@ -181,6 +230,12 @@ def _what(h: dict[str, Any], about: dict[str, str]) -> str:
         return f"{ob or 'Something'} overdue: escalated to {_to(h)}{level}"
     if event == "reminder":
         return f"Reminder to {_to(h)}: {ob.lower() or 'something due'}"
+    if event == "not-told":
+        return f"{_to(h)} told that a message was not delivered"
+    if event == "notification-not-delivered":
+        told = f": {h['told']} told" if h.get("told") else ""
+        by = medium_words(h.get("medium"))
+        return f"{'An' if by == 'email' else 'A'} {by} to {_to(h)} was not delivered{told}"
     words = _EVENT_WORDS.get(event) or event_words(event)
     if event == "visit":
         seen = h.get("seen")
@@ -230,6 +285,7 @@ def plan_context(status: dict[str, Any], who: Identity) -> dict[str, Any]:
         "can_record_visit": status.get("state") == "active" and not who.has("ops"),
         "case_record_url": case_record_url(status.get("child_ref")),
         "icpc_words": dates.prose_day(status.get("icpc_date")),
+        "not_delivered": not_delivered(status),
         "today": today,
     }
 

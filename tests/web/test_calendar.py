@@ -124,3 +124,43 @@ async def test_a_secret_feed_is_stored_hashed_replaced_and_revoked(web: Web, pla
         assert (await http.delete("/api/calendar/feed", headers=web.auth(*LEAD))).json() == {"revoked": True}
         assert (await http.get(newer)).status_code == 404
         assert (await http.get(web.url + "/calendar/not-a-token.ics")).status_code == 404
+
+
+async def test_my_work_makes_shows_once_and_stops_a_calendar_address(web: Web, plan_doc: dict[str, Any]):
+    """My work's "Your calendar": a form makes the secret address, shown on that page only, with
+    how to subscribe from Outlook; the address serves the calendar; the stop form revokes it."""
+    from tests.web.browser import browser_page
+    from tests.web.test_pages import _accessible, _sign_in
+
+    await started(web, plan_doc)
+    expected = await calendar_of(web, LEAD, lambda f: bool(f))
+    async with browser_page() as page:
+        await _sign_in(page, web, "sw-demo")
+        assert page.url.endswith("/work")
+        assert await page.get_by_role("button", name="Stop your calendar address").count() == 0
+        # A form from elsewhere (no CSRF token of this session) makes nothing.
+        forged = await page.request.post(f"{web.url}/work/calendar", form={"csrf_token": "not-the-token"})
+        assert forged.status == 403 and "/calendar/" not in await forged.text()
+        await page.get_by_role("button", name="Make a calendar address").click()
+        url = (await page.text_content("#new-feed-url") or "").strip()
+        assert url.startswith(web.url + "/calendar/") and url.endswith(".ics"), url
+        calendar = " ".join((await page.text_content("#calendar ~ .inset-text") or "").split())
+        assert 'choose "Add calendar", then "Subscribe from web", and paste it in' in calendar
+        await _accessible(page, "my work with a calendar address")
+        async with web.http() as http:
+            feed = await http.get(url)
+            assert feed.status_code == 200 and feed.headers["content-type"].startswith("text/calendar")
+            assert set(events(feed.content)) == set(expected)
+
+        # Shown once: the page says one was made, not what it is.
+        await page.goto(f"{web.url}/work")
+        assert await page.locator("#new-feed-url").count() == 0
+        assert url not in await page.content()
+        assert "You made a calendar address on " in await page.text_content("main")
+
+        await page.get_by_role("button", name="Stop your calendar address").click()
+        assert "Your calendar address has been stopped" in await page.text_content("main")
+        async with web.http() as http:
+            assert (await http.get(url)).status_code == 404
+        assert await page.get_by_role("button", name="Make a calendar address").count() == 1
+        await _accessible(page, "my work after the calendar address stopped")

@@ -160,3 +160,67 @@ async def test_no_receipt_within_the_limit_is_not_told(
 async def _first(standin: StandIn) -> dict[str, Any]:
     assert standin.messages, "nothing sent yet"
     return standin.messages[0]
+
+
+async def test_the_plan_page_and_the_team_page_show_a_message_not_delivered(
+    web: Web, plan_doc: dict[str, Any], standin: StandIn
+) -> None:
+    """Who it was for, how, what Notify said in words, the date in words and who was told
+    instead, on the plan's page; the team manager's Team page lists it too. A plan whose
+    messages all arrived has no such section."""
+    from starters import dates
+    from tests.web.browser import browser_page
+    from tests.web.test_pages import _accessible, _rows, _sign_in
+
+    plan_id = await start_and_report_missing(web, plan_doc, mobile="07700 900123")
+    sms = await eventually(lambda: _sent(standin, "sms"))
+
+    async with browser_page() as page:
+        await _sign_in(page, web, "sw-demo")
+        await page.goto(f"{web.url}/plans/{plan_id}")
+        assert "Messages not delivered" not in await page.text_content("main")
+
+        async with web.http() as http:
+            r = await http.post("/api/notify/receipts", json=receipt(sms, "permanent-failure"), headers=callback())
+            assert r.status_code == 200 and r.json()["plan_told"] is True, r.text
+
+        async def shown() -> None:
+            await page.reload()
+            assert "Messages not delivered" in await page.text_content("main")
+
+        await eventually(shown, timeout=20)
+        async with web.http() as http:
+            status = (await http.get(f"/api/plans/{plan_id}", headers=web.auth(*CASE_SYSTEM))).json()
+            work = (await http.get("/api/work", headers=web.auth("tm-demo", "team-manager"))).json()
+        [not_told] = [h for h in status["history"] if h["event"] == "notification-not-delivered"]
+        [undelivered] = [u for u in work["undelivered"] if u["plan_id"] == plan_id]
+        rows = await _rows(page, "#not-delivered ~ .table-scroll table")
+        assert rows == [
+            [
+                "sw-demo",
+                "Text message",
+                "The phone number is wrong or no longer in use",
+                dates.prose_day(not_told["on"]),
+                "Yes, tm-demo was told at once",
+            ]
+        ], rows
+        history = [h[1] for h in await _rows(page, "#history ~ .table-scroll table")]
+        assert "A text message to sw-demo was not delivered: tm-demo told" in history, history
+        assert "tm-demo told that a message was not delivered" in history, history
+        await _accessible(page, "plan with a message not delivered")
+        await page.get_by_role("button", name="Sign out").click()
+
+        await _sign_in(page, web, "tm-demo")
+        await page.goto(f"{web.url}/team")
+        listed = await page.locator("#not-delivered + p + ul li").all_text_contents()
+        assert [" ".join(item.split()) for item in listed] == [
+            f"Plan {plan_id}: sw-demo's text message, {dates.prose_day(undelivered['at'])}: the phone number is wrong or no "
+            "longer in use. The next person up was told."
+        ], listed
+        await _accessible(page, "team with a message not delivered")
+
+
+async def _sent(standin: StandIn, kind: str) -> dict[str, Any]:
+    found = [m for m in standin.messages if m["type"] == kind]
+    assert found, "nothing sent that way yet"
+    return found[0]
