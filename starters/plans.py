@@ -47,20 +47,43 @@ MESSAGES: dict[str, tuple[type[BaseModel], str]] = {spec.name: (spec.model, spec
 
 
 class PlanCommandError(Exception):
-    """An expected failure, with a one-line reason fit to show a user (no traceback)."""
+    """An expected failure, with a one-line reason fit to show a user (no traceback).
+
+    `code` is its reason, which the command line and the API map to an exit code or an HTTP
+    status without reading the words: refused, forbidden, conflict, not_found, no_answer,
+    unavailable (Temporal could not take it)."""
+
+    code = "unavailable"
 
 
 class UnknownPlan(PlanCommandError):
-    pass
+    code = "not_found"
 
 
 class Refused(PlanCommandError):
-    """The workflow refused an update; the message names the field and why."""
+    """The workflow refused an update; the message names the field and why. `code` is
+    "forbidden" when the decision was not the sender's to take (the workflow's failure type
+    says so: `m.NotYours`), "refused" for bad input."""
+
+    def __init__(self, message: str, code: str = "refused"):
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, reason) pairs: the workflow writes a refusal as `m.Refusal` does."""
+        found = []
+        for part in str(self).split("; "):
+            name, sep, reason = part.partition(": ")
+            found.append((name, reason) if sep else ("(plan)", part))
+        return found
 
 
 class NoAnswer(PlanCommandError):
     """No worker answered an update in time: it was not applied, and retrying it with the same
     request id is safe."""
+
+    code = "no_answer"
 
 
 DEFAULT_TIMEOUT = 30.0  # seconds an update waits for a worker before the command gives up
@@ -131,6 +154,8 @@ def start_digest(start: m.PlanStart) -> str:
 class StartConflict(m.Refusal):
     """A start for a plan_id whose workflow exists with other content, or has ended. A Refusal,
     so `cpplan import` reports it as the row's problem."""
+
+    code = "conflict"
 
 
 def differing_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -274,7 +299,7 @@ def check_message(name: str, payload: dict[str, Any]) -> dict[str, Any]:
     return m.parse(MESSAGES[name][0], payload).model_dump(mode="json", exclude_unset=True)
 
 
-class NotAManager(m.Refusal):
+class NotAManager(m.NotYours):
     """A manager's report whose `by` is not one of the plan's managers."""
 
 
@@ -347,7 +372,8 @@ async def send_update(
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         if isinstance(cause, ApplicationError):
-            raise Refused(cause.message) from None
+            code = m.NotYours.code if cause.type == m.NotYours.failure_type else m.Refusal.code
+            raise Refused(cause.message, code) from None
         raise Refused(str(cause)) from None
     except RPCError as err:
         raise _not_found(plan_id, err) from None

@@ -109,6 +109,11 @@ OLDEST_PLAN_YEARS = 5
 class Refusal(ValueError):
     """Bad input: a message naming each field and why. Nothing was changed."""
 
+    # The reason code clients map to an exit code or HTTP status (starters/plans.py), and the
+    # type of the workflow's failure that carries it to them.
+    code = "refused"
+    failure_type = "Refused"
+
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
         super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems))
@@ -116,6 +121,14 @@ class Refusal(ValueError):
     @classmethod
     def one(cls, field: str, reason: str) -> Self:
         return cls([(field, reason)])
+
+
+class NotYours(Refusal):
+    """A decision that is not the sender's to take on this plan (a manager's, by someone not
+    among its managers): refused as not theirs rather than as bad input."""
+
+    code = "forbidden"
+    failure_type = "Forbidden"
 
 
 class Message(BaseModel):

@@ -134,7 +134,8 @@ async def load_context(policy: str, first_year: int, years_ahead: int, *, local:
 
 
 def refused(err: m.Refusal) -> ApplicationError:
-    return ApplicationError(str(err), type="Refused", non_retryable=True)
+    # The type says which refusal (bad input, or not the sender's decision): clients decide by it.
+    return ApplicationError(str(err), type=err.failure_type, non_retryable=True)
 
 
 class EngineLoop:

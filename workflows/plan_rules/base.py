@@ -146,7 +146,7 @@ class PlanRules(CaseEngine):
     def _check_manager(self, field: str, person_id: str) -> None:
         if not self._is_manager(person_id):
             ids = ", ".join(p.id for p in self.state.start.managers())
-            raise m.Refusal.one(
+            raise m.NotYours.one(
                 field, f"{person_id!r} is not one of this plan's managers ({ids}); this decision needs a manager"
             )
 

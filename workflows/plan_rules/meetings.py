@@ -61,7 +61,7 @@ class MeetingRules(ReviewRules):
             )
             if arranged and msg.date != ob.due:
                 if msg.by is None:
-                    raise m.Refusal.one(
+                    raise m.NotYours.one(
                         "by",
                         f"moving a set review conference needs the agreeing manager ({self.profile.review_changes.source})",
                     )

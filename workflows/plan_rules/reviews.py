@@ -139,7 +139,7 @@ class ReviewRules(CoreGroupRules):
         if msg.outcome == "end" and self.state.reviews_held == 0 and self.patches.end_needs_manager:
             # Ending at the first review is a manager's decision, recorded with who made it.
             if msg.by is None:
-                raise m.Refusal.one(
+                raise m.NotYours.one(
                     "by", "ending the plan at the first review conference needs the manager who agreed it"
                 )
             self._check_manager("by", msg.by)
