@@ -13,7 +13,7 @@ with what it cannot know.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -152,13 +152,13 @@ def example_messages(today: date) -> dict[str, dict[str, Any]]:
         "record-core-group": {"date": day},
         "record-notes-circulated": {"date": day},
         "record-signature": {"member_id": "hv-demo", "date": day},
-        "record-completion": {"obligation_id": "initial-plan-circulated", "date": day},
+        "record-completion": {"obligation_id": "core-assessment-1", "date": day},
         "schedule-meeting": {"kind": "core_group", "date": day},
-        "authorise-early-review": {"review_date": day},
+        "authorise-early-review": {"review_date": (today + timedelta(days=14)).isoformat()},
         "decline-early-review": {"reason_ref": "ref-1"},
         "change-lead-social-worker": {"person": {"id": "sw-demo2", "email": "sw-demo2@example.org"}},
         "record-review-conference": {"date": day, "outcome": "continue"},
-        "report-incident": {"kind": "injury", "date": day},
+        "report-incident": {"kind": "new-incident", "date": day},
         "escalate": {"to": "sm-demo"},
         "report-missing": {"date": day},
         "report-found": {"date": day},
