@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -30,6 +31,7 @@ from workflows.calendar import local_date
 
 REF = m.REF_PATTERN
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
+FIELD_NAME = re.compile(r"[a-z_][a-z0-9_.]*")
 WORK_PAGE = 50  # items on a page of the work list when the caller does not say
 WORK_PAGE_MAX = 200
 
@@ -171,7 +173,12 @@ def build_router() -> APIRouter:
         due_within: Annotated[int, Query(alias="due-within", ge=0, le=60)] = work.DEFAULT_DUE_WITHIN,
         limit: Annotated[int, Query(ge=1, le=WORK_PAGE_MAX, description="items on a page")] = WORK_PAGE,
         cursor: Annotated[
-            str | None, Query(pattern=CURSOR_PATTERN, max_length=400, description="`next` from the page before")
+            str | None,
+            Query(
+                pattern=CURSOR_PATTERN,
+                max_length=400,
+                description="`next` from the page before; a cursor this API did not give is refused (422)",
+            ),
         ] = None,
     ) -> dict[str, Any]:
         _outcome(request, "work", None)
@@ -221,6 +228,16 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts[1:]) or ("(payload)" if where == "body" else where)
 
 
+def _each_field(text: str) -> list[dict[str, str]]:
+    """`first_review_date: must be after the conference; ...` as one problem per field."""
+    found = []
+    for part in text.split("; "):
+        name, sep, reason = part.partition(": ")
+        named = sep and FIELD_NAME.fullmatch(name) is not None
+        found.append({"field": name, "reason": reason} if named else {"field": "(payload)", "reason": part})
+    return found
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, api_error_response)  # type: ignore[arg-type]
 
@@ -237,10 +254,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError) -> Response:
-        found = [
-            {"field": _field(item.get("loc", ())), "reason": str(item.get("msg", "")).removeprefix("Value error, ")}
-            for item in err.errors()
-        ]
+        found = []
+        for item in err.errors():
+            field, reason = _field(item.get("loc", ())), str(item.get("msg", "")).removeprefix("Value error, ")
+            if field == "(payload)" and item.get("type") == "value_error":
+                # A model's own check across fields names each as `m.Refusal` does: one entry each.
+                found += _each_field(reason)
+            else:
+                found.append({"field": field, "reason": reason})
         detail = "; ".join(f"{p['field']}: {p['reason']}" for p in found)
         audit.note(request.scope, outcome="Refused")
         return problems.response(422, "Refused", detail, instance=request.url.path, errors=found)

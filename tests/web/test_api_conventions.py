@@ -74,6 +74,10 @@ async def test_one_problem_shape_for_every_failure(web: Web, plan_doc: dict[str,
         doc = {**plan_doc, "plan_id": plan_id + "-b", "visit_interval_working_days": 10.5}
         r = await http.post("/api/plans", json=doc, headers=auth)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "visit_interval_working_days"
+        # A check across fields names each field.
+        doc = {**plan_doc, "plan_id": plan_id + "-c", "first_review_date": plan_doc["icpc_date"]}
+        r = await http.post("/api/plans", json=doc, headers=auth)
+        assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["first_review_date"], r.text
         # A plan id with a control character is refused, and not kept in the audit trail as sent.
         r = await http.get("/api/plans/bad%07id", headers=auth)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "plan_id", r.text
