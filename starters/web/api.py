@@ -257,6 +257,8 @@ def install_error_handlers(app: FastAPI) -> None:
         found = []
         for item in err.errors():
             field, reason = _field(item.get("loc", ())), str(item.get("msg", "")).removeprefix("Value error, ")
+            if item.get("type") == "string_pattern_mismatch":  # a pattern in words, as m.parse says it
+                reason = m.PATTERN_SENTENCES.get(str((item.get("ctx") or {}).get("pattern")), reason)
             if field == "(payload)" and item.get("type") == "value_error":
                 # A model's own check across fields names each as `m.Refusal` does: one entry each.
                 found += _each_field(reason)

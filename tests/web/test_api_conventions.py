@@ -81,6 +81,7 @@ async def test_one_problem_shape_for_every_failure(web: Web, plan_doc: dict[str,
         # A plan id with a control character is refused, and not kept in the audit trail as sent.
         r = await http.get("/api/plans/bad%07id", headers=auth)
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "plan_id", r.text
+        assert r.json()["errors"][0]["reason"].startswith("must be an opaque reference")
     rows = audit.rows()
     malformed = [row for row in rows if row["status"] == 400]
     assert len(malformed) == 4 and all(row["who"] == "case-sys-1" for row in malformed)
