@@ -187,9 +187,20 @@ def test_plans_with_context_in_start_load_it_only_when_not_given():
     carrying = {
         n: h for n, h in histories.items() if any(CONTEXT_IN_START_PATCH.encode() in m for m in patch_markers(h))
     }
-    assert sorted(n[:2] for n in carrying) == ["10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21"], (
-        "the histories recorded since context-in-start"
-    )
+    assert sorted(n[:2] for n in carrying) == [
+        "10",
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "16",
+        "17",
+        "18",
+        "19",
+        "20",
+        "21",
+    ], "the histories recorded since context-in-start"
     for name, history in carrying.items():
         inputs = history.events[0].workflow_execution_started_event_attributes.input.payloads
         if "every-message" in name and len(inputs) == 3:
