@@ -54,20 +54,43 @@ MESSAGES: dict[str, tuple[type[BaseModel], str]] = {spec.name: (spec.model, spec
 
 
 class PlanCommandError(Exception):
-    """An expected failure, with a one-line reason fit to show a user (no traceback)."""
+    """An expected failure, with a one-line reason fit to show a user (no traceback).
+
+    `code` is its reason, which the command line and the API map to an exit code or an HTTP
+    status without reading the words: refused, forbidden, conflict, not_found, no_answer,
+    unavailable (Temporal could not take it)."""
+
+    code = "unavailable"
 
 
 class UnknownPlan(PlanCommandError):
-    pass
+    code = "not_found"
 
 
 class Refused(PlanCommandError):
-    """The workflow refused an update; the message names the field and why."""
+    """The workflow refused an update; the message names the field and why. `code` is
+    "forbidden" when the sender is not entitled to it on this plan (`NotEntitledRefused`: the
+    workflow's failure type says so, `m.NotEntitled`), "refused" for bad input."""
+
+    def __init__(self, message: str, code: str = "refused"):
+        super().__init__(message)
+        self.code = code
+
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        """(field, reason) pairs: the workflow writes a refusal as `m.Refusal` does."""
+        found = []
+        for part in str(self).split("; "):
+            name, sep, reason = part.partition(": ")
+            found.append((name, reason) if sep else ("(plan)", part))
+        return found
 
 
 class NoAnswer(PlanCommandError):
     """No worker answered an update in time. The server keeps it: it may still be applied when a
     worker comes, and retrying it with the same request id is safe (it is applied once)."""
+
+    code = "no_answer"
 
 
 class Busy(PlanCommandError):
@@ -75,6 +98,7 @@ class Busy(PlanCommandError):
     limit) for as long as the command waited: nothing was applied; retry shortly."""
 
     retry_after_s = 2
+    code = "busy"
 
 
 DEFAULT_TIMEOUT = 30.0  # seconds an update waits for a worker before the command gives up
@@ -160,6 +184,8 @@ def start_digest(start: m.PlanStart) -> str:
 class StartConflict(m.Refusal):
     """A start for a plan_id whose workflow exists with other content, or has ended. A Refusal,
     so `cpplan import` reports it as the row's problem."""
+
+    code = "conflict"
 
 
 def differing_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
@@ -306,6 +332,9 @@ def check_message(name: str, payload: dict[str, Any]) -> dict[str, Any]:
 class NotEntitledRefused(Refused):
     """The workflow refused an update because its sender is not entitled to it on this plan
     (the error's type says so, `workflows.runtime.NOT_ENTITLED`: 403 on the HTTP API)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, m.NotEntitled.code)
 
 
 # Each message's capacity (workflows/message_spec.py): what a sender is checked against.

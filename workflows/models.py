@@ -146,6 +146,11 @@ OLDEST_PLAN_YEARS = 5
 class Refusal(ValueError):
     """Bad input: a message naming each field and why. Nothing was changed."""
 
+    # The reason code clients map to an exit code or HTTP status (starters/plans.py), and the
+    # type of the workflow's failure that carries it to them.
+    code = "refused"
+    failure_type = "Refused"
+
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
         super().__init__("; ".join(f"{field}: {reason}" for field, reason in problems))
@@ -157,9 +162,13 @@ class Refusal(ValueError):
 
 class NotEntitled(Refusal):
     """Not the sender's to send: the person named is not entitled to it on this plan (nor, for
-    a member of the family, in a member of staff's place). The HTTP API answers it 403, any
-    other refusal 422: the workflow says which by the error's type (`workflows.runtime.refused`),
-    never by its words."""
+    a member of the family, in a member of staff's place), or a manager's decision taken by
+    someone not among its managers. The HTTP API answers it 403 (`forbidden`), any other refusal
+    422: the workflow says which by the error's type (`workflows.runtime.refused`), never by its
+    words."""
+
+    code = "forbidden"
+    failure_type = "NotEntitled"
 
 
 class Message(BaseModel):

@@ -135,13 +135,13 @@ async def load_context(policy: str, first_year: int, years_ahead: int, *, local:
 
 # The error types an update's refusal comes back with: a sender not entitled (403 on the HTTP
 # API), or anything else (422). Clients read the type, never the words.
-REFUSED = "Refused"
-NOT_ENTITLED = "NotEntitled"
+REFUSED = m.Refusal.failure_type
+NOT_ENTITLED = m.NotEntitled.failure_type
 
 
 def refused(err: m.Refusal) -> ApplicationError:
-    kind = NOT_ENTITLED if isinstance(err, m.NotEntitled) else REFUSED
-    return ApplicationError(str(err), type=kind, non_retryable=True)
+    # The type says which refusal (bad input, or not the sender's decision): clients decide by it.
+    return ApplicationError(str(err), type=err.failure_type, non_retryable=True)
 
 
 class EngineLoop:

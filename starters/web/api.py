@@ -1,58 +1,49 @@
 """The JSON API for case systems: `/api/...`, bearer tokens only (no cookies, so no CSRF).
 
 Message routes are made from `catalogue.message_specs()`: one POST per workflow message, its
-request body the message's model (so `/api/openapi.json` documents every field).
+request body the message's model (so `/api/openapi.json` documents every field). Failures are
+problem details (starters/web/problems.py); the document is finished in openapi_doc.py.
 """
 
 import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from activities import read_model
-from starters.web import audit, work
+from starters.web import audit, problems, work
+from starters.web.api_models import CURSOR_PATTERN, History, WorkList
+from starters.web.api_route import ApiRoute, WriterRoute, sign_in
 from starters.web.catalogue import MessageSpec, message_specs
 from starters.web.gateway import ApiError, Gateway, forbidden
-from starters.web.identity import STAFF_ID, Identity, NotSignedIn, bearer
-from starters.web.limits import check_failed_sign_ins, check_identity, count_failed_sign_in
+from starters.web.identity import STAFF_ID, Identity
 from workflows import models as m
 from workflows.calendar import local_date
 
-REF = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+REF = m.REF_PATTERN
 IDEMPOTENCY_KEY = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
+FIELD_NAME = re.compile(r"[a-z_][a-z0-9_.]*")
+WORK_PAGE = 50  # items on a page of the work list when the caller does not say
+WORK_PAGE_MAX = 200
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid bearer token"},
-    403: {"description": "not yours to decide (or to see)"},
-    404: {"description": "no such plan"},
-    413: {"description": "the request body is over the limit (CPPLAN_WEB_MAX_BODY)"},
-    422: {"description": "refused: `errors` names each bad field (type Refused)"},
-    429: {"description": "too many requests: try again after `Retry-After` seconds"},
-    503: {"description": "Temporal or the worker cannot be reached"},
-    504: {"description": "no worker answered within the deadline"},
-}
+PlanId = Annotated[str, Path(pattern=REF, max_length=64, description="the plan's opaque reference")]
 
 
 async def signed_in(request: Request) -> Identity:
-    """The bearer token's person; 401 without one."""
-    token = bearer(request.headers.get("authorization"))
-    if token is None:
-        raise ApiError(401, "NotSignedIn", "a bearer token is required")
-    limits = request.app.state.limits
-    check_failed_sign_ins(limits, request.scope)
-    try:
-        who = await asyncio.to_thread(request.app.state.verifier.verify, token)
-    except NotSignedIn as err:
-        count_failed_sign_in(limits, request.scope)  # bad tokens count against the address
-        raise ApiError(401, "NotSignedIn", str(err)) from None
-    audit.note(request.scope, who=who.staff_id, roles=" ".join(sorted(who.roles)))
-    check_identity(limits, who.staff_id)
-    return who
+    """The bearer token's person (settled by `ApiRoute` before the body is read, with the
+    sign-in rate limits of starters/web/limits.py); 401 without one."""
+    return await sign_in(request)
 
 
 async def gateway(request: Request) -> Gateway:
@@ -79,12 +70,46 @@ def _outcome(request: Request, action: str, plan_id: str | None, outcome: str | 
     audit.note(request.scope, action=action, plan_id=plan_id, outcome=outcome)
 
 
+def etag(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str | None, tag: str) -> bool:
+    if not if_none_match:
+        return False
+    given = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in given or tag in given
+
+
+def cursor_after(item: dict[str, Any]) -> str:
+    """An opaque cursor: the place of the last item given (work.order), base64url."""
+    place = list(work.order(item))
+    return base64.urlsafe_b64encode(json.dumps(place, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _place(cursor: str) -> tuple[bool, str, str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        late, due, plan_id, obligation_id = json.loads(raw)
+        if isinstance(late, bool) and all(isinstance(v, str) for v in (due, plan_id, obligation_id)):
+            return late, due, plan_id, obligation_id
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        pass
+    raise ApiError(
+        422,
+        "Refused",
+        "cursor: not a cursor this API gave",
+        [{"field": "cursor", "reason": "not a cursor this API gave: use `next` from the previous page"}],
+    )
+
+
 def add_message_route(router: APIRouter, spec: MessageSpec) -> None:
     body_model = spec.request_model
 
     async def send(
         request: Request,
-        plan_id: str,
+        plan_id: PlanId,
         body: Annotated[body_model, Body()],  # type: ignore[valid-type]
         who: Writer,
         gw: GatewayDep,
@@ -103,20 +128,21 @@ def add_message_route(router: APIRouter, spec: MessageSpec) -> None:
         name=spec.dash,
         summary=spec.summary,
         status_code=202 if spec.kind == "signal" else 200,
-        responses=ERROR_RESPONSES,
         response_model=None,
+        openapi_extra={"x-cpplan-message": spec.name, "x-cpplan-decided-by": spec.capacity},
+        route_class_override=WriterRoute,  # ops are refused (403) before the body is read
     )
 
 
 def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api")
+    # Operation ids are the routes' names: start, status, work, record-visit, ...
+    router = APIRouter(prefix="/api", route_class=ApiRoute, generate_unique_id_function=lambda route: route.name)
 
     @router.post(
         "/plans",
         name="start",
         status_code=201,
         summary="start a plan (201 started, 200 the same plan already there, 409 a different one)",
-        responses={**ERROR_RESPONSES, 409: {"description": "a plan with this id and other content exists"}},
         response_model=None,
     )
     async def start_plan(
@@ -128,27 +154,42 @@ def build_router() -> APIRouter:
         _outcome(request, "start", body.plan_id)
         code, result = await gw.start(who, body.model_dump(mode="json", exclude_unset=True))
         _outcome(request, "start", body.plan_id, "started" if code == 201 else "already there")
-        return JSONResponse(result, status_code=code)
+        # The plan's address either way: a retried start finds the plan it made.
+        return JSONResponse(result, status_code=code, headers={"Location": f"/api/plans/{result['plan_id']}"})
 
-    @router.get("/plans/{plan_id}", name="status", summary="the plan's status query", responses=ERROR_RESPONSES)
-    async def plan_status(request: Request, plan_id: str, who: SignedIn, gw: GatewayDep) -> dict[str, Any]:
+    @router.get("/plans/{plan_id}", name="status", summary="the plan's status query", response_model=None)
+    async def plan_status(
+        request: Request,
+        plan_id: PlanId,
+        who: SignedIn,
+        gw: GatewayDep,
+        if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
+    ) -> Response:
         _outcome(request, "status", plan_id)
         status = await gw.status(who, plan_id)
+        tag = etag(status)
+        if _matches(if_none_match, tag):
+            _outcome(request, "status", plan_id, "not modified")
+            return Response(status_code=304, headers={"ETag": tag})
         _outcome(request, "status", plan_id, "read")
-        return status
+        return JSONResponse(status, headers={"ETag": tag})
 
     @router.get(
         "/plans/{plan_id}/history",
         name="history",
         summary="the plan's whole history from the read model, oldest first, a page at a time",
-        responses=ERROR_RESPONSES,
+        response_model=History,
     )
     async def plan_history(
         request: Request,
-        plan_id: str,
+        plan_id: PlanId,
         who: SignedIn,
-        limit: Annotated[int, Query(ge=1, le=read_model.MAX_HISTORY_PAGE)] = read_model.HISTORY_PAGE,
-        cursor: Annotated[int, Query(ge=0, description="the position to start at: a page's next_cursor")] = 0,
+        limit: Annotated[
+            int, Query(ge=1, le=read_model.MAX_HISTORY_PAGE, description="entries on a page")
+        ] = read_model.HISTORY_PAGE,
+        cursor: Annotated[
+            int, Query(ge=0, le=2**31 - 1, description="the position to start at: `next_cursor` from the page before")
+        ] = 0,
     ) -> dict[str, Any]:
         _outcome(request, "history", plan_id)
         people = await asyncio.to_thread(work.plan_people, plan_id) if STAFF_ID.fullmatch(plan_id) else None
@@ -166,25 +207,42 @@ def build_router() -> APIRouter:
         }
 
     @router.get(
-        "/work", name="work", summary="obligations overdue and due soon, from the read model", responses=ERROR_RESPONSES
+        "/work",
+        name="work",
+        summary="obligations overdue and due soon, from the read model, a page at a time",
+        response_model=WorkList,
     )
     async def my_work(
         request: Request,
         who: SignedIn,
-        team: Annotated[str | None, Query(pattern=REF)] = None,
-        person: Annotated[str | None, Query(pattern=REF)] = None,
+        team: Annotated[str | None, Query(pattern=REF, max_length=64)] = None,
+        person: Annotated[str | None, Query(pattern=REF, max_length=64)] = None,
         due_within: Annotated[int, Query(alias="due-within", ge=0, le=60)] = work.DEFAULT_DUE_WITHIN,
+        limit: Annotated[int, Query(ge=1, le=WORK_PAGE_MAX, description="items on a page")] = WORK_PAGE,
+        cursor: Annotated[
+            str | None,
+            Query(
+                pattern=CURSOR_PATTERN,
+                max_length=400,
+                description="`next` from the page before; a cursor this API did not give is refused (422)",
+            ),
+        ] = None,
     ) -> dict[str, Any]:
         _outcome(request, "work", None)
+        after = _place(cursor) if cursor is not None else None
         team, person = _work_scope(who, team, person)
         today = local_date(datetime.now(UTC))
         items = await asyncio.to_thread(work.work_items, today, team=team, person=person, due_within=due_within)
         undelivered = await asyncio.to_thread(work.undelivered, team=team, person=person)
-        _outcome(request, "work", None, f"read {len(items)}")
+        if after is not None:
+            items = [i for i in items if work.order(i) > after]
+        page = items[:limit]
+        _outcome(request, "work", None, f"read {len(page)}")
         return {
             "today": today.isoformat(),
             "due_within_working_days": due_within,
-            "items": items,
+            "items": page,
+            "next": cursor_after(page[-1]) if len(items) > limit else None,
             "undelivered": undelivered,
         }
 
@@ -208,10 +266,35 @@ def _work_scope(who: Identity, team: str | None, person: str | None) -> tuple[st
     return None, who.staff_id
 
 
-async def api_error_response(request: Request, err: ApiError) -> JSONResponse:
+async def api_error_response(request: Request, err: ApiError) -> Response:
     audit.note(request.scope, outcome=err.type)
-    headers = {**err.headers, **({"WWW-Authenticate": "Bearer"} if err.status == 401 else {})}
-    return JSONResponse(err.body(), status_code=err.status, headers=headers or None)
+    return problems.of(err, request.url.path)
+
+
+def _methods_at(request: Request) -> list[str]:
+    """Every method the routes at the request's path take (each asked as the router asks it)."""
+    taken = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            taken.append(method)
+    return taken
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    where = parts[0] if parts else "body"
+    return ".".join(parts[1:]) or ("(payload)" if where == "body" else where)
+
+
+def _each_field(text: str) -> list[dict[str, str]]:
+    """`first_review_date: must be after the conference; ...` as one problem per field."""
+    found = []
+    for part in text.split("; "):
+        name, sep, reason = part.partition(": ")
+        named = sep and FIELD_NAME.fullmatch(name) is not None
+        found.append({"field": name, "reason": reason} if named else {"field": "(payload)", "reason": part})
+    return found
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -219,20 +302,31 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> Response:
-        """Starlette's own errors (no such route, method not allowed) in the API's shape."""
+        """Starlette's own errors (no such route, a method the route does not take with its
+        `Allow`) as problems."""
         if not request.url.path.startswith("/api/"):
             return await http_exception_handler(request, err)
-        kind = {404: "NotFound", 405: "MethodNotAllowed"}.get(err.status_code, "Error")
+        kind = problems.kind_of(err.status_code)
+        audit.note(request.scope, outcome=kind)
         detail = "no such route: see /api/openapi.json" if err.status_code == 404 else str(err.detail)
-        return JSONResponse({"type": kind, "detail": detail, "errors": []}, status_code=err.status_code)
+        headers = dict(err.headers or {})
+        if err.status_code == 405:
+            # Starlette names the methods of the first route at this path; there may be several.
+            headers["Allow"] = ", ".join(_methods_at(request))
+        return problems.response(err.status_code, kind, detail, instance=request.url.path, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, err: RequestValidationError) -> JSONResponse:
-        problems = []
+    async def invalid(request: Request, err: RequestValidationError) -> Response:
+        found = []
         for item in err.errors():
-            loc = [str(p) for p in item.get("loc", ())]
-            where = loc[0] if loc else "body"
-            name = ".".join(loc[1:]) or ("(payload)" if where == "body" else where)
-            problems.append({"field": name, "reason": str(item.get("msg", "")).removeprefix("Value error, ")})
-        detail = "; ".join(f"{p['field']}: {p['reason']}" for p in problems)
-        return JSONResponse({"type": "Refused", "detail": detail, "errors": problems}, status_code=422)
+            field, reason = _field(item.get("loc", ())), str(item.get("msg", "")).removeprefix("Value error, ")
+            if item.get("type") == "string_pattern_mismatch":  # a pattern in words, as m.parse says it
+                reason = m.PATTERN_SENTENCES.get(str((item.get("ctx") or {}).get("pattern")), reason)
+            if field == "(payload)" and item.get("type") == "value_error":
+                # A model's own check across fields names each as `m.Refusal` does: one entry each.
+                found += _each_field(reason)
+            else:
+                found.append({"field": field, "reason": reason})
+        detail = "; ".join(f"{p['field']}: {p['reason']}" for p in found)
+        audit.note(request.scope, outcome="Refused")
+        return problems.response(422, "Refused", detail, instance=request.url.path, errors=found)

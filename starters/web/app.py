@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from starters.web import api, audit, calendar_feed, health, notify_receipts, pages
+from starters.web import api, audit, calendar_feed, health, notify_receipts, openapi_doc, pages
 from starters.web.audit import AuditMiddleware
 from starters.web.gateway import ApiError, Gateway
 from starters.web.identity import TokenVerifier
@@ -69,6 +69,7 @@ def create_app(settings: WebSettings, connect: Callable[[], Awaitable[Client]]) 
     app.include_router(pages.build_pages())
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.install_error_handlers(app)
+    openapi_doc.install(app)
     _install_page_errors(app)
     if settings.dev_key and settings.jwks_file is not None:
         jwks = json.loads(settings.jwks_file.read_text())

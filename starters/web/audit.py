@@ -9,6 +9,8 @@ references are kept: staff ids, plan ids, the action's name; never a payload.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,8 +20,11 @@ import structlog
 from sqlalchemy.engine import Engine
 
 from activities.db import audit, get_engine
+from starters.web import problems
+from workflows.models import REF_PATTERN
 
 log = structlog.get_logger("cpplan.audit")
+REF = re.compile(REF_PATTERN)
 
 
 def _engine() -> Engine:
@@ -72,7 +77,7 @@ class AuditMiddleware:
                 state["started"] = True
                 if not await self._record(scope, message["status"]):
                     state["swallow"] = True
-                    await _unavailable(send)
+                    await _unavailable(scope, send)
                     return
             if not state["swallow"]:
                 await send(message)
@@ -94,7 +99,8 @@ class AuditMiddleware:
             "via": "api" if scope["path"].startswith("/api/") else "page",
             "method": scope.get("method", "GET"),
             "action": noted.get("action") or getattr(route, "name", None) or "(no route)",
-            "plan_id": noted.get("plan_id") or params.get("plan_id"),
+            # A plan id the route refused (control characters, spaces, ...) is not kept as sent.
+            "plan_id": _plan_ref(noted.get("plan_id") or params.get("plan_id")),
             "status": code,
             "outcome": noted.get("outcome") or _outcome(code),
         }
@@ -106,9 +112,18 @@ class AuditMiddleware:
         return True
 
 
-async def _unavailable(send: Any) -> None:
-    body = b'{"type": "Unavailable", "detail": "the request could not be audited"}'
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+def _plan_ref(value: Any) -> str | None:
+    return value if isinstance(value, str) and REF.fullmatch(value) else None
+
+
+async def _unavailable(scope: Scope, send: Any) -> None:
+    problem = problems.body(503, "Unavailable", "the request could not be audited", [], scope["path"])
+    body = json.dumps(problem).encode()
+    headers = [
+        (b"content-type", problems.MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(problems.RETRY_AFTER_S).encode()),
+    ]
     await send({"type": "http.response.start", "status": 503, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -25,6 +25,7 @@ from activities.db import calendar_feeds, get_engine, upsert
 from starters.calendar_ics import due_dates, to_ics
 from starters.web import audit
 from starters.web.api import SignedIn
+from starters.web.api_route import ApiRoute
 from starters.web.gateway import ApiError
 from starters.web.identity import MANAGER_ROLES
 
@@ -82,9 +83,12 @@ def _feed_owner(token: str) -> tuple[str, bool] | None:
 
 
 def build_router() -> APIRouter:
+    # The signed-in routes are the API's (sign-in first, problem details, operation ids their
+    # names); the subscription address is a calendar program's, with its secret in the path.
     router = APIRouter()
+    api = APIRouter(route_class=ApiRoute, generate_unique_id_function=lambda route: route.name)
 
-    @router.get(
+    @api.get(
         "/api/calendar.ics",
         name="calendar",
         summary="the signed-in person's due dates as iCalendar events",
@@ -96,7 +100,7 @@ def build_router() -> APIRouter:
         body = await asyncio.to_thread(_calendar, who.staff_id, who.manager)
         return Response(body, media_type=ICS)
 
-    @router.post("/api/calendar/feed", name="calendar-feed", summary="a new secret calendar address (the old stops)")
+    @api.post("/api/calendar/feed", name="calendar-feed", summary="a new secret calendar address (the old stops)")
     async def make_feed(request: Request, who: SignedIn) -> dict[str, str]:
         if not who.person:
             raise ApiError(403, "Forbidden", "a calendar is a person's")
@@ -104,7 +108,7 @@ def build_router() -> APIRouter:
         token = await asyncio.to_thread(new_feed, who.staff_id, " ".join(sorted(who.roles)))
         return {"url": feed_url(request, token), "note": "shown once: keep it as you would a password"}
 
-    @router.delete("/api/calendar/feed", name="calendar-feed-revoke", summary="stop the secret calendar address")
+    @api.delete("/api/calendar/feed", name="calendar-feed-revoke", summary="stop the secret calendar address")
     async def revoke_feed(request: Request, who: SignedIn) -> dict[str, bool]:
         revoked = await asyncio.to_thread(revoke, who.staff_id)
         audit.note(request.scope, action="calendar-feed-revoke", outcome="revoked" if revoked else "none")
@@ -121,4 +125,5 @@ def build_router() -> APIRouter:
         body = await asyncio.to_thread(_calendar, staff_id, manager)
         return Response(body, media_type=ICS)
 
+    router.include_router(api)
     return router

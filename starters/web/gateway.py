@@ -21,6 +21,7 @@ import workflows
 from starters import plans
 from starters.web.catalogue import CONDITIONAL_MANAGER, MessageSpec, conditional_manager
 from starters.web.identity import ANY_PLAN_ROLES, SERVICE_MANAGER_ROLES, STAFF_ID, Identity
+from starters.web.problems import STATUS_OF_CODE
 from workflows import models as m
 from workflows.policy import PolicyError
 
@@ -48,13 +49,10 @@ def forbidden(detail: str, problems: list[tuple[str, str]] | None = None) -> Api
     return ApiError(403, "Forbidden", detail, [{"field": f, "reason": r} for f, r in problems or []])
 
 
-def _problems(text: str) -> list[tuple[str, str]]:
-    """A workflow refusal's text, `field: reason; field: reason`, back into its problems."""
-    problems = []
-    for part in text.split("; "):
-        name, sep, reason = part.partition(": ")
-        problems.append((name, reason) if sep else ("(plan)", part))
-    return problems
+def from_code(code: str, detail: str, problems: list[tuple[str, str]] | None = None) -> ApiError:
+    """A refusal from the client layer (starters/plans.py), its status chosen by its code."""
+    status, kind = STATUS_OF_CODE.get(code, STATUS_OF_CODE["unavailable"])
+    return ApiError(status, kind, detail, [{"field": f, "reason": r} for f, r in problems or []])
 
 
 def _rpc(plan_id: str, err: RPCError) -> ApiError:
@@ -134,7 +132,7 @@ class Gateway:
             # StartConflict naming the fields that differ (starters/plans.py).
             workflow_id, created = await self._within_deadline(start.plan_id, plans.start_plan(self.client, wanted))
         except plans.StartConflict as err:
-            raise ApiError(409, "Conflict", str(err)) from None
+            raise from_code(err.code, str(err), err.problems) from None
         return (201 if created else 200), {"plan_id": start.plan_id, "workflow_id": workflow_id}
 
     # ------------------------------------------------------------------ messages
@@ -146,7 +144,10 @@ class Gateway:
         if spec.has_by:
             given = payload.pop("by", None)
             if given is not None and given != who.staff_id:
-                raise forbidden(f"by: you are signed in as {who.staff_id}; a message cannot be sent for {given}")
+                raise forbidden(
+                    f"by: you are signed in as {who.staff_id}; a message cannot be sent for {given}",
+                    [("by", "is the signed-in person; a message cannot be sent for someone else")],
+                )
             # `by` names a person; a case system relaying a record is not one (the audit trail
             # names it), so an optional `by` stays empty for it.
             if who.person or spec.by_required:
@@ -174,12 +175,11 @@ class Gateway:
                 # command line refuses it: a date in the future or before the plan, a manager's
                 # report by someone not among the plan's managers.
                 payload = plans.check_report(spec.name, payload, status)
-        except m.NotEntitled as err:
-            # Not entitled on this plan: not theirs to send, as the workflow says of an update
-            # with such a `by`. Any other refusal (a `by` of the wrong shape too) is a 422.
-            raise forbidden(str(err), err.problems) from None
         except m.Refusal as err:
-            raise refused(err.problems) from None
+            # Not entitled on this plan (`m.NotEntitled`, code `forbidden`: 403) is not theirs to
+            # send, as the workflow says of an update with such a `by`; any other refusal (a
+            # `by` of the wrong shape too) is bad input (422). Decided by the code, not the words.
+            raise from_code(err.code, str(err), err.problems) from None
         # The command line's path, so a message behaves the same however it comes: with an
         # Idempotency-Key, a repeat with the same body is applied (or kept) once, another body
         # is another request; without one, the same update again is one record (a form sent
@@ -194,14 +194,12 @@ class Gateway:
             result = await plans.send_update(
                 self.client, plan_id, spec.name, payload, request=request, timeout=self.deadline_s
             )
-        except plans.NotEntitledRefused as err:
-            raise forbidden(str(err), _problems(str(err))) from None
         except plans.Refused as err:
-            raise refused(_problems(str(err))) from None
-        except plans.NoAnswer:
-            raise ApiError(
-                504,
-                "Timeout",
+            # `forbidden` when the workflow says the sender is not entitled (its failure type).
+            raise from_code(err.code, str(err), err.problems) from None
+        except plans.NoAnswer as err:
+            raise from_code(
+                err.code,
                 f"no worker answered within {self.deadline_s:g} s; the update may still be applied when a "
                 "worker comes: sending it again with the same Idempotency-Key is safe",
             ) from None
@@ -209,8 +207,7 @@ class Gateway:
             raise ApiError(
                 429, "TooManyRequests", str(err), headers={"Retry-After": str(plans.Busy.retry_after_s)}
             ) from None
-        except plans.UnknownPlan:
-            raise ApiError(404, "NotFound", f"no plan {plan_id!r}") from None
-        except plans.PlanCommandError:
-            raise ApiError(503, "Unavailable", "Temporal could not take the message") from None
+        except plans.PlanCommandError as err:
+            detail = {"not_found": f"no plan {plan_id!r}"}.get(err.code, "Temporal could not take the message")
+            raise from_code(err.code, detail) from None
         return 200, result

@@ -207,14 +207,15 @@ async def _refuse(
     wait: float | None = None,
     field: tuple[str, str] | None = None,
 ) -> None:
-    """The API's error shape (type, detail, errors); pages get the same words."""
-    from starters.web import audit
+    """A problem (RFC 9457, starters/web/problems.py) as every API failure is; pages get the
+    same words."""
+    from starters.web import audit, problems
 
     audit.note(scope, outcome={413: "too large", 429: "too many requests"}.get(status, "refused"))
     errors = [{"field": field[0], "reason": field[1]}] if field else []
-    body = json.dumps({"type": kind, "detail": detail, "errors": errors}).encode()
+    body = json.dumps(problems.body(status, kind, detail, errors, scope.get("path", ""))).encode()
     headers = [
-        (b"content-type", b"application/json"),
+        (b"content-type", problems.MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"x-content-type-options", b"nosniff"),
         (b"cache-control", b"no-store"),

@@ -54,7 +54,9 @@ def _check_caller(request: Request) -> None:
 
 
 def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api/notify")
+    # GOV.UK Notify's callback, signed in with its own token: not the case systems' API, so not
+    # in /api/openapi.json (its failures are problem details all the same).
+    router = APIRouter(prefix="/api/notify", include_in_schema=False)
 
     @router.post(
         "/receipts",

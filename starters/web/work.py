@@ -45,8 +45,14 @@ def work_items(
         }
         for r in late + soon
     ]
-    items.sort(key=lambda i: (not i["overdue"], i["due"], i["plan_id"]))
+    items.sort(key=order)
     return items
+
+
+def order(item: dict[str, Any]) -> tuple[bool, str, str, str]:
+    """Overdue first, then by due date; plan and obligation make each item's place unique (a
+    page of the API's work list starts after the last item's place)."""
+    return (not item["overdue"], item["due"], item["plan_id"], item["obligation_id"])
 
 
 def escalations_to(person: str, team: str | None = None) -> list[dict[str, Any]]:

@@ -19,7 +19,14 @@ async def test_no_token_is_401(web: Web, plan_doc: dict[str, Any]) -> None:
     async with web.http() as http:
         assert (await http.get("/api/plans/anything")).status_code == 401
         r = await http.post("/api/plans", json=plan_doc)
-        assert r.status_code == 401 and r.json()["type"] == "NotSignedIn"
+        assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+        problem = r.json()
+        assert problem["type"] == "https://cpplan.invalid/problems/not-signed-in"
+        assert problem["title"] == "Not signed in" and problem["status"] == 401 and problem["instance"] == "/api/plans"
+        assert r.headers["www-authenticate"] == "Bearer"
+        # Signing in comes first: a body that is not JSON, without a token, is a 401 too.
+        r = await http.post("/api/plans", content=b"{", headers={"Content-Type": "application/json"})
+        assert r.status_code == 401
         bad = {"Authorization": "Bearer not-a-token"}
         assert (
             await http.post(f"/api/plans/{plan_doc['plan_id']}/record-visit", json={}, headers=bad)
@@ -49,10 +56,12 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         assert r.json()["workflow_id"] == f"cp-plan-{plan_id}"
         assert (await http.post("/api/plans", json=plan_doc, headers=web.auth(*CASE_SYSTEM))).status_code == 200
         changed = {**plan_doc, "category": "physical"}
-        assert (await http.post("/api/plans", json=changed, headers=web.auth(*CASE_SYSTEM))).status_code == 409
+        r = await http.post("/api/plans", json=changed, headers=web.auth(*CASE_SYSTEM))
+        assert r.status_code == 409 and [e["field"] for e in r.json()["errors"]] == ["category"]
+        assert r.json()["type"] == "https://cpplan.invalid/problems/conflict"
         bad = {**plan_doc, "category": "unknown", "team_manager": {"id": "Jane Smith"}}
         r = await http.post("/api/plans", json=bad, headers=web.auth(*CASE_SYSTEM))
-        assert r.status_code == 422 and r.json()["type"] == "Refused"
+        assert r.status_code == 422 and r.json()["type"] == "https://cpplan.invalid/problems/refused"
         assert {e["field"] for e in r.json()["errors"]} >= {"category", "team_manager.id"}
 
         today = local_date(await web.env.get_current_time()).isoformat()
@@ -89,7 +98,8 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         # Every error has one shape, Starlette's own included (no such message, no such route).
         for path in (f"/api/plans/{plan_id}/record-birthday", "/api/nowhere"):
             r = await http.post(path, json={}, headers=web.auth(*CASE_SYSTEM))
-            assert r.status_code == 404 and set(r.json()) == {"type", "detail", "errors"}, (path, r.text)
+            assert r.status_code == 404 and set(r.json()) == {"type", "title", "status", "detail", "instance", "errors"}
+            assert r.headers["content-type"] == "application/problem+json", (path, r.text)
         # A manager's decision needs a manager.
         r = await http.post(
             f"/api/plans/{plan_id}/set-visit-frequency", json={"interval_working_days": 5}, headers=web.auth(*WORKER)
@@ -147,6 +157,8 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
         # A manager who is on no role of this plan: seeing every plan is not being on this one.
         r = await http.post(review, json=end, headers=web.auth("tm-other", "team-manager", "service-manager"))
         assert r.status_code == 403 and "'tm-other' is not this plan's lead social worker" in r.json()["detail"]
+        assert r.json()["type"] == "https://cpplan.invalid/problems/forbidden"
+        assert r.json()["errors"][0]["field"] == "by", r.text
         r = await http.post(review, json=end, headers=web.auth(*MANAGER))
         assert r.status_code == 200, r.text
 

@@ -34,7 +34,8 @@ async def test_no_worker_is_504_and_no_temporal_is_503(web: Web, plan_doc: dict[
         try:
             async with httpx.AsyncClient(timeout=30) as other:
                 r = await other.get(f"http://127.0.0.1:{port}/api/plans/{plan_doc['plan_id']}", headers=headers)
-            assert r.status_code == 504 and r.json()["type"] == "Timeout", r.text
+            assert r.status_code == 504 and r.json()["type"] == "https://cpplan.invalid/problems/no-answer", r.text
+            assert r.headers["retry-after"] == "5"
         finally:
             await stop_embedded(server, task)
 
@@ -46,7 +47,8 @@ async def test_no_worker_is_504_and_no_temporal_is_503(web: Web, plan_doc: dict[
         try:
             async with httpx.AsyncClient(timeout=30) as other:
                 r = await other.get(f"http://127.0.0.1:{port}/api/plans/{plan_doc['plan_id']}", headers=headers)
-            assert r.status_code == 503 and r.json()["type"] == "Unavailable"
+            assert r.status_code == 503 and r.json()["type"] == "https://cpplan.invalid/problems/unavailable"
+            assert r.headers["retry-after"] == "5" and r.headers["content-type"] == "application/problem+json"
         finally:
             await stop_embedded(server, task)
         assert (await http.get("/api/openapi.json")).status_code == 200

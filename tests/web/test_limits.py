@@ -46,7 +46,8 @@ async def test_a_body_over_the_limit_is_413_before_it_is_read_or_the_token_check
     head = b"POST /api/plans HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     answer = await _raw_post(web, head + f"Content-Length: {20 * 1024 * 1024}\r\n\r\n".encode(), iter([b"{" * 1024]))
     assert answer.startswith(b"HTTP/1.1 413 ")
-    assert b'"type": "TooLarge"' in answer and str(DEFAULT_MAX_BODY).encode() in answer
+    assert b"content-type: application/problem+json" in answer.lower()
+    assert b'"type": "https://cpplan.invalid/problems/too-large"' in answer and str(DEFAULT_MAX_BODY).encode() in answer
 
     # Sent in chunks with no Content-Length: counted as it comes, refused once past the limit.
     def chunked() -> Iterator[bytes]:
@@ -78,9 +79,13 @@ async def test_json_nested_too_deep_is_refused_not_a_recursion_error(web: Web) -
         for headers in ({}, web.auth("case-sys-1", "case-system")):
             r = await http.post("/api/plans", content=deep, headers={"content-type": "application/json", **headers})
             assert r.status_code == 422
+            assert r.headers["content-type"] == "application/problem+json"
             assert r.json() == {
-                "type": "Refused",
+                "type": "https://cpplan.invalid/problems/refused",
+                "title": "Refused: nothing was changed",
+                "status": 422,
                 "detail": "(payload): nests deeper than 32 levels",
+                "instance": "/api/plans",
                 "errors": [{"field": "(payload)", "reason": "nests deeper than 32 levels"}],
             }
         # A bracket inside a string is text, not nesting.
@@ -182,7 +187,7 @@ async def test_too_many_requests_get_429_with_retry_after(web: Web) -> None:
         codes = [(await http.get("/api/work", headers=manager)).status_code for _ in range(6)]
         assert codes == [200] * 5 + [429]
         r = await http.get("/api/work", headers=manager)
-        assert r.status_code == 429 and r.json()["type"] == "TooManyRequests"
+        assert r.status_code == 429 and r.json()["type"] == "https://cpplan.invalid/problems/too-many-requests"
         assert 1 <= int(r.headers["retry-after"]) <= 60
         # Another person is not held back by the first.
         assert (await http.get("/api/work", headers=web.auth("tm-2", "team-manager"))).status_code == 200

@@ -128,7 +128,7 @@ async def test_receipts_need_notifys_token_and_a_known_message(
         assert (await http.post("/api/notify/receipts", json=body, headers=staff)).status_code == 401
         unknown = {**body, "id": str(uuid.uuid4()), "reference": "cpplan-unknown"}
         r = await http.post("/api/notify/receipts", json=unknown, headers=callback())
-        assert r.status_code == 404 and r.json()["type"] == "NotFound"
+        assert r.status_code == 404 and r.json()["type"] == "https://cpplan.invalid/problems/not-found"
         r = await http.post("/api/notify/receipts", json={"id": email["id"]}, headers=callback())
         assert r.status_code == 422
         # Delivered: nothing to tell.
