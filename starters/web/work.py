@@ -31,22 +31,24 @@ def work_items(
     rows = read_model.open_obligations(team=team, worker=person)
     late = [r for r in rows if r["status"] in read_model.OVERDUE_STATUSES]
     soon = read_model.due_within([r for r in rows if r["status"] not in read_model.OVERDUE_STATUSES], today, due_within)
-    items = [
-        {
-            "plan_id": r["plan_id"],
-            "obligation_id": r["obligation_id"],
-            "kind": r["kind"],
-            "due": str(r["due"]),
-            "status": r["status"],
-            "overdue": r["status"] in read_model.OVERDUE_STATUSES,
-            "team": r["team_ref"],
-            "lead_social_worker": r["lead_ref"],
-            **({"policy": r["policy"]} if with_policy else {}),
-        }
-        for r in late + soon
-    ]
+    items = [_item(r, team=True, policy=with_policy) for r in late + soon]
     items.sort(key=order)
     return items
+
+
+def _item(r: dict[str, Any], *, team: bool, policy: bool) -> dict[str, Any]:
+    """One open obligation of the read model as the work lists give it."""
+    return {
+        "plan_id": r["plan_id"],
+        "obligation_id": r["obligation_id"],
+        "kind": r["kind"],
+        "due": str(r["due"]),
+        "status": r["status"],
+        "overdue": r["status"] in read_model.OVERDUE_STATUSES,
+        **({"team": r["team_ref"]} if team else {}),
+        "lead_social_worker": r["lead_ref"],
+        **({"policy": r["policy"]} if policy else {}),
+    }
 
 
 def order(item: dict[str, Any]) -> tuple[bool, str, str, str]:
@@ -90,20 +92,7 @@ def decisions_for(manager: str) -> list[dict[str, Any]]:
     """The decisions waiting for a team manager on their team's plans, earliest due first,
     however far ahead they fall due."""
     rows = read_model.open_obligations(team=manager)
-    return [
-        {
-            "plan_id": r["plan_id"],
-            "obligation_id": r["obligation_id"],
-            "kind": r["kind"],
-            "due": str(r["due"]),
-            "status": r["status"],
-            "overdue": r["status"] in read_model.OVERDUE_STATUSES,
-            "lead_social_worker": r["lead_ref"],
-            "policy": r["policy"],
-        }
-        for r in rows
-        if r["kind"] in MANAGERS_DECISIONS
-    ]
+    return [_item(r, team=False, policy=True) for r in rows if r["kind"] in MANAGERS_DECISIONS]
 
 
 def escalations_by_plan(person: str, team: str | None = None) -> list[dict[str, Any]]:
