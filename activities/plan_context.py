@@ -33,7 +33,7 @@ def _load_profile(policy: str) -> Profile:
 
 
 def plan_context(req: PlanContextRequest) -> PlanContext:
-    """The context itself; also loaded by `starters.plans.start_plan`, which sends it with the
+    """The context itself; also loaded by `starters.cases.start_plan`, which sends it with the
     start so that a new plan's first workflow task need not run this activity."""
     profile = _load_profile(req.policy)
     if req.first_year > req.last_year:

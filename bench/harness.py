@@ -8,7 +8,7 @@ temporary SQLite read model and no SMTP, so every notification lands in the outb
 Payloads are encrypted as in production, with a key made for the run.
 
 1. Start rate, in R rounds (`--repeats`, default 5). Each round starts N `BenchTrivial`
-   workflows (one timer, nothing else) and N plans through `starters.plans.start_plan`, the
+   workflows (one timer, nothing else) and N plans through `starters.cases.start_plan`, the
    path `cpplan start` takes, with the same client and the same number of starts in flight:
    the two batches one after the other, who goes first swapped every round (bench.rounds), so
    that a neighbour's load on a shared machine falls on both alike. A start counts once the

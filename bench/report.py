@@ -30,7 +30,7 @@ COUNCIL_PLANS = 1_500
 COUNTRY_PLANS = 50_000
 
 METHOD = {
-    "start": "R rounds, each N BenchTrivial (one timer) and N plans started through starters.plans.start_plan with the "
+    "start": "R rounds, each N BenchTrivial (one timer) and N plans started through starters.cases.start_plan with the "
     "same client and concurrency, the two batches in turn and who goes first swapped every round; a start counts when "
     "the worker has run it to its first timer (TimerStarted event time); the median of the rounds' ratios of the two "
     "rates, spread = interquartile range of those ratios",

@@ -52,9 +52,9 @@ class Starter:
     today: date
 
     async def plan(self, doc: dict[str, Any]) -> str:
-        from starters import plans as plan_api
+        from starters import cases
 
-        workflow_id, _created = await plan_api.start_plan(self.client, doc)
+        workflow_id, _created = await cases.start_plan(self.client, doc)
         return str(workflow_id)
 
     async def today_plan(self, i: int, tag: str = "p") -> str:

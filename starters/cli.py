@@ -28,7 +28,7 @@ from temporalio.service import RPCError
 
 from activities.plan_health import WAITING_TOO_LONG
 from activities.webhook_endpoints import WebhookSettingError
-from starters import complaints, database, dates, events, health, importer, managers, options, plans, render
+from starters import cases, complaints, database, dates, events, health, importer, managers, options, render
 from starters import report as report_command
 from workflows import models as m
 from workflows.calendar import WorkingCalendar, profile_calendar
@@ -37,17 +37,8 @@ from workflows.obligations import hold_by
 from workflows.policy import PolicyError, get_profile, load_profiles
 
 # One sub-command per workflow message, named after it with dashes (record_completion's
-# payload model is RecordMeeting). change-lead-social-worker always names a lead social worker.
-MESSAGE_COMMANDS = {
-    name.replace("_", "-"): options.MessageCommand(
-        command=name.replace("_", "-"),
-        message=name,
-        model=model,
-        kind=kind,
-        fixed={("person", "role"): "lead-social-worker"} if name == "change_lead_social_worker" else {},
-    )
-    for name, (model, kind) in plans.MESSAGES.items()
-}
+# payload model is RecordMeeting), from the client's one projection of the registry.
+MESSAGE_COMMANDS = {command: options.MessageCommand(spec) for command, spec in cases.PLANS.commands.items()}
 
 JSON_HELP = "print JSON (stable for scripts)"
 BENCH_HELP = "measure start rate, a reminder storm, wakes, history size, replay time and memory (from a checkout)"
@@ -57,12 +48,25 @@ BENCH_MISSING = (
 )
 # The exit statuses, as the README documents them.
 EXIT_OK, EXIT_FAILED, EXIT_NO_ANSWER, EXIT_INTERRUPTED = 0, 1, 3, 130  # 2: argparse's usage error
+EXIT_FORBIDDEN, EXIT_CONFLICT, EXIT_NOT_FOUND = 4, 5, 6
+# A failure's exit status, from its reason code (starters/cases/errors.py), never its words.
+EXIT_OF_REASON: dict[cases.Reason, int] = {
+    "refused": EXIT_FAILED,
+    "unavailable": EXIT_FAILED,
+    "no_answer": EXIT_NO_ANSWER,
+    "busy": EXIT_NO_ANSWER,
+    "forbidden": EXIT_FORBIDDEN,
+    "conflict": EXIT_CONFLICT,
+    "not_found": EXIT_NOT_FOUND,
+}
 EXIT_STATUS_HELP = """\
 exit status: 0 done; 1 refused or failed (one line on stderr says why); 2 usage error (and for
 `import`: some rows were bad, the rest imported); 3 no worker answered an update in time (it may
 still be applied when a worker comes: retrying with the same --request-id is safe), or the plan
 was taking too many updates at once (nothing applied: send it again), or for `status` the plan's
-workflow is not running; `doctor`: 1 when it finds a plan in trouble or an event given up; 130 interrupted.
+workflow is not running; 4 not entitled to send that on this plan; 5 a start that conflicts with
+a plan already there or ended; 6 no such plan; `doctor`: 1 when it finds a plan in trouble or an
+event given up; 130 interrupted.
 """
 
 
@@ -297,7 +301,7 @@ async def cmd_history(args: argparse.Namespace) -> None:
     after = (args.page - 1) * HISTORY_PAGE - 1
     entries, total = await asyncio.to_thread(history_page, args.plan_id, after=after, limit=HISTORY_PAGE)
     if total == 0:
-        raise plans.PlanCommandError(f"no history for plan {args.plan_id!r} in the read model")
+        raise cases.ClientError(f"no history for plan {args.plan_id!r} in the read model")
     pages = -(-total // HISTORY_PAGE)
     if args.json:
         _print_json({"plan_id": args.plan_id, "page": args.page, "pages": pages, "total": total, "entries": entries})
@@ -330,20 +334,20 @@ def _read_document(path: str) -> Any:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
         return json.loads(text)
     except OSError as err:
-        raise plans.PlanCommandError(f"{path}: {err.strerror or err}") from None
+        raise cases.ClientError(f"{path}: {err.strerror or err}") from None
     except json.JSONDecodeError as err:
-        raise plans.PlanCommandError(f"{path}: not valid JSON: {err}") from None
+        raise cases.ClientError(f"{path}: not valid JSON: {err}") from None
     except RecursionError:
-        raise plans.PlanCommandError(f"{path}: not a plan start: its JSON nests too deeply") from None
+        raise cases.ClientError(f"{path}: not a plan start: its JSON nests too deeply") from None
 
 
 async def cmd_start(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
     doc = _read_document(args.file)
     if args.plan_id and isinstance(doc, dict):
         doc = {**doc, "plan_id": args.plan_id}
-    start = plans.check_start(doc)  # refuse before connecting
+    start = cases.check_start(doc)  # refuse before connecting
     client = await get_client()
-    workflow_id, created = await plans.start_plan(client, doc)
+    workflow_id, created = await cases.start_plan(client, doc)
     if args.json:
         _print_json({"workflow_id": workflow_id, "created": created})
     else:
@@ -362,35 +366,35 @@ START_QUERY_TIMEOUT = 10.0
 async def _next_due(client: Client, start: m.PlanStart) -> str:
     """What the plan says falls due first, in words; if no worker answers, said so."""
     try:
-        status = await plans.query_status(client, start.plan_id, timeout=START_QUERY_TIMEOUT)
-    except (plans.NoAnswer, plans.PlanCommandError):
+        status = await cases.query_status(client, start.plan_id, timeout=START_QUERY_TIMEOUT)
+    except (cases.NoAnswer, cases.ClientError):
         return "not known yet: no worker answered (is `cpplan worker` running?)"
     nxt = status.get("next_due")
     if not nxt:
         return "nothing"
-    today = plans.today_in_london()
+    today = cases.today_in_london()
     what = str(nxt.get("description") or nxt["kind"]).removesuffix(f" due {nxt['due']}")
     return f"{what}: {dates.table_day(nxt['due'])}, {dates.due_words(nxt['due'], today, start.policy)}"
 
 
 async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
     spec = MESSAGE_COMMANDS[args.command]
-    payload = plans.check_message(spec.message, options.payload_from(spec, args))  # refuse before connecting
+    payload = cases.check_message(spec.message, options.payload_from(spec, args))  # refuse before connecting
     client = await get_client()
     if spec.kind == "update":
-        request = plans.request_id(args.plan_id, spec.message, payload, args.request_id)
-        result = await plans.send_update(
+        request = cases.request_id(args.plan_id, spec.message, payload, args.request_id)
+        result = await cases.send_update(
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
         )
     else:
         # The workflow cannot refuse a report: it is checked against the plan first, as the HTTP
         # API checks it.
         try:
-            status = await plans.query_status(client, args.plan_id, timeout=args.timeout)
-        except plans.NoAnswer as err:
-            raise plans.NoAnswer(f"{err}; the report was not sent") from None
-        payload = plans.check_report(spec.message, payload, status)
-        request = await plans.send_signal(
+            status = await cases.query_status(client, args.plan_id, timeout=args.timeout)
+        except cases.NoAnswer as err:
+            raise cases.NoAnswer(f"{err}; the report was not sent") from None
+        payload = cases.check_report(spec.message, payload, status)
+        request = await cases.send_signal(
             client, args.plan_id, spec.message, payload, request=args.request_id, timeout=args.timeout
         )
         result = {}
@@ -413,7 +417,7 @@ async def _connect(args: argparse.Namespace) -> Client:
         return await connect(args.address, args.namespace)
     except Exception as err:  # the SDK raises RuntimeError for most connection failures
         where = args.address or os.environ.get("TEMPORAL_ADDRESS") or "the configured address"
-        raise plans.PlanCommandError(f"cannot reach Temporal at {where}: {_first_line(err)}") from None
+        raise cases.ClientError(f"cannot reach Temporal at {where}: {_first_line(err)}") from None
 
 
 def _first_line(err: BaseException) -> str:
@@ -424,7 +428,7 @@ def _first_line(err: BaseException) -> str:
 async def _worker(args: argparse.Namespace) -> None:
     """One worker in this process, or `--processes N` supervised worker processes."""
     if args.processes < 1:
-        raise plans.PlanCommandError(f"--processes {args.processes}: expected 1 or more")
+        raise cases.ClientError(f"--processes {args.processes}: expected 1 or more")
     if args.processes == 1:
         from worker.main import run_worker
 
@@ -437,7 +441,7 @@ async def _worker(args: argparse.Namespace) -> None:
     try:
         await supervise(args.processes, args.address, args.namespace)
     except SupervisorError as err:
-        raise plans.PlanCommandError(str(err)) from None
+        raise cases.ClientError(str(err)) from None
 
 
 async def _watchdog_schedule(client: Client) -> None:
@@ -451,7 +455,7 @@ async def _watchdog_schedule(client: Client) -> None:
         return
     ident = await ensure_watchdog_schedule(client, workflows.task_queue())
     if ident is None:
-        raise plans.PlanCommandError("the watchdog schedule could not be set up (the worker's log line says why)")
+        raise cases.ClientError("the watchdog schedule could not be set up (the worker's log line says why)")
     print(ident)
 
 
@@ -498,19 +502,15 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
     elif args.command == "watchdog-schedule":
         await _watchdog_schedule(await get_client())
     else:
-        raise plans.PlanCommandError(f"unknown command {args.command!r}")
+        raise cases.ClientError(f"unknown command {args.command!r}")
     return None
 
 
 def _reason(err: BaseException) -> str | None:
     """The one-line reason for an expected failure; None for a bug (keep its traceback)."""
-    if isinstance(err, m.Refusal):
+    if isinstance(err, (m.Refusal, cases.Refused)) and cases.reason_of(err) in ("refused", "forbidden"):
         return f"refused: {err}"
-    if isinstance(err, plans.Refused):
-        return f"refused: {err}"
-    if isinstance(err, (plans.NoAnswer, plans.Busy)):
-        return str(err)
-    if isinstance(err, (plans.PlanCommandError, PolicyError, WebhookSettingError)):
+    if isinstance(err, (m.Refusal, cases.ClientError, PolicyError, WebhookSettingError)):
         return str(err)
     if isinstance(err, RPCError):
         return f"Temporal: {err.status.name if err.status else 'error'}: {err.message}"
@@ -531,19 +531,19 @@ def _fail(args: argparse.Namespace | None, err: BaseException) -> int:
         raise err
     prog = f"cpplan {args.command}" if args is not None else "cpplan"
     print(f"{prog}: {_first_line(Exception(reason))}", file=sys.stderr)
-    return EXIT_NO_ANSWER if isinstance(err, (plans.NoAnswer, plans.Busy)) else EXIT_FAILED
+    return EXIT_OF_REASON[cases.reason_of(err) or "unavailable"]
 
 
 async def run(argv: list[str] | None = None, client: Client | None = None) -> int:
     """Parse and run in the current event loop; returns the exit status."""
     if argv and argv[0] == "bench":
-        raise plans.PlanCommandError("`cpplan bench` runs its own event loop: call main()")
+        raise cases.ClientError("`cpplan bench` runs its own event loop: call main()")
     try:
         args = parse_args(argv)
     except SystemExit as err:  # usage error or --help: argparse has already printed
         return err.code if isinstance(err.code, int) else 1
     if args.command == "dev":
-        raise plans.PlanCommandError("`cpplan dev` runs its own event loop: call main()")
+        raise cases.ClientError("`cpplan dev` runs its own event loop: call main()")
     try:
         status = await run_command(args, client)
     except Exception as err:

@@ -12,41 +12,18 @@ Conference Complaints'), each its own `ConferenceComplaint` workflow.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from pydantic import BaseModel
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
-import workflows
-from starters import options, render
-from starters.plans import NoAnswer, PlanCommandError, Refused, UnknownPlan, no_answer_text, request_id
-from workflows import models as m
-from workflows.complaint_rules import (
-    COMPLAINT_WORKFLOW_TYPE,
-    CloseComplaint,
-    ComplaintStart,
-    Dated,
-    complaint_workflow_id,
-)
+from starters import cases, options, render
+from workflows.complaint_rules import CloseComplaint
 
 HELP = "complaints about a conference: start, status, and each step of the procedure"
-UPDATES: dict[str, type[BaseModel]] = {
-    "record-response": Dated,
-    "escalate-to-scrutineer": Dated,
-    "record-acknowledgement": Dated,
-    "record-consideration": Dated,
-    "record-written-response": Dated,
-    "request-appeal": Dated,
-    "record-appeal-meeting": Dated,
-    "record-appeal-outcome": Dated,
-    "close": CloseComplaint,
-}
+# One step per message of the complaint's registry (workflows/complaint_rules.py), as the client
+# projects it: the step's name is the message's command (record-response, close, ...).
+STEPS = cases.COMPLAINTS.commands
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE.json")
     p = step("status", "the complaint's stage and clocks (--json: the status query's JSON exactly)")
     p.add_argument("complaint_id", metavar="COMPLAINT_ID")
-    for name, model in UPDATES.items():
-        p = step(name, f"send the {name.replace('-', '_')} update")
+    for name, spec in STEPS.items():
+        p = step(name, f"send the {spec.name} update: {spec.help}")
         p.add_argument("complaint_id", metavar="COMPLAINT_ID")
         p.add_argument(
             "--date",
@@ -71,76 +48,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             metavar=options.DATE_METAVAR,
             help="the day it happened, YYYY-MM-DD (or today)",
         )
-        if model is CloseComplaint:
+        if spec.model is CloseComplaint:
             p.add_argument("--reason-ref", dest="reason_ref", help="reference to the recorded reason for closing")
         options.add_delivery_options(p, "update")
 
 
-def _not_found(complaint_id: str, err: RPCError) -> PlanCommandError:
-    if err.status == RPCStatusCode.NOT_FOUND:
-        return UnknownPlan(
-            f"no complaint {complaint_id!r} ({complaint_workflow_id(complaint_id)} not found or already closed)"
-        )
-    return PlanCommandError(f"{complaint_workflow_id(complaint_id)}: {err.message}")
-
-
 async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:
-    """Longer than most functions: one branch per step of the procedure, each a few lines."""
     step = args.complaint_command
     if step == "start":
         try:
             with open(args.file, encoding="utf-8") as document:
                 doc = json.load(document)
         except OSError as err:
-            raise PlanCommandError(f"{args.file}: {err.strerror or err}") from None
+            raise cases.ClientError(f"{args.file}: {err.strerror or err}") from None
         except json.JSONDecodeError as err:
-            raise PlanCommandError(f"{args.file}: not valid JSON: {err}") from None
-        start = m.parse(ComplaintStart, doc)
-        client = await get_client()
-        await client.start_workflow(
-            COMPLAINT_WORKFLOW_TYPE,
-            start.model_dump(mode="json", exclude_unset=True),
-            id=complaint_workflow_id(start.complaint_id),
-            task_queue=workflows.task_queue(),
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"complaint_id": start.complaint_id, "plan_id": start.plan_id, "policy": start.policy},
-        )
-        workflow_id = complaint_workflow_id(start.complaint_id)
+            raise cases.ClientError(f"{args.file}: not valid JSON: {err}") from None
+        cases.check_complaint_start(doc)  # refused before connecting
+        workflow_id = await cases.start_complaint(await get_client(), doc)
         print(json.dumps({"workflow_id": workflow_id}) if args.json else workflow_id)
         return
-    payload: dict[str, Any] = {}
-    if step != "status":
-        # Checked before connecting: a bad date never reaches the server.
-        payload = {"date": args.date, **({"reason_ref": args.reason_ref} if getattr(args, "reason_ref", None) else {})}
-        m.parse(UPDATES[step], payload)
-    handle = (await get_client()).get_workflow_handle(complaint_workflow_id(args.complaint_id))
-    try:
-        if step == "status":
-            result: Any = await handle.query("status", result_type=dict)
-            if not args.json:
-                rows = [f"  {o['id']:<26} {o['due']}  {o['status']}" for o in result["obligations"]]
-                print(
-                    f"complaint {result.get('complaint_id', args.complaint_id)} ({result['state']}, stage {result['stage']})",
-                    *rows,
-                    sep="\n",
-                )
-                return
-        else:
-            name = step.replace("-", "_")
-            update_id = request_id(args.complaint_id, name, payload, args.request_id)
-            try:
-                result = await asyncio.wait_for(
-                    handle.execute_update(name, payload, id=update_id, result_type=dict), timeout=args.timeout
-                )
-            except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
-                raise NoAnswer(no_answer_text(args.timeout, args.request_id)) from None
-            if not args.json:
-                print(render.message_outcome(args.complaint_id, name, "recorded", update_id, result))
-                return
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        raise Refused(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
-    except RPCError as err:
-        raise _not_found(args.complaint_id, err) from None
-    print(json.dumps(result, indent=2, default=str))
+    if step == "status":
+        status = await cases.query_status(await get_client(), args.complaint_id, case_kind=cases.COMPLAINTS)
+        if args.json:
+            print(json.dumps(status, indent=2, default=str))
+            return
+        rows = [f"  {o['id']:<26} {o['due']}  {o['status']}" for o in status["obligations"]]
+        print(
+            f"complaint {status.get('complaint_id', args.complaint_id)} ({status['state']}, stage {status['stage']})",
+            *rows,
+            sep="\n",
+        )
+        return
+    spec = STEPS[step]
+    given = {"date": args.date, **({"reason_ref": args.reason_ref} if getattr(args, "reason_ref", None) else {})}
+    # Checked before connecting: a bad date never reaches the server.
+    payload = cases.check_message(spec.name, given, cases.COMPLAINTS)
+    update_id = cases.request_id(args.complaint_id, spec.name, payload, args.request_id, cases.COMPLAINTS)
+    result = await cases.send_update(
+        await get_client(),
+        args.complaint_id,
+        spec.name,
+        payload,
+        request=args.request_id,
+        timeout=args.timeout,
+        case_kind=cases.COMPLAINTS,
+    )
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(render.message_outcome(args.complaint_id, spec.name, "recorded", update_id, result))

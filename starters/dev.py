@@ -272,13 +272,13 @@ def _start_notify_standin(port: int, web_port: int) -> Any:
 
 
 async def _start_demo(client: Client) -> str | None:
-    from starters.plans import PlanCommandError, start_plan, today_in_london
+    from starters.cases import ClientError, start_plan, today_in_london
     from workflows.models import Refusal
 
     doc = demo_document(today_in_london())
     try:
         workflow_id, created = await start_plan(client, doc)
-    except (PlanCommandError, Refusal, ValueError) as err:
+    except (ClientError, Refusal, ValueError) as err:
         log.warning("demo plan not started", reason=str(err))
         return None
     if created:

@@ -23,7 +23,7 @@ from activities import event_outbox
 from activities.db import EVENT_DELIVERY_STATES, get_engine
 from activities.webhook_endpoints import endpoint_names
 from starters import options, render
-from starters.plans import PlanCommandError
+from starters.cases import ClientError
 from workflows.calendar import LONDON
 
 HELP = "events sent to case systems: list them, or send them again"
@@ -62,7 +62,7 @@ def when(text: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise PlanCommandError(f"--since {text!r}: expected YYYY-MM-DD, today or an ISO instant") from None
+        raise ClientError(f"--since {text!r}: expected YYYY-MM-DD, today or an ISO instant") from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -75,7 +75,7 @@ def _delivery_cell(d: dict[str, Any]) -> str:
 
 def _list(args: argparse.Namespace) -> list[dict[str, Any]]:
     if args.limit is not None and args.limit < 1:
-        raise PlanCommandError(f"--limit {args.limit}: expected 1 or more")
+        raise ClientError(f"--limit {args.limit}: expected 1 or more")
     return event_outbox.list_events(
         get_engine(), plan_id=args.plan_id, state=args.state, since=when(args.since), limit=args.limit
     )
@@ -83,12 +83,12 @@ def _list(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def _redeliver(args: argparse.Namespace) -> int:
     if args.event_id is None and args.since is None and not args.failed:
-        raise PlanCommandError("say which events: EVENT_ID, --since WHEN or --failed")
+        raise ClientError("say which events: EVENT_ID, --since WHEN or --failed")
     if args.event_id is not None and args.since is not None:
-        raise PlanCommandError("EVENT_ID or --since, not both")
+        raise ClientError("EVENT_ID or --since, not both")
     engine = get_engine()
     if args.event_id is not None and not event_outbox.list_events(engine, event_id=args.event_id):
-        raise PlanCommandError(f"no event {args.event_id!r} (cpplan events list shows their ids)")
+        raise ClientError(f"no event {args.event_id!r} (cpplan events list shows their ids)")
     return event_outbox.redeliver(
         engine, event_id=args.event_id, since=when(args.since), failed_only=args.failed, endpoints=endpoint_names()
     )

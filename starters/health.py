@@ -23,7 +23,7 @@ from temporalio.client import Client
 from activities.db import get_engine
 from activities.event_outbox import endpoint_trouble
 from activities.plan_health import TASK_FAILING, Execution, check_plans
-from starters import plans, render
+from starters import cases, render
 
 NOT_RUNNING_EXIT = 3
 TROUBLE_EXIT = 1
@@ -51,7 +51,7 @@ def execution_line(execution: Execution, answered: bool) -> tuple[str, bool]:
 
 
 async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> int:
-    result, execution = await plans.plan_status(await get_client(), args.plan_id)
+    result, execution = await cases.plan_status(await get_client(), args.plan_id)
     answered = result is not None and result.get("answered", True) is not False
     saved = {k: v for k, v in (result or {}).items() if k != "answered"}
     line, trouble = execution_line(execution, answered or not execution.running)

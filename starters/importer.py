@@ -15,12 +15,12 @@ and a person's `role` may be left empty: it is then the column's own (`lead-soci
 `hv-1:professional;par-1:parent:par-1@example.org`. A header with an unknown column is refused
 before anything is read, naming it.
 
-Each row is checked as `cpplan start` checks a document (`plans.check_start`); `--dry-run` only
+Each row is checked as `cpplan start` checks a document (`cases.check_start`); `--dry-run` only
 checks, without a server. Up to `--concurrency` plans (default 20) are started at once. A bad row is
 reported on stderr as `line N: field: reason` (N the file's line number; a CSV record starts on
 it) and written to `FILE.errors.jsonl` (one `{"line", "problems", "input"}` per bad row; the file
 is removed when a run finds none); the other rows are started. Starts are idempotent
-(`plans.start_plan`): a plan already running with the same content is counted as "already
+(`cases.start_plan`): a plan already running with the same content is counted as "already
 there" and never started twice, so importing the same file again is safe; a row whose plan is
 running with other content (the differing fields named) or has ended is a bad row.
 
@@ -53,7 +53,7 @@ from typing import Any, TextIO, cast
 
 from temporalio.client import Client
 
-from starters import plans
+from starters import cases
 from starters.progress import ProgressBar
 from workflows import models as m
 from workflows.policy import PolicyError
@@ -131,18 +131,16 @@ def detect_format(path: Path, given: str | None) -> str:
         return "jsonl"
     if suffix == ".csv":
         return "csv"
-    raise plans.PlanCommandError(
-        f"{path}: cannot tell the format from the extension; use --format jsonl or --format csv"
-    )
+    raise cases.ClientError(f"{path}: cannot tell the format from the extension; use --format jsonl or --format csv")
 
 
 def read_rows(path: Path, fmt: str) -> list[Row]:
     try:
         text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's CSV often starts with a BOM
     except OSError as err:
-        raise plans.PlanCommandError(f"{path}: {err.strerror or err}") from None
+        raise cases.ClientError(f"{path}: {err.strerror or err}") from None
     except UnicodeDecodeError as err:
-        raise plans.PlanCommandError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+        raise cases.ClientError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     return read_jsonl(text) if fmt == "jsonl" else read_csv(text, path)
 
 
@@ -175,11 +173,11 @@ def read_csv(text: str, path: Path) -> list[Row]:
     except StopIteration:
         return []
     except csv.Error as err:
-        raise plans.PlanCommandError(f"{path}: line 1: {err}") from None
+        raise cases.ClientError(f"{path}: line 1: {err}") from None
     unknown = [h for h in header if h not in CSV_COLUMNS]
     if unknown or len(set(header)) != len(header):
         reason = f"unknown column(s) {', '.join(repr(h) for h in unknown)}" if unknown else "a column is named twice"
-        raise plans.PlanCommandError(f"{path}: line 1: {reason}; the columns are: {', '.join(CSV_COLUMNS)}")
+        raise cases.ClientError(f"{path}: line 1: {reason}; the columns are: {', '.join(CSV_COLUMNS)}")
     rows = []
     last_line = reader.line_num
     while True:
@@ -189,7 +187,7 @@ def read_csv(text: str, path: Path) -> list[Row]:
         except StopIteration:
             break
         except csv.Error as err:
-            raise plans.PlanCommandError(f"{path}: line {number}: {err}") from None
+            raise cases.ClientError(f"{path}: line {number}: {err}") from None
         last_line = reader.line_num
         if not any(cell.strip() for cell in record):
             continue
@@ -251,7 +249,7 @@ def check(row: Row) -> None:
     if row.doc is None or row.problems:
         return
     try:
-        plans.check_start(row.doc)
+        cases.check_start(row.doc)
     except (m.Refusal, PolicyError) as err:
         row.problems = row_problems(err) or []
 
@@ -381,7 +379,7 @@ async def import_file(
     err = err or sys.stderr
     out = out or sys.stdout
     if concurrency < 1:
-        raise plans.PlanCommandError("--concurrency must be at least 1")
+        raise cases.ClientError("--concurrency must be at least 1")
     rows = read_rows(path, detect_format(path, fmt))
     progress = ProgressFile(path.with_name(path.name + ".import-progress"))
     errors_path = path.with_name(path.name + ".errors.jsonl")
@@ -437,7 +435,7 @@ async def import_file(
                     continue
                 assert row.doc is not None
                 try:
-                    _, created = await plans.start_plan(client, row.doc)
+                    _, created = await cases.start_plan(client, row.doc)
                 except Exception as failure:
                     problems = row_problems(failure)  # checked already, but a profile may change meanwhile
                     if problems is None:  # the server, not the row: stop here, resume later

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from starters import dates, render
-from starters.plans import today_in_london
+from starters.cases import today_in_london
 
 OVERDUE_HELP = "obligations past their date with nothing recorded, earliest first (from the read model)"
 DUE_HELP = "open obligations due within N working days, earliest first (from the read model)"

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from starters.cases.messages import ClientMessage
+
 # ---------------------------------------------------------------------- options every command takes
 
 JSON_HELP = "print JSON (stable for scripts) instead of text"
@@ -70,7 +72,7 @@ def day_text(text: str) -> str:
     """A date option's value: `today` is London's today (so a command can be written once and
     typed any day); anything else is passed on for the model to check."""
     if text.strip().lower() == TODAY:
-        from starters.plans import today_in_london
+        from starters.cases import today_in_london
 
         return today_in_london().isoformat()
     return text
@@ -171,12 +173,31 @@ class Option:
 
 @dataclass(frozen=True)
 class MessageCommand:
-    command: str  # e.g. record-visit
-    message: str  # the workflow's message name, e.g. record_visit
-    model: type[BaseModel]
-    kind: str  # update | signal
-    fixed: dict[tuple[str, ...], Any] = field(default_factory=dict)  # values the command sets itself
+    """A message's sub-command: the client's message (starters/cases/messages.py) and the
+    options the parser made for its fields."""
+
+    spec: ClientMessage
     options: list[Option] = field(default_factory=list)
+
+    @property
+    def command(self) -> str:  # e.g. record-visit
+        return self.spec.command
+
+    @property
+    def message(self) -> str:  # the workflow's message name, e.g. record_visit
+        return self.spec.name
+
+    @property
+    def model(self) -> type[BaseModel]:
+        return self.spec.model
+
+    @property
+    def kind(self) -> str:  # update | signal
+        return self.spec.kind
+
+    @property
+    def fixed(self) -> dict[tuple[str, ...], Any]:  # values the command sets itself
+        return self.spec.fixed
 
 
 def _plain(annotation: Any) -> tuple[Any, bool]:

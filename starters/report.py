@@ -38,9 +38,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from starters import plans as plan_commands
-from starters import render
-from starters.plans import today_in_london
+from starters import cases, render
+from starters.cases import today_in_london
 from workflows import models as m
 
 ALL = "(all)"  # references cannot contain parentheses, so no team or profile is named this
@@ -181,7 +180,7 @@ def build_report(
     from activities.db import get_engine, obligations, plans
 
     if by not in GROUPINGS:
-        raise plan_commands.PlanCommandError(f"--by must be one of {', '.join(GROUPINGS)}")
+        raise cases.ClientError(f"--by must be one of {', '.join(GROUPINGS)}")
     if period_to < period_from:
         raise m.Refusal.one("to", f"{period_to} is before --from {period_from}")
     o, p = obligations, plans
@@ -365,7 +364,7 @@ async def cmd_report(args: argparse.Namespace) -> None:
         try:
             await asyncio.to_thread(write_chart, report, Path(args.png))
         except OSError as err:
-            raise plan_commands.PlanCommandError(f"{args.png}: {err.strerror or err}") from None
+            raise cases.ClientError(f"{args.png}: {err.strerror or err}") from None
 
 
 def _write(path: Path, text: str) -> None:
@@ -373,4 +372,4 @@ def _write(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8", newline="")
     except OSError as err:
-        raise plan_commands.PlanCommandError(f"{path}: {err.strerror or err}") from None
+        raise cases.ClientError(f"{path}: {err.strerror or err}") from None

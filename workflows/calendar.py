@@ -91,7 +91,7 @@ def non_working_days(region: str, first_year: int, last_year: int, closures: Ite
 
     Imported lazily: workflow code never calls this (the `holidays` data changes between
     releases, so a running plan keeps the list its run loaded). Kept per process: every plan
-    started (`starters.plans.start_context`) and every run's context asks for the same few
+    started (`starters.cases.start_context`) and every run's context asks for the same few
     tables, each a few milliseconds to build, and the data cannot change while a process runs.
     """
     return list(_non_working_days(region, first_year, last_year, tuple(sorted(set(closures)))))

@@ -5,8 +5,8 @@ Each rule module declares its messages beside their rules: the payload model, th
 `MessageSpec` (`workflows.message_spec`), and a module-level `MESSAGES`. The rule a message feeds
 is the engine method of the same name (`PlanEngine.record_visit`, ...). Everything else is
 derived from these tables: the workflows' handlers (`workflows.runtime.message_handlers`), the
-command line's sub-commands and options (`starters.plans`), the HTTP API's routes
-(`starters.web.catalogue`), the bad-input, replay-coverage and documentation tests. A test
+clients' one projection of them (`starters.cases.messages`: the command line's sub-commands
+and options, the HTTP API's routes and the pages' forms, the complaint commands), the bad-input, replay-coverage and documentation tests. A test
 compares each table with the handlers its workflow definition registers, so a message cannot be
 half-added (docs/adding-a-message.md).
 """

@@ -146,7 +146,7 @@ OLDEST_PLAN_YEARS = 5
 class Refusal(ValueError):
     """Bad input: a message naming each field and why. Nothing was changed."""
 
-    # The reason code clients map to an exit code or HTTP status (starters/plans.py), and the
+    # The reason code clients map to an exit code or HTTP status (starters/cases), and the
     # type of the workflow's failure that carries it to them.
     code = "refused"
     failure_type = "Refused"

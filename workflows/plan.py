@@ -52,7 +52,7 @@ HONEST_RECORDS_PATCH = "honest-records"
 # without a child-in-need plan, the core group before the review, a plan that cannot be
 # implemented, hold-by dates. Histories recorded without the marker replay as they ran.
 PROCEDURES_PATCH = "procedures-2"
-# The context (profile and calendar) comes with the start (`starters.plans.start_plan` loads it
+# The context (profile and calendar) comes with the start (`starters.cases.start_plan` loads it
 # with the activity's own function), so a plan's first run need not load it by the activity
 # (workflows/given_context.py checks it will do). Later runs, one per review conference, load it
 # afresh, so an authority's profile edit reaches each running plan at its next review. Histories

@@ -97,7 +97,7 @@ class PlanStatus(CaseStatus):
     lead_social_worker: str
     team_manager: str
     # Who may take a manager's decision on this plan (team, service and senior manager): what a
-    # manager's report is checked against before it is sent (starters.plans.check_report).
+    # manager's report is checked against before it is sent (starters.cases.check_report).
     managers: list[str]
     # Who holds each capacity a message may need on this plan (workflows/message_spec.py):
     # "practitioner", "manager", "service-manager" -> ids. What the HTTP API and the command line

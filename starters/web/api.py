@@ -1,6 +1,6 @@
 """The JSON API for case systems: `/api/...`, bearer tokens only (no cookies, so no CSRF).
 
-Message routes are made from `catalogue.message_specs()`: one POST per workflow message, its
+Message routes are made from `starters.cases.PLANS`: one POST per workflow message, its
 request body the message's model (so `/api/openapi.json` documents every field). Failures are
 problem details (starters/web/problems.py); the document is finished in openapi_doc.py.
 """
@@ -22,10 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from activities import read_model
+from starters.cases import PLANS, ClientMessage
 from starters.web import audit, problems, work
 from starters.web.api_models import CURSOR_PATTERN, History, WorkList
 from starters.web.api_route import ApiRoute, WriterRoute, sign_in
-from starters.web.catalogue import MessageSpec, message_specs
 from starters.web.gateway import ApiError, Gateway, forbidden
 from starters.web.identity import STAFF_ID, Identity
 from workflows import models as m
@@ -104,7 +104,7 @@ def _place(cursor: str) -> tuple[bool, str, str, str]:
     )
 
 
-def add_message_route(router: APIRouter, spec: MessageSpec) -> None:
+def add_message_route(router: APIRouter, spec: ClientMessage) -> None:
     body_model = spec.request_model
 
     async def send(
@@ -115,17 +115,17 @@ def add_message_route(router: APIRouter, spec: MessageSpec) -> None:
         gw: GatewayDep,
         idempotency_key: Annotated[str | None, Header(pattern=IDEMPOTENCY_KEY)] = None,
     ) -> JSONResponse:
-        _outcome(request, spec.dash, plan_id)
+        _outcome(request, spec.command, plan_id)
         payload = body.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
         code, result = await gw.send(who, plan_id, spec, payload, idempotency_key)
-        _outcome(request, spec.dash, plan_id, "accepted" if code == 202 else "done")
+        _outcome(request, spec.command, plan_id, "accepted" if code == 202 else "done")
         return JSONResponse(result, status_code=code)
 
     router.add_api_route(
-        f"/plans/{{plan_id}}/{spec.dash}",
+        f"/plans/{{plan_id}}/{spec.command}",
         send,
         methods=["POST"],
-        name=spec.dash,
+        name=spec.command,
         summary=spec.summary,
         status_code=202 if spec.kind == "signal" else 200,
         response_model=None,
@@ -246,7 +246,7 @@ def build_router() -> APIRouter:
             "undelivered": undelivered,
         }
 
-    for spec in message_specs().values():
+    for spec in PLANS.commands.values():
         add_message_route(router, spec)
     return router
 

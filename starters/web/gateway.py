@@ -18,8 +18,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 import workflows
-from starters import plans
-from starters.web.catalogue import CONDITIONAL_MANAGER, MessageSpec, conditional_manager
+from starters import cases
 from starters.web.identity import ANY_PLAN_ROLES, SERVICE_MANAGER_ROLES, STAFF_ID, Identity
 from starters.web.problems import STATUS_OF_CODE
 from workflows import models as m
@@ -50,7 +49,7 @@ def forbidden(detail: str, problems: list[tuple[str, str]] | None = None) -> Api
 
 
 def from_code(code: str, detail: str, problems: list[tuple[str, str]] | None = None) -> ApiError:
-    """A refusal from the client layer (starters/plans.py), its status chosen by its code."""
+    """A refusal from the client layer (starters/cases), its status chosen by its code."""
     status, kind = STATUS_OF_CODE.get(code, STATUS_OF_CODE["unavailable"])
     return ApiError(status, kind, detail, [{"field": f, "reason": r} for f, r in problems or []])
 
@@ -81,6 +80,22 @@ class Gateway:
         except RPCError as err:
             raise _rpc(plan_id, err) from None
 
+    def answer_for(self, err: cases.ClientError, plan_id: str) -> ApiError:
+        """The HTTP answer for a failure the client raised, chosen by its reason code: a
+        refusal keeps the workflow's words and fields (`forbidden` when the workflow says the
+        sender is not entitled, by its failure type)."""
+        problems = err.problems if isinstance(err, cases.Refused) else []
+        detail = {
+            "no_answer": f"no worker answered within {self.deadline_s:g} s; the update may still be applied "
+            "when a worker comes: sending it again with the same Idempotency-Key is safe",
+            "not_found": f"no plan {plan_id!r}",
+            "unavailable": "Temporal could not take the message",
+        }.get(err.code, str(err))
+        answer = from_code(err.code, detail, problems)
+        if err.code == "busy":
+            answer.headers["Retry-After"] = str(cases.Busy.retry_after_s)
+        return answer
+
     # ------------------------------------------------------------------ reading
 
     async def status(self, who: Identity, plan_id: str) -> dict[str, Any]:
@@ -101,14 +116,14 @@ class Gateway:
         raise forbidden(f"{who.staff_id} is neither the lead social worker nor the team manager of this plan")
 
     @staticmethod
-    def check_entitled(who: Identity, spec: MessageSpec, status: dict[str, Any]) -> None:
+    def check_entitled(who: Identity, spec: cases.ClientMessage, status: dict[str, Any]) -> None:
         """The signed-in person holds the capacity the message needs on *this* plan (the
         status's `entitled`); a case system signed in as no person relays a practitioner's
         record. Seeing a plan (a service manager sees every plan) is not being on it."""
         if not who.person and spec.capacity == "practitioner":
             return
         try:
-            plans.check_entitled(spec.name, who.staff_id, status)
+            cases.check_entitled(spec.name, who.staff_id, status)
         except m.NotEntitled as err:
             # Said before anything else is checked: nothing was about to be sent yet.
             problems = [(f, r.removesuffix("; nothing was sent")) for f, r in err.problems]
@@ -121,7 +136,7 @@ class Gateway:
         if not who.has("case-system"):
             raise forbidden("starting a plan is for a case system")
         try:
-            start = plans.check_start(doc)
+            start = cases.check_start(doc)
         except m.Refusal as err:
             raise refused(err.problems) from None
         except PolicyError as err:
@@ -129,16 +144,21 @@ class Gateway:
         wanted = start.model_dump(mode="json", exclude_unset=True)
         try:
             # The same content again returns the plan; other content, or a closed plan, is a
-            # StartConflict naming the fields that differ (starters/plans.py).
-            workflow_id, created = await self._within_deadline(start.plan_id, plans.start_plan(self.client, wanted))
-        except plans.StartConflict as err:
+            # StartConflict naming the fields that differ (starters/cases).
+            workflow_id, created = await self._within_deadline(start.plan_id, cases.start_plan(self.client, wanted))
+        except cases.StartConflict as err:
             raise from_code(err.code, str(err), err.problems) from None
         return (201 if created else 200), {"plan_id": start.plan_id, "workflow_id": workflow_id}
 
     # ------------------------------------------------------------------ messages
 
     async def send(
-        self, who: Identity, plan_id: str, spec: MessageSpec, payload: dict[str, Any], idempotency_key: str | None
+        self,
+        who: Identity,
+        plan_id: str,
+        spec: cases.ClientMessage,
+        payload: dict[str, Any],
+        idempotency_key: str | None,
     ) -> tuple[int, dict[str, Any]]:
         payload = dict(payload)
         if spec.has_by:
@@ -155,26 +175,26 @@ class Gateway:
         if not who.writes:
             raise forbidden("ops read plans; they never write to one")
         if spec.manager and not who.manager:
-            raise forbidden(f"{spec.dash} is a manager's decision")
+            raise forbidden(f"{spec.command} is a manager's decision")
         if spec.capacity == "service-manager" and not who.has(*SERVICE_MANAGER_ROLES):
-            raise forbidden(f"{spec.dash} is the plan's service manager's decision")
+            raise forbidden(f"{spec.command} is the plan's service manager's decision")
         status = await self.status(who, plan_id)
         self.check_entitled(who, spec, status)
-        if spec.name in CONDITIONAL_MANAGER and not who.manager:
-            if conditional_manager(spec, payload, status):
-                raise forbidden(f"{spec.dash}: this is a manager's decision on this plan")
+        if spec.name in cases.CONDITIONAL_MANAGER and not who.manager:
+            if cases.conditional_manager(spec, payload, status):
+                raise forbidden(f"{spec.command}: this is a manager's decision on this plan")
             # Their word is not a manager's agreement: the workflow refuses what needs one.
             if spec.name == "schedule_meeting" and payload.get("kind") == "review_conference":
                 payload.pop("by", None)
             if spec.name == "record_review_conference":
                 payload.pop("by", None)
         try:
-            payload = plans.check_message(spec.name, payload)
+            payload = cases.check_message(spec.name, payload)
             if spec.kind == "signal":
                 # A report the plan could only keep as unreadable is refused here, as the
                 # command line refuses it: a date in the future or before the plan, a manager's
                 # report by someone not among the plan's managers.
-                payload = plans.check_report(spec.name, payload, status)
+                payload = cases.check_report(spec.name, payload, status)
         except m.Refusal as err:
             # Not entitled on this plan (`m.NotEntitled`, code `forbidden`: 403) is not theirs to
             # send, as the workflow says of an update with such a `by`; any other refusal (a
@@ -187,27 +207,13 @@ class Gateway:
         request = f"{who.staff_id}:{idempotency_key}" if idempotency_key else None
         try:
             if spec.kind == "signal":
-                await plans.send_signal(
+                await cases.send_signal(
                     self.client, plan_id, spec.name, payload, request=request, timeout=self.deadline_s
                 )
                 return 202, {"accepted": spec.name}
-            result = await plans.send_update(
+            result = await cases.send_update(
                 self.client, plan_id, spec.name, payload, request=request, timeout=self.deadline_s
             )
-        except plans.Refused as err:
-            # `forbidden` when the workflow says the sender is not entitled (its failure type).
-            raise from_code(err.code, str(err), err.problems) from None
-        except plans.NoAnswer as err:
-            raise from_code(
-                err.code,
-                f"no worker answered within {self.deadline_s:g} s; the update may still be applied when a "
-                "worker comes: sending it again with the same Idempotency-Key is safe",
-            ) from None
-        except plans.Busy as err:
-            raise ApiError(
-                429, "TooManyRequests", str(err), headers={"Retry-After": str(plans.Busy.retry_after_s)}
-            ) from None
-        except plans.PlanCommandError as err:
-            detail = {"not_found": f"no plan {plan_id!r}"}.get(err.code, "Temporal could not take the message")
-            raise from_code(err.code, detail) from None
+        except cases.ClientError as err:
+            raise self.answer_for(err, plan_id) from None
         return 200, result

@@ -15,8 +15,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from starters import dates
+from starters.cases import PLANS
 from starters.web import audit, calendar_feed, oidc_login, sessions, views, work
-from starters.web.catalogue import message_specs
 from starters.web.devpeople import dev_people
 from starters.web.gateway import ApiError, Gateway
 from starters.web.identity import Identity, NotSignedIn
@@ -255,13 +255,13 @@ def build_pages() -> APIRouter:
     async def send(request: Request, plan_id: str, message: str, who: Person) -> Response:
         form = await request.form()
         check_csrf(request, str(form.get("csrf_token", "")))
-        spec = message_specs().get(message)
-        if spec is None or spec.dash not in views.FORMS:
+        spec = PLANS.commands.get(message)
+        if spec is None or spec.command not in views.FORMS:
             raise ApiError(404, "NotFound", "no such form")
-        audit.note(request.scope, action=f"page {spec.dash}", plan_id=plan_id)
-        payload = views.FORMS[spec.dash](form)
+        audit.note(request.scope, action=f"page {spec.command}", plan_id=plan_id)
+        payload = views.FORMS[spec.command](form)
         gw: Gateway = await request.app.state.gateway()
-        problems = views.FORM_CHECKS.get(spec.dash, lambda _: [])(form)
+        problems = views.FORM_CHECKS.get(spec.command, lambda _: [])(form)
         try:
             if problems:
                 raise ApiError(422, "Refused", "", [{"field": f, "reason": r} for f, r in problems])
@@ -277,14 +277,14 @@ def build_pages() -> APIRouter:
                 request,
                 "plan.html",
                 409 if again else 422,
-                errors=[] if again else views.plain_errors(err.errors, spec.dash),
+                errors=[] if again else views.plain_errors(err.errors, spec.command),
                 already_recorded=again,
-                form=spec.dash,
+                form=spec.command,
                 values=dict(form),
                 **context,
             )
         audit.note(request.scope, outcome="done")
-        request.session["flash"] = views.DONE_WORDS[spec.dash]
+        request.session["flash"] = views.DONE_WORDS[spec.command]
         return RedirectResponse(f"/plans/{plan_id}", status_code=303)
 
     return router

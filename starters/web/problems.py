@@ -106,7 +106,7 @@ def kind_of(status: int) -> str:
     return KIND_OF_STATUS.get(status, "Error")
 
 
-# A refusal's reason code (starters.plans: `code` on the refusals the client layer raises) ->
+# A refusal's reason code (`code` on the failures the client raises, starters/cases/errors.py) ->
 # (HTTP status, ApiError.type). Statuses are decided by the code, never by a message's words.
 STATUS_OF_CODE: dict[str, tuple[int, str]] = {
     "refused": (422, "Refused"),

@@ -14,7 +14,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from starters.binaries import venv_binary
-from starters.plans import today_in_london
+from starters.cases import today_in_london
 
 DEMO_PLAN = Path(__file__).resolve().parents[2] / "starters" / "demo_plan.json"
 

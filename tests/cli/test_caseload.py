@@ -14,7 +14,7 @@ import pytest
 
 from activities.read_model import save_plan
 from starters import cli
-from starters.plans import today_in_london
+from starters.cases import today_in_london
 from tests.activities.activity_test_support import run_activity
 from tests.activities.databases import fresh_database
 from workflows.activity_io import PlanSnapshot

@@ -10,14 +10,14 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from activities.read_model import get_plan_status
-from starters import plans
+from starters import cases, cli
 from starters.health import NOT_RUNNING_EXIT
 from tests.cli.test_cli_server import run
 from tests.helpers import eventually
 
 
 async def _started(env: WorkflowEnvironment, doc: dict[str, Any]) -> str:
-    workflow_id, created = await plans.start_plan(env.client, doc)
+    workflow_id, created = await cases.start_plan(env.client, doc)
     assert created
 
     async def saved() -> None:
@@ -92,7 +92,7 @@ async def test_a_start_of_a_closed_plan_is_refused(
     workflow_id = await _started(temporal, demo_doc)
     await temporal.client.get_workflow_handle(workflow_id).terminate(reason="test")
     code, out, err = await run(temporal, capsys, "start", write_doc(demo_doc))
-    assert code != 0 and out == ""
+    assert code == cli.EXIT_CONFLICT and out == ""
     assert f"{workflow_id} is not running (terminated on " in err and "never started again" in err
 
 
@@ -104,11 +104,11 @@ async def test_a_plan_started_without_a_digest_is_compared_by_its_first_input(
 
     # As a release before `start_digest` started it: the memo has no digest.
     await start_plan_workflow(temporal.client, demo_doc, task_queue=workflows.task_queue())
-    assert await plans.start_plan(temporal.client, demo_doc) == (workflows.workflow_id(demo_doc["plan_id"]), False)
+    assert await cases.start_plan(temporal.client, demo_doc) == (workflows.workflow_id(demo_doc["plan_id"]), False)
     other = {**demo_doc, "lead_social_worker": {**demo_doc["lead_social_worker"], "id": "sw-other"}}
     try:
-        await plans.start_plan(temporal.client, other)
-    except plans.StartConflict as err:
+        await cases.start_plan(temporal.client, other)
+    except cases.StartConflict as err:
         assert [field for field, _ in err.problems] == ["lead_social_worker.id"]
     else:
         raise AssertionError("a start with another lead social worker was accepted")

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from starters import plans
+from starters import cases
+from starters.cases import today_in_london
 from starters.cli import main
-from starters.plans import today_in_london
 from tests.cli.test_cli_server import run
 
 
@@ -42,7 +42,7 @@ async def test_a_review_conference_sets_intervals_and_records_attendance_from_th
     """001 2.3 (the core group interval), 000 9.4.6 (seen alone at the conference's intervals), 004
     'Role of the Chair' (attendance): options derived from the message's new fields."""
     plan_id = demo_doc["plan_id"]
-    await plans.start_plan(temporal.client, {**demo_doc, "seen_alone_interval_weeks": 4})
+    await cases.start_plan(temporal.client, {**demo_doc, "seen_alone_interval_weeks": 4})
     today = today_in_london()
     code, out, err = await run(
         temporal,
@@ -93,7 +93,7 @@ async def test_the_first_core_group_is_not_arranged_for_the_conference_day_from_
     """001 2.2: the first core group "should not be held immediately after the Child Protection
     Conference"."""
     plan_id = demo_doc["plan_id"]
-    await plans.start_plan(temporal.client, {**demo_doc, "policy": "isle-of-man"})
+    await cases.start_plan(temporal.client, {**demo_doc, "policy": "isle-of-man"})
     code, out, err = await run(
         temporal, capsys, "schedule-meeting", plan_id, "--kind", "core_group", "--date", demo_doc["icpc_date"]
     )

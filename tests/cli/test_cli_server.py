@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from starters import cli, dates, plans
-from starters.plans import today_in_london
+from starters import cases, cli, dates
+from starters.cases import today_in_london
 from tests.helpers import eventually
 
 # A line the in-process worker logged (timestamped, colours or not), not one the command wrote.
@@ -49,12 +49,12 @@ async def test_start_twice_keeps_one_plan(
     # The workflow id it printed is taken wherever a plan id is.
     code, out, err = await run(temporal, capsys, "status", workflow_id)
     assert code == 0 and f"plan                {plan_id}" in out, err
-    assert await plans.start_plan(temporal.client, demo_doc) == (f"cp-plan-{demo_doc['plan_id']}", False)
+    assert await cases.start_plan(temporal.client, demo_doc) == (f"cp-plan-{demo_doc['plan_id']}", False)
 
 
 async def test_status_and_refusals(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]) -> None:
     plan_id = demo_doc["plan_id"]
-    assert await plans.start_plan(temporal.client, demo_doc) == (f"cp-plan-{plan_id}", True)
+    assert await cases.start_plan(temporal.client, demo_doc) == (f"cp-plan-{plan_id}", True)
 
     tomorrow = (today_in_london() + timedelta(days=1)).isoformat()
     code, out, err = await run(temporal, capsys, "record-visit", plan_id, "--date", tomorrow, "--seen")
@@ -100,13 +100,13 @@ async def test_status_and_refusals(temporal: WorkflowEnvironment, capsys, demo_d
 
 async def test_signal_and_unknown_plan(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]) -> None:
     plan_id = demo_doc["plan_id"]
-    await plans.start_plan(temporal.client, demo_doc)
+    await cases.start_plan(temporal.client, demo_doc)
     code, out, err = await run(temporal, capsys, "escalate", plan_id, "--by", "tm-demo", "--to", "sm-demo")
     assert code == 0, err
     assert out.startswith(f"{plan_id}: escalate sent (request id escalate:")
 
     async def applied() -> dict[str, Any]:
-        status = await plans.query_status(temporal.client, plan_id)
+        status = await cases.query_status(temporal.client, plan_id)
         assert [h["event"] for h in status["history"] if h["event"].startswith("escalat")], status["history"]
         return status
 
@@ -120,8 +120,39 @@ async def test_signal_and_unknown_plan(temporal: WorkflowEnvironment, capsys, de
 
 
 async def test_overdue_reads_the_read_model(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]) -> None:
-    await plans.start_plan(temporal.client, demo_doc)
-    await plans.query_status(temporal.client, demo_doc["plan_id"])
+    await cases.start_plan(temporal.client, demo_doc)
+    await cases.query_status(temporal.client, demo_doc["plan_id"])
     code, out, err = await run(temporal, capsys, "overdue", "--json")
     assert code == 0, err
     assert json.loads(out) == []  # a plan started today has nothing overdue
+
+
+async def test_exit_status_says_which_kind_of_failure(
+    temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any], write_doc
+) -> None:
+    """A script tells "no such plan" from "refused" from "someone else's plan with that id" by
+    the exit status alone, each chosen by the failure's reason code."""
+    plan_id = demo_doc["plan_id"]
+    today = today_in_london().isoformat()
+    code, out, err = await run(temporal, capsys, "record-visit", "no-such-plan-77", "--date", today, "--seen")
+    assert (code, out) == (cli.EXIT_NOT_FOUND, "") and "no plan 'no-such-plan-77'" in err, err
+    code, _, err = await run(temporal, capsys, "status", "no-such-plan-77")
+    assert code == cli.EXIT_NOT_FOUND, err
+
+    assert (await run(temporal, capsys, "start", write_doc(demo_doc)))[0] == 0
+    other = {**demo_doc, "child_ref": "child-somebody-else"}
+    code, out, err = await run(temporal, capsys, "start", write_doc(other))
+    assert (code, out) == (cli.EXIT_CONFLICT, "") and "child_ref: differs from the plan already running" in err, err
+
+    tomorrow = (today_in_london() + timedelta(days=1)).isoformat()
+    code, _, err = await run(temporal, capsys, "record-visit", plan_id, "--date", tomorrow, "--seen")
+    assert code == cli.EXIT_FAILED and err.startswith("cpplan record-visit: refused: date: "), err
+    code, _, err = await run(temporal, capsys, "record-visit", plan_id, "--date", today, "--seen", "--by", "par-demo")
+    assert code == cli.EXIT_FORBIDDEN and "'par-demo' is the child's parent" in err, err
+
+
+def test_every_reason_has_an_exit_status_and_an_http_status() -> None:
+    from starters.web.problems import STATUS_OF_CODE
+
+    assert set(cli.EXIT_OF_REASON) == set(cases.REASONS) == set(STATUS_OF_CODE)
+    assert len({cli.EXIT_OF_REASON[r] for r in ("refused", "forbidden", "conflict", "not_found", "no_answer")}) == 5

@@ -14,8 +14,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import workflows
-from starters import plans
-from starters.plans import today_in_london
+from starters import cases, cli
+from starters.cases import today_in_london
 from tests.cli.test_cli_server import run
 from tests.helpers import eventually, running_worker
 
@@ -62,7 +62,7 @@ async def test_an_update_given_up_on_is_applied_when_a_worker_comes_and_once_whe
     async with running_worker(temporal, task_queue=queue):
 
         async def visited() -> None:
-            status = await plans.query_status(temporal.client, plan_id)
+            status = await cases.query_status(temporal.client, plan_id)
             assert [h["event"] for h in status["history"]].count("visit") == 1
 
         await eventually(visited, timeout=30)
@@ -92,7 +92,7 @@ async def test_a_report_dated_in_the_future_or_before_the_plan_is_not_sent(
     temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any], command: str
 ) -> None:
     plan_id = demo_doc["plan_id"]  # its conference is today
-    await plans.start_plan(temporal.client, demo_doc)
+    await cases.start_plan(temporal.client, demo_doc)
     extra = ("--kind", "new-incident") if command == "report-incident" else ()
     today = today_in_london()
 
@@ -105,7 +105,7 @@ async def test_a_report_dated_in_the_future_or_before_the_plan_is_not_sent(
         assert len(err.strip().splitlines()) == 1
         assert err.startswith(f"cpplan {command}: refused: date: {day.isoformat()} ") and reason in err
 
-    status = await plans.query_status(temporal.client, plan_id)
+    status = await cases.query_status(temporal.client, plan_id)
     assert status["state"] == "active" and not status["missing"]
     signalled = {"missing", "found", "death", "incident", "unreadable-message"}
     assert not [h for h in status["history"] if h["event"] in signalled]
@@ -122,12 +122,12 @@ async def test_an_escalation_by_someone_not_among_the_plans_managers_is_not_sent
     the plan's managers, and sends nothing; so is an escalation to someone unknown or to oneself.
     One of them escalates to a manager of the organisation's directory as before."""
     plan_id = demo_doc["plan_id"]
-    await plans.start_plan(temporal.client, demo_doc)
+    await cases.start_plan(temporal.client, demo_doc)
     lead = demo_doc["lead_social_worker"]["id"]
     manager = demo_doc["team_manager"]["id"]
 
     code, out, err = await run(temporal, capsys, "escalate", plan_id, "--by", lead, "--to", "hos-1")
-    assert code == 1 and out == ""
+    assert code == cli.EXIT_FORBIDDEN and out == ""  # not the lead's to send: a manager's decision
     assert err.startswith(f"cpplan escalate: refused: by: {lead!r} is not one of this plan's managers (")
     assert manager in err and "nothing was sent" in err
     history = await temporal.client.get_workflow_handle(workflows.workflow_id(plan_id)).fetch_history()
@@ -152,7 +152,7 @@ async def test_an_escalation_by_someone_not_among_the_plans_managers_is_not_sent
     assert code == 0, err
 
     async def escalated() -> None:
-        status = await plans.query_status(temporal.client, plan_id)
+        status = await cases.query_status(temporal.client, plan_id)
         assert [h["event"] for h in status["history"]].count("escalated-by-manager") == 1
 
     await eventually(escalated)

@@ -11,8 +11,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import workflows
-from starters import plans
-from starters.plans import today_in_london
+from starters import cases, cli
+from starters.cases import today_in_london
 from tests.cli.test_cli_server import run
 from tests.helpers import eventually
 
@@ -21,18 +21,19 @@ async def test_family_are_not_staff_and_reports_name_who_sent_them(
     temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
 ) -> None:
     plan_id = demo_doc["plan_id"]
-    await plans.start_plan(temporal.client, demo_doc)
+    await cases.start_plan(temporal.client, demo_doc)
     today = today_in_london().isoformat()
 
     code, _, err = await run(temporal, capsys, "record-visit", plan_id, "--date", today, "--seen", "--no-seen")
     assert code == 2 and "give one of --seen or --no-seen, once" in err
     code, _, err = await run(temporal, capsys, "record-visit", plan_id, "--date", today, "--seen", "--by", "par-demo")
-    assert code == 1 and "by: 'par-demo' is the child's parent on this plan" in err, err
+    # The workflow's refusal says by its type that the sender is not entitled: exit 4, not 1.
+    assert code == cli.EXIT_FORBIDDEN == 4 and "by: 'par-demo' is the child's parent on this plan" in err, err
     code, _, err = await run(
         temporal, capsys, "change-lead-social-worker", plan_id, "--person-id", "par-demo",
         "--person-email", "par-demo@example.org", "--by", "tm-demo",
     )  # fmt: skip
-    assert code == 1 and "person.id: 'par-demo' is the child's parent" in err, err
+    assert code == cli.EXIT_FORBIDDEN and "person.id: 'par-demo' is the child's parent" in err, err
     code, _, err = await run(
         temporal, capsys, "change-lead-social-worker", plan_id, "--person-id", "sw-new",
         "--person-email", "x>y@evil.com", "--by", "tm-demo",
@@ -41,18 +42,20 @@ async def test_family_are_not_staff_and_reports_name_who_sent_them(
     # A report by a parent, or by a service manager on no role of the plan, is not sent.
     for by in ("par-demo", "sm-other"):
         code, out, err = await run(temporal, capsys, "report-death", plan_id, "--date", today, "--by", by)
-        assert code == 1 and out == "" and f"by: {by!r} is not this plan's lead social worker" in err, err
+        assert (
+            code == cli.EXIT_FORBIDDEN and out == "" and f"by: {by!r} is not this plan's lead social worker" in err
+        ), err
     history = await temporal.client.get_workflow_handle(workflows.workflow_id(plan_id)).fetch_history()
     assert not [e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")]
-    status = await plans.query_status(temporal.client, plan_id)
+    status = await cases.query_status(temporal.client, plan_id)
     assert status["state"] == "active" and status["lead_social_worker"] == "sw-demo"
     assert not [h for h in status["history"] if h["event"] == "visit"]
 
     # Sent raw, past the command line, a report by a parent is kept as unreadable, never applied.
-    await plans.send_signal(temporal.client, plan_id, "report_death", {"date": today, "by": "par-demo"})
+    await cases.send_signal(temporal.client, plan_id, "report_death", {"date": today, "by": "par-demo"})
 
     async def kept() -> None:
-        status = await plans.query_status(temporal.client, plan_id)
+        status = await cases.query_status(temporal.client, plan_id)
         unreadable = [h for h in status["history"] if h["event"] == "unreadable-message"]
         assert unreadable and "par-demo" in unreadable[0]["reason"], status["history"]
         assert status["state"] == "active"
@@ -68,7 +71,7 @@ async def test_notes_are_not_recorded_after_their_signatures(
 
     plan_id = demo_doc["plan_id"]
     icpc = today_in_london()
-    await plans.start_plan(temporal.client, demo_doc)
+    await cases.start_plan(temporal.client, demo_doc)
     meeting, signed, notes = (icpc + timedelta(days=d) for d in (1, 2, 3))
     await temporal.sleep(timedelta(days=4))
     code, _, err = await run(temporal, capsys, "record-core-group", plan_id, "--date", meeting.isoformat())
@@ -87,20 +90,20 @@ async def test_a_wrong_ending_is_reopened_by_the_service_manager(
     temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
 ) -> None:
     plan_id = demo_doc["plan_id"]
-    await plans.start_plan(temporal.client, demo_doc)
-    before = await plans.query_status(temporal.client, plan_id)
+    await cases.start_plan(temporal.client, demo_doc)
+    before = await cases.query_status(temporal.client, plan_id)
     code, _, err = await run(temporal, capsys, "report-death", plan_id, "--date", demo_doc["icpc_date"])
     assert code == 0, err
 
     async def ended() -> None:
-        assert (await plans.query_status(temporal.client, plan_id))["state"] == "ended"
+        assert (await cases.query_status(temporal.client, plan_id))["state"] == "ended"
 
     await eventually(ended)
     code, _, err = await run(temporal, capsys, "reopen-plan", plan_id, "--by", "tm-demo")
-    assert code == 1 and "not this plan's service manager" in err, err
+    assert code == cli.EXIT_FORBIDDEN and "not this plan's service manager" in err, err
     code, out, err = await run(temporal, capsys, "reopen-plan", plan_id, "--by", "sm-demo", "--reason-ref", "err-7")
     assert code == 0, err
-    after = await plans.query_status(temporal.client, plan_id)
+    after = await cases.query_status(temporal.client, plan_id)
     assert after["state"] == "active"
     assert [(o["id"], o["due"]) for o in after["obligations"] if o["status"] != "met"] == [
         (o["id"], o["due"]) for o in before["obligations"] if o["status"] != "met"

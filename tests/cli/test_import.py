@@ -18,8 +18,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 import workflows
-from starters import cli, importer, plans
-from starters.plans import today_in_london
+from starters import cases, cli, importer
+from starters.cases import today_in_london
 from tests.helpers import eventually, plan_doc, running_worker
 
 
@@ -170,14 +170,14 @@ async def test_a_server_failure_stops_the_import_and_a_rerun_resumes(
 ) -> None:
     docs = [good_doc(), good_doc(), good_doc()]
     path = write_jsonl(tmp_path / "caseload.jsonl", docs)
-    real_start = plans.start_plan
+    real_start = cases.start_plan
 
     async def flaky_start(client: Any, doc: dict[str, Any]) -> tuple[str, bool]:
         if doc["plan_id"] == docs[1]["plan_id"]:
             raise RuntimeError("Failed client connect: connection refused")
         return await real_start(client, doc)
 
-    monkeypatch.setattr(plans, "start_plan", flaky_start)
+    monkeypatch.setattr(cases, "start_plan", flaky_start)
     code, out, err = await run(capsys, str(path), "--concurrency", "1", client=server.client)
 
     assert code == 1
@@ -187,7 +187,7 @@ async def test_a_server_failure_stops_the_import_and_a_rerun_resumes(
     assert not await exists(server, docs[2]["plan_id"])
     assert progress_of(path).read_text().splitlines()[1:] == [f"1 {importer.fingerprint(docs[0])}"]
 
-    monkeypatch.setattr(plans, "start_plan", real_start)  # the server is back
+    monkeypatch.setattr(cases, "start_plan", real_start)  # the server is back
     code, out, err = await run(capsys, str(path), client=server.client)
 
     assert code == 0, err
@@ -200,7 +200,7 @@ async def test_ctrl_c_keeps_the_rows_done_for_the_next_run(
 ) -> None:
     docs = [good_doc(), good_doc(), good_doc()]
     path = write_jsonl(tmp_path / "caseload.jsonl", docs)
-    real_start = plans.start_plan
+    real_start = cases.start_plan
     stuck = asyncio.Event()
 
     async def slow_start(client: Any, doc: dict[str, Any]) -> tuple[str, bool]:
@@ -209,7 +209,7 @@ async def test_ctrl_c_keeps_the_rows_done_for_the_next_run(
             await asyncio.Event().wait()  # never answers: the user presses Ctrl-C
         return await real_start(client, doc)
 
-    monkeypatch.setattr(plans, "start_plan", slow_start)
+    monkeypatch.setattr(cases, "start_plan", slow_start)
     err = io.StringIO()
     task = asyncio.create_task(
         importer.import_file(path, lambda: _client(server), concurrency=1, err=err, out=io.StringIO())
@@ -222,7 +222,7 @@ async def test_ctrl_c_keeps_the_rows_done_for_the_next_run(
     assert "interrupted after 1 of 3 rows (imported 1, already there 0, bad 0)" in err.getvalue()
     assert progress_of(path).read_text().splitlines()[1:] == [f"1 {importer.fingerprint(docs[0])}"]
 
-    monkeypatch.setattr(plans, "start_plan", real_start)
+    monkeypatch.setattr(cases, "start_plan", real_start)
     out = io.StringIO()
     code = await importer.import_file(path, lambda: _client(server), err=io.StringIO(), out=out)
 
@@ -331,7 +331,7 @@ async def test_a_csv_caseload(server: WorkflowEnvironment, tmp_path: Path, capsy
     assert "line 3: core_group.0.role: " in err
 
     async def started() -> dict[str, Any]:
-        status = await plans.query_status(server.client, ids[2])
+        status = await cases.query_status(server.client, ids[2])
         assert status["state"] == "active"
         return status
 

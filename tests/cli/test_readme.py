@@ -22,9 +22,9 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 import workflows
-from starters import cli, plans
+from starters import cases, cli
+from starters.cases import today_in_london
 from starters.dev import demo_document
-from starters.plans import today_in_london
 from tests.cli.test_cli_server import run
 from workflows.calendar import WorkingCalendar, non_working_days
 from workflows.policy import get_profile
@@ -98,7 +98,7 @@ def test_the_readme_names_its_commands() -> None:
 
 
 async def test_quick_start_on_the_demo_plan(temporal: WorkflowEnvironment, capsys: pytest.CaptureFixture[str]) -> None:
-    await plans.start_plan(temporal.client, demo_document(today_in_london()))
+    await cases.start_plan(temporal.client, demo_document(today_in_london()))
     for command in quick_start(README.read_text(encoding="utf-8")):
         code, out, err = await run(temporal, capsys, *command.split()[1:])
         assert code == 0, f"{command}: {err}"
@@ -116,7 +116,7 @@ async def test_the_plan_life_table(
         nonlocal plan_number
         plan_number += 1
         doc = {**start, "plan_id": f"{start['plan_id']}-{plan_number}"}
-        await plans.start_plan(temporal.client, doc)
+        await cases.start_plan(temporal.client, doc)
         fill["P"] = doc["plan_id"]
 
     fill["P"] = start["plan_id"]
@@ -126,7 +126,7 @@ async def test_the_plan_life_table(
             described = await temporal.client.get_workflow_handle(workflows.workflow_id(fill["P"])).describe()
             over = described.status != WorkflowExecutionStatus.RUNNING
             if not over and words[0] == "record-review-conference":  # a conference needs a plan not yet ended
-                over = (await plans.query_status(temporal.client, fill["P"]))["state"] != "active"
+                over = (await cases.query_status(temporal.client, fill["P"]))["state"] != "active"
             if over:
                 await fresh_plan()
                 words = argv(command, fill)
@@ -136,7 +136,7 @@ async def test_the_plan_life_table(
             assert code == 1 and refusal in err, f"{command}: {err}"
         else:
             assert code == 0, f"{' '.join(words)}: {err}"
-    final: dict[str, Any] = await plans.query_status(temporal.client, fill["P"])
+    final: dict[str, Any] = await cases.query_status(temporal.client, fill["P"])
     assert final["state"] == "ended"  # the table ends with the plan's end
     assert plan_number >= 1
 

@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 
 import workflows
 from activities.read_model import history_page
-from starters import plans
-from starters.plans import today_in_london
+from starters import cases
+from starters.cases import today_in_london
 from tests.cli.test_cli_server import run
 from tests.helpers import eventually
 from workflows.status import HISTORY_IN_STATUS
@@ -29,20 +29,20 @@ async def test_250_updates_at_once_to_one_plan_are_all_applied_and_the_status_st
     dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
 ) -> None:
     plan_id = demo_doc["plan_id"]
-    await plans.start_plan(dev_server.client, demo_doc)
+    await cases.start_plan(dev_server.client, demo_doc)
     today = today_in_london().isoformat()
     gate = asyncio.Semaphore(AT_ONCE)
 
     async def visit(n: int) -> None:
         async with gate:
             payload = {"date": today, "seen": True, "by": demo_doc["lead_social_worker"]["id"], "again": True}
-            await plans.send_update(dev_server.client, plan_id, "record_visit", payload, request=f"v-{n}", timeout=300)
+            await cases.send_update(dev_server.client, plan_id, "record_visit", payload, request=f"v-{n}", timeout=300)
 
     # The server takes 10 updates to one plan at once and refuses the rest (RESOURCE_EXHAUSTED);
     # none of these may fail for it.
     await asyncio.gather(*(visit(n) for n in range(UPDATES)))
 
-    status = await plans.query_status(dev_server.client, plan_id)
+    status = await cases.query_status(dev_server.client, plan_id)
     assert status["history_counts"]["visit"] == UPDATES
     assert status["history_total"] > UPDATES and len(status["history"]) == HISTORY_IN_STATUS
     assert status["history"][-1]["event"] == "visit"
@@ -68,7 +68,7 @@ async def test_doctor_lists_a_plan_whose_workflow_task_no_worker_picks_up(
     dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
 ) -> None:
     healthy = {**demo_doc, "plan_id": f"{demo_doc['plan_id']}-ok"}
-    await plans.start_plan(dev_server.client, healthy)
+    await cases.start_plan(dev_server.client, healthy)
     await dev_server.client.start_workflow(
         workflows.WORKFLOW_TYPE,
         demo_doc,

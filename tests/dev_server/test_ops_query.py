@@ -10,8 +10,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import workflows
-from starters import plans
-from starters.plans import today_in_london
+from starters import cases
+from starters.cases import today_in_london
 from tests.cli.test_cli_server import run
 from tests.helpers import eventually
 from workflows import search_attributes as sa
@@ -39,7 +39,7 @@ async def test_the_ops_query_lists_a_continued_plan_once(
     dev_server: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], demo_doc: dict[str, Any]
 ) -> None:
     plan_id = demo_doc["plan_id"]
-    await plans.start_plan(dev_server.client, demo_doc)
+    await cases.start_plan(dev_server.client, demo_doc)
     code, _, err = await run(
         dev_server,
         capsys,

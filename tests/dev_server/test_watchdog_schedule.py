@@ -11,8 +11,8 @@ from temporalio.client import ScheduleIntervalSpec, WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from activities.read_model import list_outbox
-from starters import plans
-from starters.plans import today_in_london
+from starters import cases
+from starters.cases import today_in_london
 from tests.helpers import (
     DEV_SERVER,
     eventually,
@@ -50,8 +50,8 @@ async def test_the_schedule_runs_the_watchdog_which_tells_of_a_terminated_plan(
 
         doc = plan_doc(today_in_london())
         async with running_worker(env, task_queue=task_queue):
-            workflow_id, _ = await plans.start_plan(env.client, doc)
-            await plans.plan_status(env.client, doc["plan_id"])  # its first task has run
+            workflow_id, _ = await cases.start_plan(env.client, doc)
+            await cases.plan_status(env.client, doc["plan_id"])  # its first task has run
             await env.client.get_workflow_handle(workflow_id).terminate(reason="test")
             await handle.trigger()
 

@@ -17,7 +17,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.read_model import get_plan_status
-from starters.plans import query_status, start_plan
+from starters.cases import query_status, start_plan
 from tests.helpers import eventually
 
 

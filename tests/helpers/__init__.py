@@ -130,7 +130,7 @@ async def start_plan_with_context(
     env: WorkflowEnvironment, doc: dict[str, Any], *, task_queue: str
 ) -> WorkflowHandle[Any, Any]:
     """As `start_plan_workflow`, with the plan's profile and calendar sent along as
-    `starters.plans.start_plan` sends them (the years counted from the server's clock)."""
+    `starters.cases.start_plan` sends them (the years counted from the server's clock)."""
     from activities.plan_context import plan_context
     from workflows.activity_io import PlanContextRequest
     from workflows.plan import CALENDAR_YEARS_AHEAD

@@ -293,7 +293,7 @@ class Rehearsal:
     async def scenario(self, http: httpx.AsyncClient) -> None:
         print("a plan through both front doors, a worker killed mid-way", flush=True)
         doc = json.loads(DEMO_PLAN.read_text())
-        from starters.plans import today_in_london
+        from starters.cases import today_in_london
 
         today = today_in_london()
         doc |= {"plan_id": self.plan_id, "icpc_date": today.isoformat()}

@@ -57,7 +57,7 @@ class Web:
 def plan_doc() -> dict[str, Any]:
     """The demo plan (sw-demo, tm-demo, sm-demo) with a unique id, its conference today on the
     test server's clock (which starts at the real now)."""
-    from starters.plans import today_in_london
+    from starters.cases import today_in_london
 
     doc = json.loads(Path(DEMO_PLAN).read_text(encoding="utf-8"))
     doc["plan_id"] = f"web-{uuid.uuid4().hex[:12]}"

@@ -186,11 +186,11 @@ async def test_start_record_decide_and_audit(web: Web, plan_doc: dict[str, Any])
 
 
 async def test_openapi_documents_every_message(web: Web) -> None:
-    from starters.web.catalogue import message_specs
+    from starters.cases import PLANS
 
     async with web.http() as http:
         spec = (await http.get("/api/openapi.json")).json()
-    for dash, msg in message_specs().items():
+    for dash, msg in PLANS.commands.items():
         path = spec["paths"][f"/api/plans/{{plan_id}}/{dash}"]["post"]
         assert "requestBody" in path, dash
         assert ("202" if msg.kind == "signal" else "200") in path["responses"]

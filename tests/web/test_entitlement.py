@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from starters.web.catalogue import message_specs
+from starters.cases import PLANS
 from tests.web.conftest import Web
 from workflows.calendar import local_date
 
@@ -41,7 +41,7 @@ async def test_ops_and_a_service_manager_not_on_the_plan_cannot_end_it(web: Web,
         plan_id = await started(web, http, plan_doc)
         day = await today(web)
         # ops read; they never write, whatever the message.
-        for dash in message_specs():
+        for dash in PLANS.commands:
             r = await http.post(f"/api/plans/{plan_id}/{dash}", json={"date": day}, headers=web.auth("ops-1", "ops"))
             assert r.status_code == 403, (dash, r.text)
         assert (await http.get(f"/api/plans/{plan_id}", headers=web.auth("ops-1", "ops"))).status_code == 200

@@ -1,4 +1,4 @@
-"""A plan's profile and calendar sent with its start (as `starters.plans.start_plan` sends them)
+"""A plan's profile and calendar sent with its start (as `starters.cases.start_plan` sends them)
 and carried across continue-as-new: its runs do not load them by the activity; a plan started
 without them (a case system starting the workflow directly) loads them as before."""
 
@@ -12,7 +12,7 @@ from temporalio.client import Client, WorkflowHandle
 
 import workflows
 from activities.plan_context import plan_context
-from starters.plans import start_context
+from starters.cases import start_context
 from tests.helpers import (
     assert_no_failed_workflow_task,
     eventually,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from temporalio.api.enums.v1 import EventType
 
-from starters.plans import start_plan
+from starters.cases import start_plan
 from tests.helpers import assert_no_failed_workflow_task, eventually, plan_doc, running_worker
 from worker.client import data_converter
 from worker.search_attributes import ensure_search_attributes

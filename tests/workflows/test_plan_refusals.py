@@ -109,7 +109,7 @@ async def test_an_invalid_start_fails_with_every_bad_field_named(env, db_url):
 
 
 async def test_starting_the_same_plan_twice_returns_the_existing_plan(env, db_url, monkeypatch):
-    from starters.plans import start_plan
+    from starters.cases import start_plan
     from workflows.calendar import local_date
 
     today = local_date(await env.get_current_time())

@@ -19,7 +19,7 @@ import workflows
 from activities.db import get_engine, plans
 from activities.plan_health import check_plans
 from activities.read_model import get_plan_status, list_outbox
-from starters.plans import today_in_london
+from starters.cases import today_in_london
 from tests.helpers import eventually, plan_doc, running_worker, start_plan_workflow
 from workflows.watchdog import WATCHDOG_TYPE
 
