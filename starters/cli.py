@@ -369,12 +369,12 @@ async def _next_due(client: Client, start: m.PlanStart) -> str:
         status = await cases.query_status(client, start.plan_id, timeout=START_QUERY_TIMEOUT)
     except (cases.NoAnswer, cases.ClientError):
         return "not known yet: no worker answered (is `cpplan worker` running?)"
-    nxt = status.get("next_due")
-    if not nxt:
+    nxt = status.next_due
+    if nxt is None:
         return "nothing"
     today = cases.today_in_london()
-    what = str(nxt.get("description") or nxt["kind"]).removesuffix(f" due {nxt['due']}")
-    return f"{what}: {dates.table_day(nxt['due'])}, {dates.due_words(nxt['due'], today, start.policy)}"
+    what = (nxt.description or nxt.kind).removesuffix(f" due {nxt.due.isoformat()}")
+    return f"{what}: {dates.table_day(nxt.due)}, {dates.due_words(nxt.due, today, start.policy)}"
 
 
 async def cmd_message(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> None:

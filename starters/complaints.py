@@ -68,16 +68,12 @@ async def cmd_complaint(args: argparse.Namespace, get_client: Callable[[], Await
         print(json.dumps({"workflow_id": workflow_id}) if args.json else workflow_id)
         return
     if step == "status":
-        status = await cases.query_status(await get_client(), args.complaint_id, case_kind=cases.COMPLAINTS)
+        status = await cases.query_complaint_status(await get_client(), args.complaint_id)
         if args.json:
-            print(json.dumps(status, indent=2, default=str))
+            print(json.dumps(status.as_json(), indent=2, default=str))
             return
-        rows = [f"  {o['id']:<26} {o['due']}  {o['status']}" for o in status["obligations"]]
-        print(
-            f"complaint {status.get('complaint_id', args.complaint_id)} ({status['state']}, stage {status['stage']})",
-            *rows,
-            sep="\n",
-        )
+        rows = [f"  {o.id:<26} {o.due.isoformat()}  {o.status}" for o in status.obligations]
+        print(f"complaint {status.complaint_id} ({status.state}, stage {status.stage})", *rows, sep="\n")
         return
     spec = STEPS[step]
     given = {"date": args.date, **({"reason_ref": args.reason_ref} if getattr(args, "reason_ref", None) else {})}

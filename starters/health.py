@@ -51,9 +51,10 @@ def execution_line(execution: Execution, answered: bool) -> tuple[str, bool]:
 
 
 async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitable[Client]]) -> int:
-    result, execution = await cases.plan_status(await get_client(), args.plan_id)
-    answered = result is not None and result.get("answered", True) is not False
-    saved = {k: v for k, v in (result or {}).items() if k != "answered"}
+    reading = await cases.plan_status(await get_client(), args.plan_id)
+    execution = reading.execution
+    answered = reading.status is not None and reading.answered
+    saved = reading.status.as_json() if reading.status is not None else None
     line, trouble = execution_line(execution, answered or not execution.running)
     if args.json:
         doc: dict[str, Any] = saved or {"plan_id": args.plan_id}
@@ -65,7 +66,7 @@ async def cmd_status(args: argparse.Namespace, get_client: Callable[[], Awaitabl
         print(line)
         if saved and not (execution.running and answered):
             print("(as the read model last saved it)")
-        print(render.status(saved) if saved else "no saved status for this plan")
+        print(render.status(reading.status) if reading.status is not None else "no saved status for this plan")
     return NOT_RUNNING_EXIT if trouble else 0
 
 

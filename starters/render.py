@@ -10,6 +10,7 @@ from typing import Any
 from starters import dates
 from workflows.calendar import local_date
 from workflows.policy import ClockRule, Period, Profile, Rule
+from workflows.status import PlanStatus
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -27,34 +28,34 @@ def _yes_no(value: Any) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
-def status(doc: dict[str, Any], today: date | None = None) -> str:
+def status(plan: PlanStatus, today: date | None = None) -> str:
     """A plan's key facts, then its obligations in due-date order, then its escalations; dates
     as people read them, escalation times in London time."""
     today = today or local_date(datetime.now(UTC))
-    policy = doc.get("policy")
-    nxt = doc.get("next_due")
-    state = str(doc.get("state", "-"))
-    if doc.get("ended_on"):
-        state += f" (ended {dates.prose_day(doc['ended_on'])}: {doc.get('end_reason')})"
+    policy = plan.policy
+    nxt = plan.next_due
+    state: str = plan.state
+    if plan.ended_on:
+        state += f" (ended {dates.prose_day(plan.ended_on)}: {plan.end_reason})"
     next_words = None
     if nxt:
-        when = dates.due_words(nxt["due"], today, policy)
-        next_words = f"{nxt.get('description', nxt['kind'])}: {dates.table_day(nxt['due'])}, {when} ({nxt['id']})"
-        next_words = next_words.replace(f" due {nxt['due']}", "")
+        when = dates.due_words(nxt.due, today, policy)
+        next_words = f"{nxt.description or nxt.kind}: {dates.table_day(nxt.due)}, {when} ({nxt.id})"
+        next_words = next_words.replace(f" due {nxt.due.isoformat()}", "")
     facts = [
-        ("plan", doc.get("plan_id")),
-        ("policy", doc.get("policy")),
-        ("conference", f"{dates.prose_day(doc.get('icpc_date')) or '-'} ({doc.get('conference_kind', 'initial')})"),
+        ("plan", plan.plan_id),
+        ("policy", plan.policy),
+        ("conference", f"{dates.prose_day(plan.icpc_date)} ({plan.conference_kind})"),
         ("state", state),
-        ("lead social worker", doc.get("lead_social_worker")),
-        ("team manager", doc.get("team_manager")),
-        ("missing", _yes_no(doc.get("missing"))),
-        ("reviews held", doc.get("reviews_held")),
-        ("overdue", doc.get("overdue_count")),
+        ("lead social worker", plan.lead_social_worker),
+        ("team manager", plan.team_manager),
+        ("missing", _yes_no(plan.missing)),
+        ("reviews held", plan.reviews_held),
+        ("overdue", plan.overdue_count),
         ("next due", next_words),
     ]
     width = max(len(name) for name, _ in facts)
-    obligations = sorted(doc.get("obligations", []), key=lambda o: (o.get("due") or "", o.get("id") or ""))
+    obligations = sorted(plan.obligations, key=lambda o: (o.due, o.id))
     done = ("met", "met-late", "waived")
     lines = [f"{name.ljust(width)}  {'-' if value is None else value}" for name, value in facts]
     lines += [
@@ -64,12 +65,12 @@ def status(doc: dict[str, Any], today: date | None = None) -> str:
             ["DUE", "TODAY", "ID", "KIND", "STATUS", "MET ON"],
             (
                 [
-                    dates.table_day(o["due"]),
-                    dates.due_words(o["due"], today, policy, met=o["status"] in done) or None,
-                    o["id"],
-                    o["kind"],
-                    o["status"],
-                    dates.table_day(o.get("met_on")) or None,
+                    dates.table_day(o.due),
+                    dates.due_words(o.due, today, policy, met=o.status in done) or None,
+                    o.id,
+                    o.kind,
+                    o.status,
+                    dates.table_day(o.met_on) or None,
                 ]
                 for o in obligations
             ),
@@ -79,14 +80,11 @@ def status(doc: dict[str, Any], today: date | None = None) -> str:
         "escalations (London time)",
         table(
             ["AT", "KIND", "LEVEL", "TO", "OBLIGATION"],
-            (
-                [dates.london_time(e["at"]), e["kind"], e["level"], e["to"], e.get("obligation_id")]
-                for e in doc.get("escalations", [])
-            ),
+            ([dates.london_time(e.at), e.kind, e.level, e.to, e.obligation_id] for e in plan.escalations),
             "  ",
         ),
     ]
-    undelivered = [h for h in doc.get("history", []) if h.get("event") == "notification-not-delivered"]
+    undelivered = [h for h in plan.history if h.event == "notification-not-delivered"]
     if undelivered:
         # Recorded from delivery receipts (workflows/plan_rules/deliveries.py): not told.
         lines += [
@@ -96,12 +94,12 @@ def status(doc: dict[str, Any], today: date | None = None) -> str:
                 ["ON", "TO", "BY", "STATUS", "TOLD INSTEAD", "NOTIFICATION"],
                 (
                     [
-                        h.get("on"),
-                        h.get("to"),
-                        f"{h.get('medium')} ({h.get('channel')})",
-                        h.get("status"),
-                        h.get("told"),
-                        h.get("key"),
+                        h.on.isoformat() if h.on else None,
+                        h.detail.get("to"),
+                        f"{h.detail.get('medium')} ({h.detail.get('channel')})",
+                        h.detail.get("status"),
+                        h.detail.get("told"),
+                        h.detail.get("key"),
                     ]
                     for h in undelivered
                 ),

@@ -11,7 +11,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, PlainSerializer, SerializerFunctionWrapHandler, model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from workflows.obligations import Status
 
@@ -62,6 +69,15 @@ class HistoryView(_Json):
     event: str
     detail: dict[str, Any]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_detail(cls, data: Any) -> Any:
+        """Read from the JSON, where the details sit beside `at`, `on` and `event`."""
+        if isinstance(data, dict) and "detail" not in data:
+            own = {"at", "on", "event"}
+            return {**{k: data[k] for k in own if k in data}, "detail": {k: v for k, v in data.items() if k not in own}}
+        return data
+
     @classmethod
     def of(cls, entry: Any) -> HistoryView:
         """The view of a case's history entry (workflows.case.HistoryEntry)."""
@@ -84,7 +100,24 @@ class NextDue(BaseModel):
 
 
 class CaseStatus(_Json):
-    pass
+    """A case's status. Read back from the query's JSON by clients (`model_validate`), a field a
+    newer worker adds is kept as it came (extra allowed), so `as_json()` gives what was sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    # How many history entries there are in all, and by event: the query gives only the newest
+    # (`newest_history`); absent in the engine's own status and left out of the JSON then.
+    history_total: int | None = None
+    history_counts: dict[str, int] | None = None
+
+    @model_serializer(mode="wrap")
+    def _counts_when_known(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for key in ("history_total", "history_counts"):  # last, where `newest_history` puts them
+            value = data.pop(key, None)
+            if value is not None:
+                data[key] = value
+        return data
 
 
 class PlanStatus(CaseStatus):
@@ -98,11 +131,12 @@ class PlanStatus(CaseStatus):
     team_manager: str
     # Who may take a manager's decision on this plan (team, service and senior manager): what a
     # manager's report is checked against before it is sent (starters.cases.check_report).
-    managers: list[str]
+    # None only from a run older than the list (it was added after the first release).
+    managers: list[str] | None = None
     # Who holds each capacity a message may need on this plan (workflows/message_spec.py):
     # "practitioner", "manager", "service-manager" -> ids. What the HTTP API and the command line
     # check a sender against before anything is sent. Null for a run without entitled-senders.
-    entitled: dict[str, list[str]] | None
+    entitled: dict[str, list[str]] | None = None
     visit_interval_working_days: int
     reviews_held: int
     missing: bool

@@ -61,7 +61,14 @@ from starters.cases.start import (
     start_digest,
     start_plan,
 )
-from starters.cases.status import QUERY_TIMEOUT, plan_status, query_status
+from starters.cases.status import (
+    QUERY_TIMEOUT,
+    PlanReading,
+    plan_status,
+    query_complaint_status,
+    query_status,
+    read_status,
+)
 
 __all__ = [
     "BUSY_FIRST_PAUSE_S",
@@ -98,7 +105,10 @@ __all__ = [
     "entitled_ids",
     "no_answer_text",
     "payload_digest",
+    "PlanReading",
     "plan_status",
+    "query_complaint_status",
+    "read_status",
     "query_status",
     "reason_of",
     "reports_take_by",

@@ -12,13 +12,14 @@ from starters.cases.entitlement import CAPACITY, check_entitled, entitled_ids, r
 from starters.cases.errors import ClientError
 from workflows import models as m
 from workflows.calendar import local_date
+from workflows.status import PlanStatus
 
 
 def today_in_london() -> date:
     return local_date(datetime.now(UTC))
 
 
-def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> dict[str, Any]:
+def check_report(name: str, payload: dict[str, Any], status: PlanStatus) -> dict[str, Any]:
     """A report against the plan, before it is sent: the workflow cannot refuse a signal (it
     keeps what it cannot use as an unreadable message and tells people), so what would be kept
     so is refused here. Its date not in the future (London's today) nor before the plan's
@@ -39,7 +40,7 @@ def check_report(name: str, payload: dict[str, Any], status: dict[str, Any]) -> 
     return payload
 
 
-def check_escalation_to(to: str, by: str | None, status: dict[str, Any]) -> None:
+def check_escalation_to(to: str, by: str | None, status: PlanStatus) -> None:
     """To one of the plan's managers, or a manager of the organisation's directory
     (`CPPLAN_STAFF_FILE`, starters/staff.py); never to the one escalating."""
     from starters import staff
@@ -65,19 +66,18 @@ def check_escalation_to(to: str, by: str | None, status: dict[str, Any]) -> None
         )
 
 
-def check_delivery_key(payload: dict[str, Any], status: dict[str, Any]) -> None:
+def check_delivery_key(payload: dict[str, Any], status: PlanStatus) -> None:
     """A notification of this plan, to that person: `{plan_id}:{what}:{to}`."""
-    key, to, plan_id = str(payload.get("key", "")), str(payload.get("to", "")), str(status.get("plan_id", ""))
+    key, to, plan_id = str(payload.get("key", "")), str(payload.get("to", "")), status.plan_id
     if not (key.startswith(f"{plan_id}:") and key.endswith(f":{to}")) or len(key) <= len(plan_id) + len(to) + 2:
         raise m.Refusal.one("key", f"is not a notification of plan {plan_id} to {to}; nothing was sent")
 
 
-def check_report_date(day: str, status: dict[str, Any]) -> None:
+def check_report_date(day: str, status: PlanStatus) -> None:
     """Not in the future (London's today), not before the plan's conference."""
     when = date.fromisoformat(day)
     today = today_in_london()
     if when > today:
         raise m.Refusal.one("date", f"{when} is in the future (today is {today}); nothing was sent")
-    icpc = status.get("icpc_date")
-    if icpc and when < date.fromisoformat(str(icpc)[:10]):
-        raise m.Refusal.one("date", f"{when} is before the plan started ({icpc}); nothing was sent")
+    if when < status.icpc_date:
+        raise m.Refusal.one("date", f"{when} is before the plan started ({status.icpc_date}); nothing was sent")

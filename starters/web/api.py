@@ -166,7 +166,7 @@ def build_router() -> APIRouter:
         if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
     ) -> Response:
         _outcome(request, "status", plan_id)
-        status = await gw.status(who, plan_id)
+        status = (await gw.status(who, plan_id)).as_json()
         tag = etag(status)
         if _matches(if_none_match, tag):
             _outcome(request, "status", plan_id, "not modified")
@@ -195,7 +195,7 @@ def build_router() -> APIRouter:
         people = await asyncio.to_thread(work.plan_people, plan_id) if STAFF_ID.fullmatch(plan_id) else None
         if people is None:
             raise ApiError(404, "NotFound", f"no saved history for plan {plan_id!r}")
-        Gateway.check_can_see(who, people)
+        Gateway.check_can_see(who, people.get("lead_social_worker"), people.get("team_manager"))
         entries, total = await asyncio.to_thread(read_model.history_page, plan_id, after=cursor - 1, limit=limit)
         last = entries[-1]["position"] if entries else None
         _outcome(request, "history", plan_id, f"read {len(entries)}")

@@ -17,12 +17,12 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-import workflows
 from starters import cases
 from starters.web.identity import ANY_PLAN_ROLES, SERVICE_MANAGER_ROLES, STAFF_ID, Identity
 from starters.web.problems import STATUS_OF_CODE
 from workflows import models as m
 from workflows.policy import PolicyError
+from workflows.status import PlanStatus
 
 
 @dataclass
@@ -98,25 +98,30 @@ class Gateway:
 
     # ------------------------------------------------------------------ reading
 
-    async def status(self, who: Identity, plan_id: str) -> dict[str, Any]:
+    async def status(self, who: Identity, plan_id: str) -> PlanStatus:
         """The plan's status query, if `who` may see the plan."""
         if not STAFF_ID.fullmatch(plan_id):  # plan ids are references of the same shape
             raise ApiError(404, "NotFound", "no such plan")
-        handle = self.client.get_workflow_handle(workflows.workflow_id(plan_id))
-        status = await self._within_deadline(plan_id, handle.query("status", result_type=dict))
-        self.check_can_see(who, status)
+        try:
+            status = await cases.query_status(self.client, plan_id, timeout=self.deadline_s)
+        except cases.ClientError as err:
+            words = {"not_found": f"no plan {plan_id!r}", "no_answer": str(err)}
+            raise from_code(err.code, words.get(err.code, "the plan could not be read")) from None
+        self.check_can_see(who, status.lead_social_worker, status.team_manager)
         return status
 
     @staticmethod
-    def check_can_see(who: Identity, status: dict[str, Any]) -> None:
+    def check_can_see(who: Identity, lead_social_worker: str | None, team_manager: str | None) -> None:
+        """A plan is seen by its lead social worker, its team manager and the roles that see
+        every plan."""
         if who.has(*ANY_PLAN_ROLES):
             return
-        if who.staff_id in (status.get("lead_social_worker"), status.get("team_manager")):
+        if who.staff_id in (lead_social_worker, team_manager):
             return
         raise forbidden(f"{who.staff_id} is neither the lead social worker nor the team manager of this plan")
 
     @staticmethod
-    def check_entitled(who: Identity, spec: cases.ClientMessage, status: dict[str, Any]) -> None:
+    def check_entitled(who: Identity, spec: cases.ClientMessage, status: PlanStatus) -> None:
         """The signed-in person holds the capacity the message needs on *this* plan (the
         status's `entitled`); a case system signed in as no person relays a practitioner's
         record. Seeing a plan (a service manager sees every plan) is not being on it."""

@@ -13,6 +13,7 @@ from starters import dates
 from starters.web.identity import Identity
 from starters.web.work import MANAGERS_DECISIONS
 from workflows.calendar import local_date
+from workflows.status import PlanStatus
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -141,19 +142,21 @@ def notify_said(status: Any, medium: Any) -> str:
     return _NOTIFY_SAID.get((str(status), "sms" if medium == "sms" else "email"), str(status).replace("-", " "))
 
 
-def not_delivered(status: dict[str, Any]) -> list[dict[str, Any]]:
+def not_delivered(status: PlanStatus) -> list[dict[str, Any]]:
     """The plan's messages that were not delivered (workflows/plan_rules/deliveries.py), latest
     first, in words: who it was for, how, what Notify said, when, and who was told instead."""
     rows = [
         {
-            "on": h.get("on") or str(h.get("at", ""))[:10],
-            "to": h.get("to"),
-            "by": medium_words(h.get("medium")),
-            "said": notify_said(h.get("status"), h.get("medium")),
-            "told": f"Yes, {h['told']} was told at once" if h.get("told") else "No: nobody above them on the plan",
+            "on": (h.on or h.at.date()).isoformat(),
+            "to": h.detail.get("to"),
+            "by": medium_words(h.detail.get("medium")),
+            "said": notify_said(h.detail.get("status"), h.detail.get("medium")),
+            "told": f"Yes, {h.detail['told']} was told at once"
+            if h.detail.get("told")
+            else "No: nobody above them on the plan",
         }
-        for h in status.get("history") or []
-        if h.get("event") == "notification-not-delivered"
+        for h in status.history
+        if h.event == "notification-not-delivered"
     ]
     rows.reverse()
     return [{**r, "day": dates.prose_day(r["on"])} for r in rows]
@@ -195,13 +198,14 @@ def obligation_words(o: dict[str, Any]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def history_rows(status: dict[str, Any]) -> list[dict[str, Any]]:
+def history_rows(status: PlanStatus) -> list[dict[str, Any]]:
     """The plan's story in date order, oldest first: when, what happened in words, and who."""
-    lead = status.get("lead_social_worker")
-    about = {o["id"]: obligation_words(o) for o in status.get("obligations") or []}
+    lead = status.lead_social_worker
+    about = {o.id: obligation_words(o.as_json()) for o in status.obligations}
     rows = []
-    for n, h in enumerate(status.get("history") or []):
-        on = h.get("on") or str(h.get("at", ""))[:10]
+    for n, entry in enumerate(status.history):
+        on = (entry.on or entry.at.date()).isoformat()
+        h = entry.as_json()  # its details beside `event`, as the contract writes an entry
         rows.append({"on": on, "n": n, "day": dates.table_day(on), "what": _what(h, about), "who": _who(h, lead)})
     return sorted(rows, key=lambda r: (r["on"], r["n"]))
 
@@ -253,24 +257,24 @@ def _what(h: dict[str, Any], about: dict[str, str]) -> str:
     return words
 
 
-def plan_context(status: dict[str, Any], who: Identity) -> dict[str, Any]:
+def plan_context(status: PlanStatus, who: Identity) -> dict[str, Any]:
     today = local_date(datetime.now(UTC))
-    policy = status.get("policy")
+    policy = status.policy
     obligations = [
         {
-            **o,
-            "title": obligation_words(o),
-            "due_day": dates.table_day(o["due"]),
-            "due_words": dates.due_words(o["due"], today, policy, met=o["status"] in ("met", "met-late", "waived")),
-            "met_day": dates.table_day(o.get("met_on")),
+            **o.as_json(),
+            "title": obligation_words(o.as_json()),
+            "due_day": dates.table_day(o.due),
+            "due_words": dates.due_words(o.due, today, policy, met=o.status in ("met", "met-late", "waived")),
+            "met_day": dates.table_day(o.met_on),
         }
-        for o in sorted(status.get("obligations") or [], key=lambda o: (o["due"], o["id"]))
+        for o in sorted(status.obligations, key=lambda o: (o.due, o.id))
     ]
     decision = next(
         (o for o in obligations if o["kind"] == "early-review-decision" and o["status"] not in ("met", "met-late")),
         None,
     )
-    people = [("Lead social worker", status.get("lead_social_worker")), ("Team manager", status.get("team_manager"))]
+    people = [("Lead social worker", status.lead_social_worker), ("Team manager", status.team_manager)]
     members = sorted({o["member_id"] for o in obligations if o.get("member_id")})
     people += [("Core group member", member) for member in members]
     return {
@@ -279,12 +283,12 @@ def plan_context(status: dict[str, Any], who: Identity) -> dict[str, Any]:
         "people": people,
         "history": history_rows(status),
         # The status holds the newest entries; how many there are in all (the API pages the rest).
-        "history_total": status.get("history_total", len(status.get("history") or [])),
+        "history_total": status.history_total if status.history_total is not None else len(status.history),
         "decision": decision if who.manager else None,
         "early_review_waiting": decision is not None,
-        "can_record_visit": status.get("state") == "active" and not who.has("ops"),
-        "case_record_url": case_record_url(status.get("child_ref")),
-        "icpc_words": dates.prose_day(status.get("icpc_date")),
+        "can_record_visit": status.state == "active" and not who.has("ops"),
+        "case_record_url": case_record_url(status.child_ref),
+        "icpc_words": dates.prose_day(status.icpc_date),
         "not_delivered": not_delivered(status),
         "today": today,
     }

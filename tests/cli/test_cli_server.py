@@ -106,7 +106,7 @@ async def test_signal_and_unknown_plan(temporal: WorkflowEnvironment, capsys, de
     assert out.startswith(f"{plan_id}: escalate sent (request id escalate:")
 
     async def applied() -> dict[str, Any]:
-        status = await cases.query_status(temporal.client, plan_id)
+        status = (await cases.query_status(temporal.client, plan_id)).as_json()
         assert [h["event"] for h in status["history"] if h["event"].startswith("escalat")], status["history"]
         return status
 
@@ -121,7 +121,7 @@ async def test_signal_and_unknown_plan(temporal: WorkflowEnvironment, capsys, de
 
 async def test_overdue_reads_the_read_model(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]) -> None:
     await cases.start_plan(temporal.client, demo_doc)
-    await cases.query_status(temporal.client, demo_doc["plan_id"])
+    (await cases.query_status(temporal.client, demo_doc["plan_id"])).as_json()
     code, out, err = await run(temporal, capsys, "overdue", "--json")
     assert code == 0, err
     assert json.loads(out) == []  # a plan started today has nothing overdue

@@ -62,7 +62,7 @@ async def test_an_update_given_up_on_is_applied_when_a_worker_comes_and_once_whe
     async with running_worker(temporal, task_queue=queue):
 
         async def visited() -> None:
-            status = await cases.query_status(temporal.client, plan_id)
+            status = (await cases.query_status(temporal.client, plan_id)).as_json()
             assert [h["event"] for h in status["history"]].count("visit") == 1
 
         await eventually(visited, timeout=30)
@@ -105,7 +105,7 @@ async def test_a_report_dated_in_the_future_or_before_the_plan_is_not_sent(
         assert len(err.strip().splitlines()) == 1
         assert err.startswith(f"cpplan {command}: refused: date: {day.isoformat()} ") and reason in err
 
-    status = await cases.query_status(temporal.client, plan_id)
+    status = (await cases.query_status(temporal.client, plan_id)).as_json()
     assert status["state"] == "active" and not status["missing"]
     signalled = {"missing", "found", "death", "incident", "unreadable-message"}
     assert not [h for h in status["history"] if h["event"] in signalled]
@@ -152,7 +152,7 @@ async def test_an_escalation_by_someone_not_among_the_plans_managers_is_not_sent
     assert code == 0, err
 
     async def escalated() -> None:
-        status = await cases.query_status(temporal.client, plan_id)
+        status = (await cases.query_status(temporal.client, plan_id)).as_json()
         assert [h["event"] for h in status["history"]].count("escalated-by-manager") == 1
 
     await eventually(escalated)

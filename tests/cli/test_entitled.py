@@ -47,7 +47,7 @@ async def test_family_are_not_staff_and_reports_name_who_sent_them(
         ), err
     history = await temporal.client.get_workflow_handle(workflows.workflow_id(plan_id)).fetch_history()
     assert not [e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes")]
-    status = await cases.query_status(temporal.client, plan_id)
+    status = (await cases.query_status(temporal.client, plan_id)).as_json()
     assert status["state"] == "active" and status["lead_social_worker"] == "sw-demo"
     assert not [h for h in status["history"] if h["event"] == "visit"]
 
@@ -55,7 +55,7 @@ async def test_family_are_not_staff_and_reports_name_who_sent_them(
     await cases.send_signal(temporal.client, plan_id, "report_death", {"date": today, "by": "par-demo"})
 
     async def kept() -> None:
-        status = await cases.query_status(temporal.client, plan_id)
+        status = (await cases.query_status(temporal.client, plan_id)).as_json()
         unreadable = [h for h in status["history"] if h["event"] == "unreadable-message"]
         assert unreadable and "par-demo" in unreadable[0]["reason"], status["history"]
         assert status["state"] == "active"
@@ -91,19 +91,19 @@ async def test_a_wrong_ending_is_reopened_by_the_service_manager(
 ) -> None:
     plan_id = demo_doc["plan_id"]
     await cases.start_plan(temporal.client, demo_doc)
-    before = await cases.query_status(temporal.client, plan_id)
+    before = (await cases.query_status(temporal.client, plan_id)).as_json()
     code, _, err = await run(temporal, capsys, "report-death", plan_id, "--date", demo_doc["icpc_date"])
     assert code == 0, err
 
     async def ended() -> None:
-        assert (await cases.query_status(temporal.client, plan_id))["state"] == "ended"
+        assert ((await cases.query_status(temporal.client, plan_id)).as_json())["state"] == "ended"
 
     await eventually(ended)
     code, _, err = await run(temporal, capsys, "reopen-plan", plan_id, "--by", "tm-demo")
     assert code == cli.EXIT_FORBIDDEN and "not this plan's service manager" in err, err
     code, out, err = await run(temporal, capsys, "reopen-plan", plan_id, "--by", "sm-demo", "--reason-ref", "err-7")
     assert code == 0, err
-    after = await cases.query_status(temporal.client, plan_id)
+    after = (await cases.query_status(temporal.client, plan_id)).as_json()
     assert after["state"] == "active"
     assert [(o["id"], o["due"]) for o in after["obligations"] if o["status"] != "met"] == [
         (o["id"], o["due"]) for o in before["obligations"] if o["status"] != "met"

@@ -331,7 +331,7 @@ async def test_a_csv_caseload(server: WorkflowEnvironment, tmp_path: Path, capsy
     assert "line 3: core_group.0.role: " in err
 
     async def started() -> dict[str, Any]:
-        status = await cases.query_status(server.client, ids[2])
+        status = (await cases.query_status(server.client, ids[2])).as_json()
         assert status["state"] == "active"
         return status
 

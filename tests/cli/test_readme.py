@@ -126,7 +126,7 @@ async def test_the_plan_life_table(
             described = await temporal.client.get_workflow_handle(workflows.workflow_id(fill["P"])).describe()
             over = described.status != WorkflowExecutionStatus.RUNNING
             if not over and words[0] == "record-review-conference":  # a conference needs a plan not yet ended
-                over = (await cases.query_status(temporal.client, fill["P"]))["state"] != "active"
+                over = ((await cases.query_status(temporal.client, fill["P"])).as_json())["state"] != "active"
             if over:
                 await fresh_plan()
                 words = argv(command, fill)
@@ -136,7 +136,7 @@ async def test_the_plan_life_table(
             assert code == 1 and refusal in err, f"{command}: {err}"
         else:
             assert code == 0, f"{' '.join(words)}: {err}"
-    final: dict[str, Any] = await cases.query_status(temporal.client, fill["P"])
+    final: dict[str, Any] = (await cases.query_status(temporal.client, fill["P"])).as_json()
     assert final["state"] == "ended"  # the table ends with the plan's end
     assert plan_number >= 1
 

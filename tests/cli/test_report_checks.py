@@ -3,20 +3,19 @@ it, and what they send: a plan whose run predates `entitled-senders` is sent no 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from starters import cases
 from tests.helpers.engine_plans import at, new_plan
 from workflows import models as m
 from workflows.plan_rules.state import Patches
+from workflows.status import PlanStatus
 
 
-def status_of(entitled: bool) -> dict[str, Any]:
+def status_of(entitled: bool) -> PlanStatus:
     plan = new_plan("london", cases.today_in_london().isoformat(), now=at(cases.today_in_london().isoformat(), 9))
     plan.patches = Patches(entitled_senders=entitled)
-    return plan.status(at(cases.today_in_london().isoformat(), 10)).as_json()
+    return plan.status(at(cases.today_in_london().isoformat(), 10))
 
 
 def test_a_report_names_who_sent_it_when_the_plan_reads_it() -> None:
@@ -33,7 +32,7 @@ def test_a_report_names_who_sent_it_when_the_plan_reads_it() -> None:
 def test_a_plan_started_before_reports_named_their_sender_is_sent_none() -> None:
     today = cases.today_in_london().isoformat()
     status = status_of(entitled=False)
-    assert status["entitled"] is None
+    assert status.entitled is None
     assert cases.check_report("report_death", {"date": today, "by": "sw-1"}, status) == {"date": today}
     # Still checked against the people the status names (its lead social worker and managers).
     with pytest.raises(m.NotEntitled):

@@ -42,7 +42,7 @@ async def test_250_updates_at_once_to_one_plan_are_all_applied_and_the_status_st
     # none of these may fail for it.
     await asyncio.gather(*(visit(n) for n in range(UPDATES)))
 
-    status = await cases.query_status(dev_server.client, plan_id)
+    status = (await cases.query_status(dev_server.client, plan_id)).as_json()
     assert status["history_counts"]["visit"] == UPDATES
     assert status["history_total"] > UPDATES and len(status["history"]) == HISTORY_IN_STATUS
     assert status["history"][-1]["event"] == "visit"

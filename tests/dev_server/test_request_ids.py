@@ -32,18 +32,18 @@ async def test_the_same_visit_sent_twice_is_recorded_once(
 
     assert first[0] == 0 and second[0] == 0, (first[2], second[2])
     assert json.loads(first[1])["request_id"] == json.loads(second[1])["request_id"]
-    status = await cases.query_status(dev_server.client, plan_id)
+    status = (await cases.query_status(dev_server.client, plan_id)).as_json()
     assert len(events(status, "visit")) == 1
 
     # The same values under a request id of the caller's own are another request: a second
     # visit that day, refused unless it is said to be another (the same visit typed twice).
     code, out, err = await run(dev_server, capsys, *visit, "--request-id", "case-system-4711")
     assert code == 1 and "again: a visit on " in err and "is already recorded" in err, err
-    assert len(events(await cases.query_status(dev_server.client, plan_id), "visit")) == 1
+    assert len(events((await cases.query_status(dev_server.client, plan_id)).as_json(), "visit")) == 1
     code, out, err = await run(dev_server, capsys, *visit, "--again", "--request-id", "case-system-4711")
     assert code == 0, err
     assert json.loads(out)["request_id"].startswith("record_visit:case-system-4711:")
-    status = await cases.query_status(dev_server.client, plan_id)
+    status = (await cases.query_status(dev_server.client, plan_id)).as_json()
     assert len(events(status, "visit")) == 2
 
     # The caller's request id reused for other values is another request, never answered with
@@ -51,7 +51,7 @@ async def test_the_same_visit_sent_twice_is_recorded_once(
     not_seen = ("record-visit", plan_id, "--date", today_in_london().isoformat(), "--no-seen", "--again", "--json")
     code, out, err = await run(dev_server, capsys, *not_seen, "--request-id", "case-system-4711")
     assert code == 0, err
-    status = await cases.query_status(dev_server.client, plan_id)
+    status = (await cases.query_status(dev_server.client, plan_id)).as_json()
     assert [v.get("seen") for v in events(status, "visit")] == [True, True, False]
 
 
@@ -65,7 +65,7 @@ async def test_a_signal_sent_twice_with_one_request_id_is_kept_once(
     assert (await run(dev_server, capsys, *escalate))[0] == 0
     assert (await run(dev_server, capsys, *escalate))[0] == 0
 
-    status = await cases.query_status(dev_server.client, plan_id)
+    status = (await cases.query_status(dev_server.client, plan_id)).as_json()
     assert len(events(status, "escalated-by-manager")) == 1, status["history"]
 
 
@@ -81,7 +81,7 @@ async def test_reports_without_a_request_id_are_never_dropped_as_repeats(
         assert code == 0, err
 
     async def kept() -> None:
-        status = await cases.query_status(dev_server.client, plan_id)
+        status = (await cases.query_status(dev_server.client, plan_id)).as_json()
         assert status["missing"]
         assert len([h for h in status["history"] if "missing" in h["event"]]) == 2, status["history"]
 
@@ -108,7 +108,7 @@ async def test_the_http_api_keeps_a_report_retried_with_its_idempotency_key_once
         assert await gateway.send(worker, plan_id, spec, incident, key) == (202, {"accepted": "report_incident"})
 
     async def kept_twice() -> None:
-        status = await cases.query_status(dev_server.client, plan_id)
+        status = (await cases.query_status(dev_server.client, plan_id)).as_json()
         assert len(events(status, "incident")) == 2, status["history"]
 
     await eventually(kept_twice)

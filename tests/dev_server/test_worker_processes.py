@@ -69,7 +69,7 @@ async def test_two_worker_processes_run_plans_and_stop_on_sigterm(
             plan_ids.append(doc["plan_id"])
 
         async def progressed(plan_id: str) -> None:
-            status = await query_status(env.client, plan_id, timeout=5)
+            status = (await query_status(env.client, plan_id, timeout=5)).as_json()
             assert status["state"] == "active" and status["obligations"], status
             assert get_plan_status(plan_id) is not None, "not saved to the read model"
 

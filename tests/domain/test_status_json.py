@@ -4,15 +4,21 @@ reviews, incidents, escalations by the passage of time, unreadable messages, day
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from tests.helpers.engine_plans import at, new_plan
 from workflows.engine import PlanEngine
+from workflows.status import PlanStatus, newest_history
 
 
 def same(plan: PlanEngine, now: datetime) -> None:
     assert plan.status_json(now) == plan.status(now).as_json()
+    # What a client reads back (starters/cases: a typed PlanStatus) gives the query's JSON again,
+    # byte for byte: the API and `cpplan status --json` answer with it.
+    sent = newest_history(plan.status_json(now))
+    assert json.dumps(PlanStatus.model_validate(sent).as_json()) == json.dumps(sent)
 
 
 def test_a_year_of_a_plan_reads_the_same_both_ways_at_every_step():
@@ -53,3 +59,14 @@ def test_what_the_rules_release_shows_is_followed_when_it_changes():
     plan.patches = replace(plan.patches, procedures=False)
     same(plan, now)
     assert not any("hold_by" in o for o in plan.status_json(now)["obligations"])
+
+
+def test_a_status_from_a_run_before_the_managers_list_still_reads():
+    """A plan started by an older release answers without `managers` and `entitled`; the
+    client reads it, and says so with None rather than an empty list (nobody entitled)."""
+    plan = new_plan("darlington", "2026-11-23")
+    old = {k: v for k, v in plan.status_json(at("2026-11-24", 9)).items() if k not in ("managers", "entitled")}
+    status = PlanStatus.model_validate(old)
+    assert status.managers is None and status.entitled is None
+    assert status.history[0].event == old["history"][0]["event"]
+    assert status.as_json()["plan_id"] == old["plan_id"]

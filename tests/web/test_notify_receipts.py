@@ -18,6 +18,7 @@ from starters.notify_standin import SAMPLE_KEY, StandIn, StandInServer
 from tests.helpers import eventually
 from tests.web.conftest import Web
 from workflows.calendar import local_date
+from workflows.status import PlanStatus
 
 CASE_SYSTEM = ("case-sys-1", "case-system")
 CALLBACK_TOKEN = "callback-" + uuid.uuid4().hex
@@ -106,7 +107,7 @@ async def test_a_failed_alert_is_not_told_and_the_team_manager_is_told_through_n
         assert (not_told["to"], not_told["status"], not_told["told"]) == ("sw-demo", "permanent-failure", "tm-demo")
         assert not_told["key"] == f"{plan_id}:missing-1:sw-demo"
         assert any(e["kind"] == "not-told" and e["to"] == "tm-demo" for e in status["escalations"])
-        assert "not delivered (not told)" in render.status(status)
+        assert "not delivered (not told)" in render.status(PlanStatus.model_validate(status))
 
         work = (await http.get("/api/work", headers=web.auth("tm-demo", "team-manager"))).json()
         [undelivered] = [u for u in work["undelivered"] if u["plan_id"] == plan_id]
