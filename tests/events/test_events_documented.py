@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from activities.event_facts import EVENT_TYPES
+from activities.event_types import EVENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 
