@@ -33,12 +33,18 @@ CASE_SYSTEM = ("case-sys-1", "case-system")
 DOC_URI = "urn:cpplan:openapi"
 
 
-@pytest.fixture
-def document(tmp_path: Path) -> dict[str, Any]:
+def openapi_document(keys: Path) -> dict[str, Any]:
+    """The document the web front door serves, made without a server."""
+
     async def no_temporal() -> Any:
         raise AssertionError("the document needs no Temporal")
 
-    return create_app(WebSettings.from_env(dev_dir=tmp_path), no_temporal).openapi()
+    return create_app(WebSettings.from_env(dev_dir=keys), no_temporal).openapi()
+
+
+@pytest.fixture
+def document(tmp_path: Path) -> dict[str, Any]:
+    return openapi_document(tmp_path)
 
 
 def every_kind_of_fact(plan_id: str, at: datetime) -> list[Any]:
