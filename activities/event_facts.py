@@ -6,7 +6,8 @@ it was escalated to, how many reviews were held, whether it ended, which message
 read. `facts` lists those truths, each under a key made of business ids
 (`{plan_id}:{obligation_id}:overdue`); what a save learns is the facts of the new status less
 those of the status saved before it (`new_facts`). The key makes the event's id, so a save
-retried, or a fact seen again, is the same event, never a second one.
+retried, or a fact seen again, is the same event, never a second one. The types, and the shape
+of each type's data, are declared in activities/event_types.py.
 
 Data carries opaque references (the case system's ids), codes and dates only: never a name, an
 address or anything a practitioner typed.
@@ -25,28 +26,21 @@ from cloudevents.core.bindings.http import to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
 from activities.db import as_utc
+from activities.event_types import (
+    MESSAGE_UNREADABLE,
+    OBLIGATION_MET,
+    OBLIGATION_OVERDUE,
+    PLAN_ENDED,
+    PLAN_ESCALATED,
+    PLAN_STARTED,
+    REVIEW_HELD,
+)
 from workflows.calendar import local_date
 
-TYPE_PREFIX = "uk.gov.cpplan."
-PLAN_STARTED = TYPE_PREFIX + "plan.started"
-OBLIGATION_OVERDUE = TYPE_PREFIX + "obligation.overdue"
-OBLIGATION_MET = TYPE_PREFIX + "obligation.met"
-PLAN_ESCALATED = TYPE_PREFIX + "plan.escalated"
-REVIEW_HELD = TYPE_PREFIX + "review.held"
-PLAN_ENDED = TYPE_PREFIX + "plan.ended"
-MESSAGE_UNREADABLE = TYPE_PREFIX + "message.unreadable"
-EVENT_TYPES = (
-    PLAN_STARTED,
-    OBLIGATION_OVERDUE,
-    OBLIGATION_MET,
-    PLAN_ESCALATED,
-    REVIEW_HELD,
-    PLAN_ENDED,
-    MESSAGE_UNREADABLE,
-)
-
 DEFAULT_SOURCE = "urn:cpplan"
-CONTENT_TYPE = "application/cloudevents+json"
+CONTENT_TYPE = "application/cloudevents+json"  # structured mode: the whole event is the body
+DATA_CONTENT_TYPE = "application/json"
+EVENT_ID_PATTERN = r"^evt_[0-9a-f]{32}$"  # what `event_id` makes
 
 
 @dataclass(frozen=True)
@@ -211,7 +205,7 @@ def cloud_event(plan_id: str, fact: Fact, source: str | None = None) -> str:
             "type": fact.type,
             "subject": plan_id,
             "time": fact.time,
-            "datacontenttype": "application/json",
+            "datacontenttype": DATA_CONTENT_TYPE,
         },
         fact.data,
     )

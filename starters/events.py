@@ -21,6 +21,7 @@ from typing import Any
 
 from activities import event_outbox
 from activities.db import EVENT_DELIVERY_STATES, get_engine
+from activities.event_types import TYPE_PREFIX
 from activities.webhook_endpoints import endpoint_names
 from starters import options, render
 from starters.cases import ClientError
@@ -107,7 +108,7 @@ async def cmd_events(args: argparse.Namespace) -> None:
                     [
                         e["recorded_at"][:19],
                         e["event_id"],
-                        e["type"].removeprefix("uk.gov.cpplan."),
+                        e["type"].removeprefix(TYPE_PREFIX),
                         e["plan_id"],
                         " ".join(_delivery_cell(d) for d in e["deliveries"]) or "(no endpoint)",
                     ]

@@ -8,7 +8,8 @@ with what it cannot know.
   manager are members of staff with an e-mail address, the managers members of staff;
 - every status each operation can answer, failures as problem details
   (starters/web/problems.py), with the headers that go with them;
-- an example request for every operation (`examples`, checked by tests/web/test_schemathesis.py).
+- an example request for every operation (`examples`, checked by tests/web/test_schemathesis.py);
+- the events posted to case systems, under `webhooks` (starters/web/openapi_webhooks.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from starters.web import problems
+from starters.web import openapi_webhooks, problems
 from starters.web.api_models import (
     Accepted,
     CalendarFeed,
@@ -60,6 +61,12 @@ page's `next` (null on the last page), as is a plan's history (`/api/plans/{{pla
 needs on the plan (`x-cpplan-decided-by`: practitioner, manager or service-manager): anyone else
 is refused it (403), and `ops` are refused every message before the body is read. Messages take an `Idempotency-Key`: a repeat with the same
 body is applied once.
+
+**Events.** What happens to a plan is posted to the case system's own endpoints
+(`CPPLAN_WEBHOOK_URL`, ...) as it happens, so it need not poll: each event type is under
+`webhooks`, a CloudEvent (`application/cloudevents+json`) signed as Standard Webhooks
+(`webhook-id`, `webhook-timestamp`, `webhook-signature`), at least once. Any 2xx answer delivers
+it; anything else is tried again, with the same `webhook-id`.
 """
 
 COMMON = (401, 413, 429, 503)
@@ -203,6 +210,7 @@ def document(app: FastAPI, today: date) -> dict[str, Any]:
     for model in (Started, Accepted, Recorded, CalendarFeed, FeedRevoked):
         schemas[model.__name__] = model.model_json_schema(mode="serialization")
     _people(schemas)
+    openapi_webhooks.install(doc)
     components["securitySchemes"] = {
         "bearer": {
             "type": "http",

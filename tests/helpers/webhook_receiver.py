@@ -41,6 +41,7 @@ class Received:
     webhook_id: str
     event: BaseCloudEvent
     headers: dict[str, str]
+    body: bytes = b""  # as posted
 
     @property
     def type(self) -> str:
@@ -76,7 +77,7 @@ class Receiver:
             self.refused += 1
             return web.Response(status=401)
         event = from_structured_event(HTTPMessage(headers={k.lower(): v for k, v in headers.items()}, body=body))
-        got = Received(webhook_id=request.headers["webhook-id"], event=event, headers=headers)
+        got = Received(webhook_id=request.headers["webhook-id"], event=event, headers=headers, body=body)
         self.received.append(got)
         status = self.answer(got)
         if status == HOLD:
