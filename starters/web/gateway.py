@@ -61,8 +61,6 @@ def _rpc(plan_id: str, err: RPCError) -> ApiError:
         return ApiError(504, "Timeout", "no worker answered in time")
     if err.status == RPCStatusCode.UNAVAILABLE:
         return ApiError(503, "Unavailable", "Temporal cannot be reached")
-    if err.status == RPCStatusCode.INVALID_ARGUMENT and "query" in (err.message or "").lower():
-        return ApiError(503, "Unavailable", "the plan could not be read")
     return ApiError(503, "Unavailable", f"Temporal: {err.status.name if err.status else 'error'}")
 
 
