@@ -20,8 +20,8 @@ from temporalio.service import RPCError, RPCStatusCode
 import workflows
 from starters import plans
 from starters.web.catalogue import CONDITIONAL_MANAGER, MessageSpec, conditional_manager
-from starters.web.identity import ANY_PLAN_ROLES, SERVICE_MANAGER_ROLES, STAFF_ID, Identity
 from starters.web.problems import STATUS_OF_CODE
+from worker.identity import ANY_PLAN_ROLES, SERVICE_MANAGER_ROLES, STAFF_ID, Identity
 from workflows import models as m
 from workflows.policy import PolicyError
 
