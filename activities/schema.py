@@ -35,7 +35,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
-from worker.private_files import create_private_file
+from activities.private_files import create_private_file
 
 # The standard library's logger: quiet unless the process configured logging (the worker and the
 # servers do), so commands that print JSON keep their standard output to themselves.

@@ -96,7 +96,7 @@ def demo_document(today: date) -> dict[str, Any]:
 def _private_data_dir() -> None:
     """`.data/` (keys, the read model, the dev server's state) readable by this user only; a
     directory an earlier release made with the default mode is tightened."""
-    from worker.private_files import make_private_dir, tighten_dir
+    from activities.private_files import make_private_dir, tighten_dir
 
     make_private_dir(DATA_DIR)
     tighten_dir(DATA_DIR)
@@ -149,12 +149,12 @@ async def _run(args: argparse.Namespace) -> int:
     """Longer than most functions: the start-up of each service and its orderly stop, in the order
     they depend on each other, read top to bottom."""
     from activities.db import database_url
+    from activities.private_files import make_private_dir
     from starters.web.server import start_for_dev, stop_embedded
     from worker.client import sealing_options
     from worker.event_delivery import EventDelivery
     from worker.logging import configure_logging
     from worker.main import GRACEFUL_SHUTDOWN, build_worker, delivering_events
-    from worker.private_files import make_private_dir
     from worker.search_attributes import ensure_search_attributes
     from worker.watchdog_schedule import ensure_watchdog_schedule
 

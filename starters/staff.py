@@ -2,7 +2,7 @@
 
 `CPPLAN_STAFF_FILE` names a text file, one member of staff a line, `STAFF_ID ROLE` (a space or
 a comma between them; `#` starts a comment), the roles those of the sign-in
-(`starters.web.identity.ROLES`). An escalation (`escalate`) goes to one of the plan's managers
+(`worker.identity.ROLES`). An escalation (`escalate`) goes to one of the plan's managers
 or to a manager listed here (team-manager, service-manager or head-of-service); without the
 file, to one of the plan's managers only. The HTTP API and the command line read it before an
 escalation is sent (the workflow cannot: it reads nothing outside its history); it is read

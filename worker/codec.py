@@ -42,7 +42,7 @@ from temporalio.converter import (
     WorkflowSerializationContext,
 )
 
-from worker.private_files import write_private_file
+from activities.private_files import write_private_file
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"

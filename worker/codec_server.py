@@ -56,6 +56,7 @@ from worker.codec import (
     load_keyring,
     sealed_for,
 )
+from worker.identity import DEFAULT_AUDIENCE, IssuerSettings, NotSignedIn, TokenVerifier
 
 DEFAULT_ORIGINS = ("http://localhost:8233", "http://127.0.0.1:8233")
 ALLOWED_HEADERS = "Content-Type, Authorization, X-Codec-Token, X-Namespace"
@@ -317,24 +318,19 @@ def serve(host: str = "127.0.0.1", port: int = 8081) -> None:
 def ops_verifier_from_env() -> OpsVerifier | None:
     """With an identity provider configured (CPPLAN_OIDC_ISSUER and its keys, as for
     `cpplan serve`), the Temporal UI's own access token of a person with the `ops` role opens
-    payloads too (the UI's `pass-access-token`); nobody else's does."""
+    payloads too (the UI's `pass-access-token`); nobody else's does. The token is checked as
+    the front door checks it (worker/identity.py)."""
     if not os.environ.get("CPPLAN_OIDC_ISSUER", "").strip():
         return None
-    from starters.web.identity import NotSignedIn, TokenVerifier  # the signed-in front door's check
-    from starters.web.settings import DEFAULT_AUDIENCE, WebSettings
-
     env = os.environ
     jwks_file = env.get("CPPLAN_OIDC_JWKS_FILE", "").strip()
-    settings = WebSettings(
+    settings = IssuerSettings(
         issuer=env["CPPLAN_OIDC_ISSUER"].strip(),
         # The UI's access token may be issued for another audience than the API's.
         audience=(env.get("CPPLAN_CODEC_OIDC_AUDIENCE") or env.get("CPPLAN_OIDC_AUDIENCE") or DEFAULT_AUDIENCE).strip(),
         jwks_url=env.get("CPPLAN_OIDC_JWKS_URL", "").strip() or None,
         jwks_file=Path(jwks_file) if jwks_file else None,
         staff_claim=env.get("CPPLAN_OIDC_STAFF_CLAIM", "").strip() or "staff_id",
-        session_secret="",  # no pages here: nothing is signed
-        deadline_s=0,
-        dev_key=False,
     )
     verifier = TokenVerifier(settings)
 

@@ -27,7 +27,7 @@ from starters.web import audit, problems, work
 from starters.web.api_models import CURSOR_PATTERN, History, WorkList
 from starters.web.api_route import ApiRoute, WriterRoute, sign_in
 from starters.web.gateway import ApiError, Gateway, forbidden
-from starters.web.identity import STAFF_ID, Identity
+from worker.identity import STAFF_ID, Identity
 from workflows import models as m
 from workflows.calendar import local_date
 

@@ -24,8 +24,8 @@ from fastapi.routing import APIRoute
 
 from starters.web import audit
 from starters.web.gateway import ApiError, forbidden
-from starters.web.identity import Identity, NotSignedIn, bearer
 from starters.web.limits import check_failed_sign_ins, check_identity, count_failed_sign_in
+from worker.identity import Identity, NotSignedIn, bearer
 
 IDENTITY = "identity"  # where the signed-in person is kept in the request's state
 

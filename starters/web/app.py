@@ -20,11 +20,11 @@ from temporalio.client import Client
 from starters.web import api, audit, calendar_feed, health, notify_receipts, openapi_doc, pages
 from starters.web.audit import AuditMiddleware
 from starters.web.gateway import ApiError, Gateway
-from starters.web.identity import TokenVerifier
 from starters.web.limits import Limits, RequestLimits
 from starters.web.sessions import SESSION_MAX_AGE_S
 from starters.web.settings import WebSettings
 from starters.web.views import STATIC_DIR
+from worker.identity import TokenVerifier
 
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",

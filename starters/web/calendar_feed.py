@@ -27,7 +27,7 @@ from starters.web import audit
 from starters.web.api import SignedIn
 from starters.web.api_route import ApiRoute
 from starters.web.gateway import ApiError
-from starters.web.identity import MANAGER_ROLES
+from worker.identity import MANAGER_ROLES
 
 ICS = "text/calendar; charset=utf-8"
 TOKEN_PATTERN = r"^[A-Za-z0-9_-]{40,60}$"

@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from starters.web.identity import ROLES, STAFF_ID
-from starters.web.settings import DEFAULT_AUDIENCE, DEV_DIR, DEV_ISSUER, SettingsError, WebSettings, production
+from starters.web.settings import DEV_DIR, DEV_ISSUER, SettingsError, WebSettings, production
+from worker.identity import DEFAULT_AUDIENCE, ROLES, STAFF_ID
 
 
 def run_web_command(args: argparse.Namespace) -> int:

@@ -18,8 +18,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from starters import cases
-from starters.web.identity import ANY_PLAN_ROLES, SERVICE_MANAGER_ROLES, STAFF_ID, Identity
 from starters.web.problems import STATUS_OF_CODE
+from worker.identity import ANY_PLAN_ROLES, SERVICE_MANAGER_ROLES, STAFF_ID, Identity
 from workflows import models as m
 from workflows.policy import PolicyError
 from workflows.status import PlanStatus

@@ -20,7 +20,7 @@ from activities import receipts
 from activities.db import get_engine
 from starters.web import audit
 from starters.web.gateway import ApiError
-from starters.web.identity import bearer
+from worker.identity import bearer
 
 Short = Annotated[str, StringConstraints(max_length=100)]
 

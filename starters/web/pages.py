@@ -19,8 +19,8 @@ from starters.cases import PLANS
 from starters.web import audit, calendar_feed, oidc_login, sessions, views, work
 from starters.web.devpeople import dev_people
 from starters.web.gateway import ApiError, Gateway
-from starters.web.identity import Identity, NotSignedIn
 from starters.web.limits import check_failed_sign_ins, check_identity, count_failed_sign_in
+from worker.identity import Identity, NotSignedIn
 from workflows.calendar import local_date
 
 TEMPLATES = Jinja2Templates(directory=str(views.TEMPLATE_DIR))

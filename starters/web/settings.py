@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from activities.db import PROJECT_ROOT
+from worker.identity import DEFAULT_AUDIENCE, IssuerSettings
 
 DEV_ISSUER = "cpplan-dev"
-DEFAULT_AUDIENCE = "cpplan"
 DEFAULT_DEADLINE_S = 30.0
 # Request bodies: the largest start document is a few kilobytes, so 256 KB leaves room while a
 # flood of large bodies is refused before it is read (CPPLAN_WEB_MAX_BODY, bytes).
@@ -39,12 +39,10 @@ def production() -> bool:
 
 
 @dataclass(frozen=True)
-class WebSettings:
-    issuer: str
-    audience: str
-    jwks_url: str | None
-    jwks_file: Path | None
-    staff_claim: str
+class WebSettings(IssuerSettings):
+    """The issuer's settings (issuer, audience, jwks_url, jwks_file, staff_claim, in that order)
+    and the front door's own."""
+
     session_secret: str
     deadline_s: float
     dev_key: bool  # tokens are signed by the local development key

@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import quote
 
 from starters import dates
-from starters.web.identity import Identity
 from starters.web.work import MANAGERS_DECISIONS
+from worker.identity import Identity
 from workflows.calendar import local_date
 from workflows.status import PlanStatus
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from worker import private_files
+from activities import private_files
+from activities.private_files import create_private_file, make_private_dir, tighten_dir, write_private_file
 from worker.codec import ensure_local_keyring, load_keyring
-from worker.private_files import create_private_file, make_private_dir, tighten_dir, write_private_file
 
 
 def mode(path: Path) -> int:

@@ -95,7 +95,7 @@ async def test_the_http_api_keeps_a_report_retried_with_its_idempotency_key_once
     kept once, one under another key is another report."""
     from starters.cases import PLANS
     from starters.web.gateway import Gateway
-    from starters.web.identity import Identity
+    from worker.identity import Identity
 
     plan_id = demo_doc["plan_id"]
     await cases.start_plan(dev_server.client, demo_doc)

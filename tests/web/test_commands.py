@@ -9,8 +9,8 @@ import pytest
 
 from starters.web import commands
 from starters.web.devkey import ensure_dev_key
-from starters.web.identity import TokenVerifier
 from starters.web.settings import SettingsError, WebSettings
+from worker.identity import TokenVerifier
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_dev_token_refused_when_an_issuer_is_configured(dev_dir: Path, monkeypat
 
 
 def test_expired_and_wrong_audience_tokens_are_refused(dev_dir: Path) -> None:
-    from starters.web.identity import NotSignedIn
+    from worker.identity import NotSignedIn
 
     key = ensure_dev_key(dev_dir)
     verifier = TokenVerifier(WebSettings.from_env(dev_dir=dev_dir))

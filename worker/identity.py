@@ -4,6 +4,10 @@ The token's signature (issuer's JWKS), issuer, audience and expiry are checked; 
 comes from one claim (`CPPLAN_OIDC_STAFF_CLAIM`, default `staff_id`) and the roles from `roles`,
 which must be a list of strings.
 A person is never who the request body says they are.
+
+One check for every process that lets people in: the web front door (starters/web) and the
+codec server (worker/codec_server.py), which opens payloads for the `ops` role. It sits in the
+worker layer, the lowest both can import.
 """
 
 from __future__ import annotations
@@ -12,13 +16,13 @@ import json
 import re
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jwt
 from jwt import PyJWKClient, PyJWKSet
 
-from starters.web.settings import WebSettings
-
+DEFAULT_AUDIENCE = "cpplan"
 ROLES = ("case-system", "social-worker", "team-manager", "service-manager", "head-of-service", "ops")
 MANAGER_ROLES = frozenset({"team-manager", "service-manager", "head-of-service"})
 # Who may put right an ending recorded in error (`reopen_plan`), on the plans they manage.
@@ -29,6 +33,19 @@ WRITING_ROLES = frozenset(ROLES) - {"ops"}
 ANY_PLAN_ROLES = frozenset({"case-system", "ops", "service-manager", "head-of-service"})
 STAFF_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
+
+
+@dataclass(frozen=True)
+class IssuerSettings:
+    """Whose tokens are accepted and how one names the person: the OpenID Connect issuer, the
+    audience, the issuer's keys (a JWKS URL or file) and the claim that holds the staff id. The
+    web front door's settings extend these (starters/web/settings.py)."""
+
+    issuer: str
+    audience: str
+    jwks_url: str | None
+    jwks_file: Path | None
+    staff_claim: str
 
 
 class NotSignedIn(Exception):
@@ -91,7 +108,7 @@ def identity_from_claims(claims: dict[str, Any], staff_claim: str) -> Identity:
 class TokenVerifier:
     """Checks bearer tokens; keys come from the JWKS URL (cached by PyJWT) or file."""
 
-    def __init__(self, settings: WebSettings):
+    def __init__(self, settings: IssuerSettings):
         self.settings = settings
         self._client = PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
         self._lock = threading.Lock()
