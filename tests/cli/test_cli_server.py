@@ -15,8 +15,9 @@ from starters import cases, cli, dates
 from starters.cases import today_in_london
 from tests.helpers import eventually
 
-# A line the in-process worker logged (timestamped, colours or not), not one the command wrote.
-WORKER_LOG_LINE = re.compile(r"^(\x1b\[[0-9;]*m)*\d{4}-\d{2}-\d{2}T")
+# A line the in-process worker logged (timestamped, colours or not; or JSON, once a worker in the
+# same test process has set up JSON logging), not one the command wrote.
+WORKER_LOG_LINE = re.compile(r'^((\x1b\[[0-9;]*m)*\d{4}-\d{2}-\d{2}T|\{".*"timestamp": ")')
 
 
 async def run(env: WorkflowEnvironment, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
