@@ -421,8 +421,11 @@ async def _connect(args: argparse.Namespace) -> Client:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip() or type(err).__name__
-    return " ".join(text.split())  # one line, whatever the SDK put in it
+    """One line, whatever the SDK put in it, and nothing a terminal obeys: a plan id or address
+    typed with control characters (an escape sequence that recolours or retitles the terminal)
+    is echoed back written out (`\\x1b`), as Python writes it."""
+    text = " ".join((str(err).strip() or type(err).__name__).split())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 async def _worker(args: argparse.Namespace) -> None:

@@ -43,7 +43,7 @@ Who decides is the token's person, never a field of the body.
 
 **Bodies.** JSON objects (`application/json`, UTF-8; anything else is a 415, unreadable JSON a
 400). Fields a model does not have are refused (`additionalProperties: false`); text is read
-without surrounding spaces; dates are `YYYY-MM-DD`; flags are `true`/`false`; counts are JSON
+without surrounding spaces; dates are `YYYY-MM-DD`, from 1900 to 2100; flags are `true`/`false`; counts are JSON
 integers (`10.0` reads as 10, `10.5` is refused). Beyond the schema, a plan's own rules refuse
 what cannot be true of it (a visit before the plan, a member it does not have): a 422 naming
 each field.
@@ -95,6 +95,10 @@ DESCRIBED = {
     504: "no worker answered within the deadline: nothing was applied; retry with the same Idempotency-Key",
 }
 BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+# A date sent is refused outside m.FIRST_YEAR..m.LAST_YEAR (workflows/models.py `Day`): JSON
+# Schema's `format: date` cannot bound a year, so a pattern says it (requests only: a date read
+# back from an older plan is shown as it was accepted then).
+YEARS_PATTERN = "^(19[0-9]{2}|20[0-9]{2}|2100)-"
 STAFF_ROLES = [r for r in m.ROLES if r not in m.FAMILY_ROLES and r != "partnership"]
 
 
@@ -104,6 +108,24 @@ def _json_schema_words(node: Any) -> Any:
     if isinstance(node, list):
         return [_json_schema_words(v) for v in node]
     return node
+
+
+def _dates_in_years(node: Any, schemas: dict[str, Any], seen: set[str]) -> None:
+    """Every `format: date` in a request body (and the components it refers to) gets the years
+    the server takes."""
+    if isinstance(node, list):
+        for item in node:
+            _dates_in_years(item, schemas, seen)
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref", "")
+    if ref.startswith("#/components/schemas/") and ref not in seen:
+        seen.add(ref)
+        _dates_in_years(schemas[ref.rsplit("/", 1)[1]], schemas, seen)
+    if node.get("format") == "date":
+        node["pattern"] = YEARS_PATTERN
+    for value in node.values():
+        _dates_in_years(value, schemas, seen)
 
 
 def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -235,6 +257,7 @@ def document(app: FastAPI, today: date) -> dict[str, Any]:
             for status in sorted(set(statuses)):
                 op["responses"][str(status)] = _problem(status)
             _successes(op, name)
+            _dates_in_years(op.get("requestBody"), schemas, set())
             if name == "start":
                 op["requestBody"]["content"]["application/json"]["example"] = example_start(today)
             elif name in messages:

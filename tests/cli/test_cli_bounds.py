@@ -71,3 +71,12 @@ def test_a_start_document_nested_too_deeply_is_one_line(capsys: pytest.CaptureFi
     path.write_text("[" * 100_000 + "]" * 100_000)
     assert main(["start", str(path), "--address", NOWHERE]) == 1
     assert _one_line(capsys) == f"cpplan start: {path}: not a plan start: its JSON nests too deeply"
+
+
+def test_control_characters_typed_are_written_out_not_obeyed(capsys: pytest.CaptureFixture[str]) -> None:
+    """An address typed with a terminal escape (here, one that retitles the window) is echoed
+    back as text: the error stays one line and the terminal is sent no control character."""
+    assert main(["status", "p-1", "--address", "\x1b]0;owned\x07127.0.0.1:1"]) == 1
+    line = _one_line(capsys)
+    assert line.startswith("cpplan status: cannot reach Temporal at \\x1b]0;owned\\x07127.0.0.1:1"), line
+    assert all(c.isprintable() for c in line), line

@@ -119,6 +119,12 @@ async def test_signal_and_unknown_plan(temporal: WorkflowEnvironment, capsys, de
     assert code != 0 and out == ""
     assert len(err.strip().splitlines()) == 1 and "no-such-plan" in err
 
+    # A plan id typed with a terminal escape: no such plan (exit 6), the id written out.
+    code, out, err = await run(temporal, capsys, "status", "p\x1b[31m-1")
+    assert code == cli.EXIT_OF_REASON["not_found"] == 6 and out == ""
+    assert err.strip() == "cpplan status: no plan 'p\\x1b[31m-1' (workflow cp-plan-p\\x1b[31m-1 not found)", err
+    assert "\x1b" not in err
+
 
 async def test_overdue_reads_the_read_model(temporal: WorkflowEnvironment, capsys, demo_doc: dict[str, Any]) -> None:
     await cases.start_plan(temporal.client, demo_doc)
