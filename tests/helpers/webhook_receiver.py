@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,3 +103,22 @@ class Receiver:
 
     def types(self) -> list[str]:
         return [r.type for r in self.received]
+
+
+@contextlib.asynccontextmanager
+async def receiving_events(monkeypatch: Any) -> AsyncIterator[Receiver]:
+    """A receiver configured as the webhook endpoint, with the real delivery loop posting to it
+    (polling every 0.1 s) for as long as the block runs; both stopped after it."""
+    from worker.event_delivery import EventDelivery
+
+    receiver = await Receiver().start()
+    for name, value in receiver.env().items():
+        monkeypatch.setenv(name, value)
+    stop = asyncio.Event()
+    delivery = asyncio.create_task(EventDelivery(poll=0.1).run(stop))
+    try:
+        yield receiver
+    finally:
+        stop.set()
+        await asyncio.wait_for(delivery, 15)
+        await receiver.stop()

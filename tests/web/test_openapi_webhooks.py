@@ -5,7 +5,6 @@ headers included."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ from activities.event_types import PLAN_STARTED
 from starters.web.app import create_app
 from starters.web.settings import WebSettings
 from tests.helpers import eventually
-from tests.helpers.webhook_receiver import Receiver
+from tests.helpers.webhook_receiver import receiving_events
 from tests.web.conftest import Web
 
 CASE_SYSTEM = ("case-sys-1", "case-system")
@@ -152,14 +151,7 @@ def test_each_kind_of_event_as_made_matches_its_documented_schema(document: dict
 async def test_a_started_plans_event_as_posted_matches_the_served_document(
     web: Web, plan_doc: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from worker.event_delivery import EventDelivery
-
-    receiver = await Receiver().start()
-    for name, value in receiver.env().items():
-        monkeypatch.setenv(name, value)
-    stop = asyncio.Event()
-    delivery = asyncio.create_task(EventDelivery(poll=0.1).run(stop))
-    try:
+    async with receiving_events(monkeypatch) as receiver:
         async with web.http() as http:
             document = (await http.get("/api/openapi.json")).json()
             r = await http.post("/api/plans", json=plan_doc, headers=web.auth(*CASE_SYSTEM))
@@ -171,10 +163,6 @@ async def test_a_started_plans_event_as_posted_matches_the_served_document(
             return found[0]
 
         posted = await eventually(started, timeout=30)
-    finally:
-        stop.set()
-        await asyncio.wait_for(delivery, 15)
-        await receiver.stop()
 
     body = json.loads(posted.body)
     assert body["subject"] == plan_doc["plan_id"]
