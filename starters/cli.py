@@ -511,7 +511,7 @@ async def run_command(args: argparse.Namespace, client: Client | None = None) ->
 
 def _reason(err: BaseException) -> str | None:
     """The one-line reason for an expected failure; None for a bug (keep its traceback)."""
-    if isinstance(err, (m.Refusal, cases.Refused)) and cases.reason_of(err) in ("refused", "forbidden"):
+    if isinstance(err, (m.Refusal, cases.Refused)):
         return f"refused: {err}"
     if isinstance(err, (m.Refusal, cases.ClientError, PolicyError, WebhookSettingError)):
         return str(err)
